@@ -1,0 +1,510 @@
+"""Pay distributions: the commission budget of a plan, exactly and by simulation.
+
+Given a scenario's plans and its metric forecast (no behaviour model needed), compute
+per component and per person the expected payout, its variance and the covariances
+between components, and per department the distribution of the compensation bill.
+
+How a person's metrics are formed
+---------------------------------
+For person *i* of a department, each metric the plan uses is a latent Gaussian (see
+:mod:`compmodel.moments`) with
+
+* company- and department-scope metrics: the forecast ``mean`` and common ``sd``
+  (shared by everyone, correlated as the forecast says);
+* individual-scope metrics on the normal scale:
+  ``k_i * (ability_i * mean + common noise + individual noise)``, where
+  ``k_i = quota_i / quota`` for the department's quota metric (1 otherwise) and the
+  individual noise (sd ``individual_sd``) is independent across people. A person's
+  thresholds, targets, caps and tier bounds on the quota metric scale by ``k_i`` too,
+  so the plan is the same in attainment terms for everyone;
+* individual-scope shares (logit scale): the forecast plus individual noise.
+
+A person's payout (currency per period) is
+``modifier(Z) * sum_c gate_c(G_c) * payout_c(X_c)``.
+
+Exact moments
+-------------
+``E[payout_c]`` and ``E[payout_c * payout_d]`` are expectations of products of piecewise
+polynomials of at most a few jointly Gaussian variables: closed form for one Gaussian
+metric, composite Gauss-Legendre for shares, nested quadrature with an error bound for
+gates and modifiers (:func:`compmodel.moments.expect_product`). The largest bound is
+reported in the diagnostics.
+
+Monte Carlo
+-----------
+Draws the common metric noise, then each person's individual noise, in a fixed order
+from ``numpy.random.default_rng(seed)``: the same seed gives the same numbers. Gives
+the bill's P10/P50/P90, and a check that the simulated means agree with the exact ones
+(``diagnostics.max_abs_z``: the largest gap in standard errors).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .errors import ScenarioError
+from .moments import Factor, PiecewisePoly, expect_product
+from .plans import indicator
+from .scenario import Department, Scenario
+
+__all__ = ["BudgetDiagnostics", "CommissionBudget", "PersonPlan", "commission_budget"]
+
+
+# --------------------------------------------------------------------------------------
+# a person's compiled plan
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PersonPlan:
+    """A person's plan compiled to functions of their latent metrics.
+
+    Attributes
+    ----------
+    metrics
+        Names of the latent variables, in order.
+    mean, cov
+        Mean and covariance of the latent variables for this person.
+    logit
+        Whether each variable is a share (logit scale).
+    components
+        Per component: ``(name, var index, payout poly, gate (var, poly) or None)``.
+    modifier
+        ``(var index, factor poly)`` or ``None``.
+    """
+
+    metrics: tuple[str, ...]
+    mean: np.ndarray
+    cov: np.ndarray
+    logit: tuple[bool, ...]
+    components: tuple[tuple[str, int, PiecewisePoly, tuple[int, PiecewisePoly] | None], ...]
+    modifier: tuple[int, PiecewisePoly] | None
+
+    def factors(self, c: int) -> list[Factor]:
+        _, var, poly, gate = self.components[c]
+        out = [Factor(var, poly)]
+        if gate is not None:
+            out.append(Factor(gate[0], gate[1]))
+        if self.modifier is not None:
+            out.append(Factor(self.modifier[0], self.modifier[1]))
+        return out
+
+
+def _person_plan(
+    scenario: Scenario,
+    dept: Department,
+    base: float,
+    quota: float | None,
+    ability: float,
+) -> PersonPlan:
+    fc = scenario.forecast
+    if fc is None:
+        raise ScenarioError(
+            "forecast",
+            "a commission budget needs a forecast of the metrics; add [forecast.<metric>] "
+            "tables with mean and sd",
+        )
+    plan = dept.plan
+    names: list[str] = []
+    for c in plan.components.values():
+        names.append(c.metric)
+        if c.gate is not None:
+            names.append(c.gate.metric)
+    if plan.modifier is not None:
+        names.append(plan.modifier.metric)
+    names = list(dict.fromkeys(names))
+    k_quota = 1.0
+    if quota is not None and dept.quota is not None:
+        k_quota = quota / dept.quota
+    n = len(names)
+    mean = np.zeros(n)
+    sd_common = np.zeros(n)
+    var_ind = np.zeros(n)
+    scale = np.ones(n)
+    logit = []
+    for i, m in enumerate(names):
+        met = scenario.metrics[m]
+        f = fc.metrics[m]
+        is_logit = met.scale == "logit"
+        logit.append(is_logit)
+        mean[i] = f.mean
+        sd_common[i] = f.sd
+        if met.scope == "individual":
+            var_ind[i] = f.individual_sd**2
+            if not is_logit:
+                mean[i] *= ability
+                if m == dept.quota_metric:
+                    scale[i] = k_quota
+    r = fc.correlation_matrix(names)
+    cov = (r * np.outer(sd_common, sd_common) + np.diag(var_ind)) * np.outer(scale, scale)
+    mean = mean * scale
+    idx = {m: i for i, m in enumerate(names)}
+    tp = dept.target_incentive * base
+    comps = []
+    for cn, c in plan.components.items():
+        met = scenario.metrics[c.metric]
+        k = scale[idx[c.metric]]
+        poly = c.money_poly(met.direction, tp, k)
+        gate = None
+        if c.gate is not None:
+            gm = scenario.metrics[c.gate.metric]
+            gk = scale[idx[c.gate.metric]]
+            gate = (idx[c.gate.metric], indicator(c.gate.threshold * gk, gm.direction))
+        comps.append((cn, idx[c.metric], poly, gate))
+    modifier = None
+    if plan.modifier is not None:
+        mk = scale[idx[plan.modifier.metric]]
+        mpoly = plan.modifier.curve.to_poly()
+        modifier = (idx[plan.modifier.metric], mpoly.scaled_x(mk) if mk != 1.0 else mpoly)
+    return PersonPlan(
+        metrics=tuple(names),
+        mean=mean,
+        cov=cov,
+        logit=tuple(logit),
+        components=tuple(comps),
+        modifier=modifier,
+    )
+
+
+@dataclass(frozen=True)
+class _Moments:
+    expected: np.ndarray  # per component
+    cov: np.ndarray  # component covariance
+    error: float
+    methods: frozenset[str]
+
+
+def _moments(pp: PersonPlan) -> _Moments:
+    nc = len(pp.components)
+    e = np.zeros(nc)
+    err = 0.0
+    methods: set[str] = set()
+    for c in range(nc):
+        r = expect_product(pp.factors(c), pp.mean, pp.cov, pp.logit)
+        e[c] = r.value
+        err = max(err, r.error_bound)
+        methods.add(r.method)
+    cov = np.zeros((nc, nc))
+    for c in range(nc):
+        for d in range(c, nc):
+            fc, fd = pp.factors(c), pp.factors(d)
+            one_var = {f.var for f in fc} | {f.var for f in fd}
+            if len(one_var) == 1:
+                # centred product on one variable: exact without cancellation
+                var = next(iter(one_var))
+                pc = _prod([f.poly for f in fc]) + PiecewisePoly.constant(-e[c])
+                pd_ = _prod([f.poly for f in fd]) + PiecewisePoly.constant(-e[d])
+                r = expect_product([Factor(var, pc * pd_)], pp.mean, pp.cov, pp.logit)
+                val = r.value
+            else:
+                r = expect_product(fc + fd, pp.mean, pp.cov, pp.logit)
+                val = r.value - e[c] * e[d]
+            err = max(err, r.error_bound)
+            methods.add(r.method)
+            cov[c, d] = cov[d, c] = val
+    for c in range(nc):
+        cov[c, c] = max(cov[c, c], 0.0)
+    return _Moments(e, cov, err, frozenset(methods))
+
+
+def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:
+    out = polys[0]
+    for p in polys[1:]:
+        out = out * p
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BudgetDiagnostics:
+    """How the budget was computed.
+
+    Attributes
+    ----------
+    max_error_bound
+        Largest stated absolute error bound of any exact expectation (currency or
+        currency squared).
+    methods
+        Integration methods used (closed form, quadrature, quasi-Monte Carlo).
+    n_draws, seed
+        Monte Carlo draws and seed.
+    max_abs_z
+        Largest ``|simulated mean - exact mean| / standard error`` over departments and
+        components; values above 4 would point to a defect.
+    """
+
+    max_error_bound: float
+    methods: tuple[str, ...]
+    n_draws: int
+    seed: int
+    max_abs_z: float
+
+
+@dataclass(frozen=True)
+class CommissionBudget:
+    """The commission budget of a scenario.
+
+    Money is in ``currency`` per ``period``. Frames:
+
+    ``departments``
+        Per department: headcount, base pay total, target incentive (at-target payout)
+        total, OTE total, exact expected payout, simulated mean and its standard error,
+        standard deviation and P10/P50/P90 of the bill, and the most the plan could owe
+        (``max_exposure``, ``inf`` when a component is uncapped).
+    ``components``
+        Per department and component: at-target and expected payout (totals), exact
+        standard deviation per representative person, simulated mean.
+    ``people``
+        Per person (or per representative person with ``count`` people): base, quota,
+        ability, target payout, OTE, expected payout and its standard deviation.
+    ``covariances``
+        Per department, the component covariance matrix of the representative person
+        (the first person of a roster), currency squared.
+    """
+
+    scenario: str
+    currency: str
+    period: str
+    departments: pd.DataFrame
+    components: pd.DataFrame
+    people: pd.DataFrame
+    covariances: Mapping[str, pd.DataFrame]
+    draws: Mapping[str, np.ndarray] = field(repr=False)
+    diagnostics: BudgetDiagnostics
+
+    def to_frame(self) -> pd.DataFrame:
+        """Departments with a company total row."""
+        d = self.departments.copy()
+        total = d.drop(columns=["department"]).sum(numeric_only=True)
+        total_bill = self.draws["total"]
+        q = np.quantile(total_bill, [0.1, 0.5, 0.9])
+        total["sd"] = float(np.std(total_bill, ddof=1))
+        total["p10"], total["p50"], total["p90"] = q
+        total["mc_se"] = float(np.std(total_bill, ddof=1) / math.sqrt(total_bill.size))
+        total["pay_mix"] = (
+            total["base_total"] / total["ote_total"] if total["ote_total"] > 0 else math.nan
+        )
+        row = pd.DataFrame([{"department": "total", **total.to_dict()}])
+        return pd.concat([d, row], ignore_index=True)
+
+
+def _people_of(dept: Department) -> list[tuple[str, float, float | None, float, int]]:
+    if dept.roster is not None:
+        return [(p.person, p.base, p.quota, p.ability, 1) for p in dept.roster.people]
+    return [("(each)", dept.base_pay, dept.quota, 1.0, dept.headcount)]
+
+
+def _psd_factor(cov: np.ndarray) -> np.ndarray:
+    vals, vecs = np.linalg.eigh(cov)
+    return np.asarray(vecs * np.sqrt(np.clip(vals, 0.0, None)))
+
+
+def commission_budget(
+    scenario: Scenario, *, n_draws: int = 20_000, seed: int = 0
+) -> CommissionBudget:
+    """Expected payouts, variances and the distribution of the compensation bill.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with plans and a ``forecast`` of the metrics they pay on.
+    n_draws
+        Monte Carlo draws for the bill's distribution (>= 100).
+    seed
+        Seed of ``numpy.random.default_rng``; the same seed gives the same numbers.
+
+    Returns
+    -------
+    CommissionBudget
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario has no forecast, or ``n_draws`` is out of range.
+    """
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
+        raise ScenarioError("n_draws", f"is {n_draws!r}; allowed: a whole number >= 100")
+    fc = scenario.forecast
+    if fc is None:
+        raise ScenarioError(
+            "forecast",
+            "a commission budget needs a forecast of the metrics; add [forecast.<metric>] "
+            "tables with mean and sd",
+        )
+    rng = np.random.default_rng(seed)
+    # ---- common noise, one draw set for the whole company
+    all_metrics = list(fc.metrics)
+    sds = np.array([fc.metrics[m].sd for m in all_metrics])
+    common_cov = fc.correlation_matrix(all_metrics) * np.outer(sds, sds)
+    common = rng.standard_normal((n_draws, len(all_metrics))) @ _psd_factor(common_cov).T
+    col = {m: i for i, m in enumerate(all_metrics)}
+
+    dept_rows, comp_rows, people_rows = [], [], []
+    covs: dict[str, pd.DataFrame] = {}
+    draws: dict[str, np.ndarray] = {}
+    max_err = 0.0
+    methods: set[str] = set()
+    zs: list[float] = []
+    total_bill = np.zeros(n_draws)
+    for dn, dept in scenario.departments.items():
+        people = _people_of(dept)
+        comp_names = list(dept.plan.components)
+        nc = len(comp_names)
+        bill = np.zeros(n_draws)
+        comp_mc = np.zeros((nc, n_draws))
+        comp_exp = np.zeros(nc)
+        comp_var_rep = np.zeros(nc)
+        comp_at_target = np.zeros(nc)
+        expected_total = 0.0
+        cache: dict[tuple[float, float | None, float], tuple[PersonPlan, _Moments]] = {}
+        max_exposure = 0.0
+        for pi, (name, base, quota, ability, count) in enumerate(people):
+            key = (base, quota, ability)
+            if key not in cache:
+                pp = _person_plan(scenario, dept, base, quota, ability)
+                cache[key] = (pp, _moments(pp))
+            pp, mom = cache[key]
+            max_err = max(max_err, mom.error)
+            methods |= mom.methods
+            tp = dept.target_incentive * base
+            k_quota = quota / dept.quota if quota is not None and dept.quota is not None else 1.0
+            at_target = np.array(
+                [
+                    c.at_target(tp, k_quota if c.metric == dept.quota_metric else 1.0)
+                    for c in dept.plan.components.values()
+                ]
+            )
+            mod_max = (
+                dept.plan.modifier.curve.max_payout() if dept.plan.modifier is not None else 1.0
+            )
+            person_max = mod_max * float(
+                sum(c.max_payout(tp) for c in dept.plan.components.values())
+            )
+            max_exposure += count * person_max
+            e_person = float(mom.expected.sum())
+            sd_person = float(math.sqrt(max(mom.cov.sum(), 0.0)))
+            expected_total += count * e_person
+            comp_exp += count * mom.expected
+            comp_at_target += count * at_target
+            if pi == 0:
+                comp_var_rep = np.diag(mom.cov).copy()
+                covs[dn] = pd.DataFrame(mom.cov, index=comp_names, columns=comp_names)
+            people_rows.append(
+                {
+                    "department": dn,
+                    "person": name,
+                    "count": count,
+                    "base": base,
+                    "quota": quota if quota is not None else math.nan,
+                    "ability": ability,
+                    "target_payout": float(at_target.sum()),
+                    "ote": base + float(at_target.sum()),
+                    "expected_payout": e_person,
+                    "sd_payout": sd_person,
+                    "max_payout": person_max,
+                }
+            )
+            # ---- simulate each of the `count` people (independent individual noise)
+            for _ in range(count):
+                x = np.empty((len(pp.metrics), n_draws))
+                for v, m in enumerate(pp.metrics):
+                    met = scenario.metrics[m]
+                    f = fc.metrics[m]
+                    dev = common[:, col[m]]
+                    if met.scope == "individual" and f.individual_sd > 0:
+                        dev = dev + f.individual_sd * rng.standard_normal(n_draws)
+                    sc = 1.0
+                    if (
+                        met.scope == "individual"
+                        and met.scale == "normal"
+                        and m == dept.quota_metric
+                        and quota is not None
+                        and dept.quota is not None
+                    ):
+                        sc = quota / dept.quota
+                    lat = pp.mean[v] + sc * dev
+                    x[v] = special.expit(lat) if pp.logit[v] else lat
+                factor = np.ones(n_draws)
+                if pp.modifier is not None:
+                    factor = pp.modifier[1](x[pp.modifier[0]])
+                for c, (_, var, poly, gate) in enumerate(pp.components):
+                    pay = poly(x[var]) * factor
+                    if gate is not None:
+                        pay = pay * gate[1](x[gate[0]])
+                    comp_mc[c] += pay
+                    bill += pay
+        se = float(np.std(bill, ddof=1) / math.sqrt(n_draws))
+        mc_mean = float(bill.mean())
+        if se > 0:
+            zs.append(abs(mc_mean - expected_total) / se)
+        q = np.quantile(bill, [0.1, 0.5, 0.9])
+        headcount = dept.headcount
+        base_total = float(sum(p[1] * p[4] for p in people))
+        target_total = float(comp_at_target.sum())
+        dept_rows.append(
+            {
+                "department": dn,
+                "headcount": headcount,
+                "base_total": base_total,
+                "target_total": target_total,
+                "ote_total": base_total + target_total,
+                "pay_mix": base_total / (base_total + target_total)
+                if base_total + target_total > 0
+                else math.nan,
+                "expected": expected_total,
+                "mc_mean": mc_mean,
+                "mc_se": se,
+                "sd": float(np.std(bill, ddof=1)),
+                "p10": float(q[0]),
+                "p50": float(q[1]),
+                "p90": float(q[2]),
+                "max_exposure": max_exposure,
+            }
+        )
+        for c, cn in enumerate(comp_names):
+            comp = dept.plan.components[cn]
+            cse = float(np.std(comp_mc[c], ddof=1) / math.sqrt(n_draws))
+            cm = float(comp_mc[c].mean())
+            if cse > 0:
+                zs.append(abs(cm - comp_exp[c]) / cse)
+            comp_rows.append(
+                {
+                    "department": dn,
+                    "component": cn,
+                    "metric": comp.metric,
+                    "kind": comp.kind,
+                    "weight": comp.weight if comp.weight is not None else math.nan,
+                    "at_target": float(comp_at_target[c]),
+                    "expected": float(comp_exp[c]),
+                    "sd_per_person": float(math.sqrt(comp_var_rep[c])),
+                    "mc_mean": cm,
+                    "mc_se": cse,
+                }
+            )
+        draws[dn] = bill
+        total_bill += bill
+    draws["total"] = total_bill
+    return CommissionBudget(
+        scenario=scenario.name,
+        currency=scenario.currency,
+        period=scenario.period,
+        departments=pd.DataFrame(dept_rows),
+        components=pd.DataFrame(comp_rows),
+        people=pd.DataFrame(people_rows),
+        covariances=MappingProxyType(covs),
+        draws=MappingProxyType(draws),
+        diagnostics=BudgetDiagnostics(
+            max_error_bound=max_err,
+            methods=tuple(sorted(methods)),
+            n_draws=int(n_draws),
+            seed=int(seed),
+            max_abs_z=float(max(zs)) if zs else 0.0,
+        ),
+    )

@@ -1,0 +1,908 @@
+"""Scenarios in and out: TOML documents, company files, roster CSVs, validation.
+
+The TOML format is documented in ``docs/scenario-format.md``. Reading never evaluates
+anything from the file; every key is checked against the format, and a misspelled key
+is reported with the nearest allowed one. Saving writes a temporary file beside the
+target and renames it over the target, so an interrupted save leaves the old file whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import math
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from .errors import PlanError, RosterError, ScenarioError
+from .plans import Component, Gate, LumpSum, Modifier, PayoutCurve, Plan, RateTable, Tier
+from .scenario import (
+    Coefficient,
+    Company,
+    Department,
+    Forecast,
+    Metric,
+    MetricForecast,
+    Person,
+    Roster,
+    Scenario,
+    Settings,
+)
+
+__all__ = [
+    "load_roster",
+    "load_scenario",
+    "save_scenario",
+    "scenario_from_dict",
+    "scenario_to_dict",
+    "validate_scenario",
+]
+
+FORMAT_VERSION = 1
+
+_TOP = {
+    "format_version", "name", "description", "currency", "period", "company_file",
+    "settings", "company", "metrics", "forecast", "departments",
+}  # fmt: skip
+_SETTINGS = {"participation", "payroll_tax_rate"}
+_COMPANY = {"kind", "coefficients", "options"}
+_COEF = {"value", "unit", "range", "source", "description"}
+_METRIC = {"unit", "direction", "scope", "scale", "description"}
+_FORECAST = {"mean", "sd", "individual_sd"}
+_CORR = {"metrics", "rho"}
+_DEPT = {
+    "headcount", "base_pay", "target_incentive", "risk_aversion", "market_reference",
+    "team_identification", "quota_metric", "quota", "roster", "description",
+    "components", "modifier",
+}  # fmt: skip
+_CURVE = {
+    "threshold", "target", "cap", "payout_at_threshold", "payout_at_cap", "floor",
+    "step", "extra_points",
+}  # fmt: skip
+_RATE = {"target", "tiers", "mode", "basis"}
+_LUMP = {"quota", "amount"}
+_COMP_COMMON = {"metric", "kind", "weight", "gate", "description"}
+_KINDS = {"curve": _CURVE, "rate_table": _RATE, "lump_sum": _LUMP}
+_GATE = {"metric", "threshold"}
+_TIER = {"rate", "up_to"}
+_PERSON = {"person", "base", "quota", "ability"}
+
+
+# --------------------------------------------------------------------------------------
+# small checkers
+# --------------------------------------------------------------------------------------
+def _keys(table: Any, allowed: set[str], where: str, required: tuple[str, ...] = ()) -> None:
+    if not isinstance(table, dict):
+        raise ScenarioError(where, f"must be a table, got {type(table).__name__} {table!r}")
+    for k in table:
+        if k not in allowed:
+            near = difflib.get_close_matches(str(k), sorted(allowed), n=1, cutoff=0.6)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ScenarioError(
+                f"{where}.{k}" if where else str(k),
+                f"unknown key.{hint} Allowed here: {', '.join(sorted(allowed))}.",
+            )
+    for k in required:
+        if k not in table:
+            raise ScenarioError(f"{where}.{k}" if where else k, "is required but missing")
+
+
+def _num(
+    value: Any,
+    where: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    hint: str = "",
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(
+            where, f"must be a number, got {value!r} ({type(value).__name__}){hint}"
+        )
+    v = float(value)
+    if not math.isfinite(v):
+        raise ScenarioError(where, f"must be a finite number, got {v}{hint}")
+    if low is not None and (v < low or (low_open and v == low)):
+        op = ">" if low_open else ">="
+        rng = f"{op} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+        raise ScenarioError(where, f"is {v:g}; allowed: {rng}{hint}")
+    if high is not None and v > high:
+        raise ScenarioError(where, f"is {v:g}; allowed: <= {high:g}{hint}")
+    return v
+
+
+def _str(value: Any, where: str, choices: tuple[str, ...] | None = None) -> str:
+    if not isinstance(value, str):
+        raise ScenarioError(where, f"must be text, got {value!r}")
+    if choices is not None and value not in choices:
+        near = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ScenarioError(
+            where, f"is {value!r}; allowed: {', '.join(repr(c) for c in choices)}.{hint}"
+        )
+    return value
+
+
+def _name(value: Any, known: Mapping[str, Any], where: str, what: str) -> str:
+    s = _str(value, where)
+    if s not in known:
+        near = difflib.get_close_matches(s, list(known), n=1, cutoff=0.5)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ScenarioError(
+            where,
+            f"unknown {what} {s!r}.{hint} Known: {', '.join(sorted(known)) or '(none)'}; "
+            f"declare it under [{what}s] first."
+            if what == "metric"
+            else f"unknown {what} {s!r}.{hint} Known: {', '.join(sorted(known))}.",
+        )
+    return s
+
+
+# --------------------------------------------------------------------------------------
+# dict -> objects
+# --------------------------------------------------------------------------------------
+def _coefficient(value: Any, where: str) -> Coefficient:
+    if isinstance(value, dict):
+        _keys(value, _COEF, where, required=("value",))
+        rng = value.get("range")
+        rng_t: tuple[float, float] | None = None
+        if rng is not None:
+            if not isinstance(rng, list) or len(rng) != 2:
+                raise ScenarioError(f"{where}.range", "must be [low, high]")
+            lo = _num(rng[0], f"{where}.range")
+            hi = _num(rng[1], f"{where}.range")
+            if lo > hi:
+                raise ScenarioError(f"{where}.range", f"low {lo:g} is above high {hi:g}")
+            rng_t = (lo, hi)
+        v = _num(value["value"], f"{where}.value")
+        if rng_t is not None and not rng_t[0] <= v <= rng_t[1]:
+            raise ScenarioError(
+                f"{where}.value",
+                f"is {v:g}, outside its stated range [{rng_t[0]:g}, {rng_t[1]:g}]; "
+                "change the value or widen the range",
+            )
+        return Coefficient(
+            value=v,
+            unit=_str(value.get("unit", ""), f"{where}.unit"),
+            range=rng_t,
+            source=_str(value.get("source", ""), f"{where}.source"),
+            description=_str(value.get("description", ""), f"{where}.description"),
+        )
+    return Coefficient(value=_num(value, where))
+
+
+def _curve(t: dict[str, Any], where: str) -> PayoutCurve:
+    _keys(t, _CURVE | _COMP_COMMON, where, required=("threshold", "target"))
+    floor = t.get("floor", 0.0)
+    if isinstance(floor, str):
+        if floor != "extend":
+            raise ScenarioError(f"{where}.floor", f"is {floor!r}; allowed: a number or 'extend'")
+        floor_v: float | None = None
+    else:
+        floor_v = _num(floor, f"{where}.floor")
+    extra = t.get("extra_points", [])
+    if not isinstance(extra, list):
+        raise ScenarioError(f"{where}.extra_points", "must be a list of [value, payout] pairs")
+    step = t.get("step", False)
+    if not isinstance(step, bool):
+        raise ScenarioError(f"{where}.step", f"must be true or false, got {step!r}")
+    try:
+        return PayoutCurve(
+            threshold=_num(t["threshold"], f"{where}.threshold"),
+            target=_num(t["target"], f"{where}.target"),
+            cap=None if "cap" not in t else _num(t["cap"], f"{where}.cap"),
+            payout_at_threshold=_num(
+                t.get("payout_at_threshold", 0.0), f"{where}.payout_at_threshold"
+            ),
+            payout_at_cap=None
+            if "payout_at_cap" not in t
+            else _num(t["payout_at_cap"], f"{where}.payout_at_cap"),
+            floor=floor_v,
+            step=step,
+            extra_points=tuple(tuple(p) for p in extra),
+        )
+    except PlanError as e:
+        raise e.at(where) from None
+
+
+def _component(t: Any, where: str, metrics: Mapping[str, Metric]) -> Component:
+    if not isinstance(t, dict):
+        raise ScenarioError(where, "must be a table")
+    kind = _str(t.get("kind", "curve"), f"{where}.kind", tuple(_KINDS))
+    _keys(t, _KINDS[kind] | _COMP_COMMON, where, required=("metric",))
+    metric = _name(t["metric"], metrics, f"{where}.metric", "metric")
+    payout: PayoutCurve | RateTable | LumpSum
+    try:
+        if kind == "curve":
+            payout = _curve({k: v for k, v in t.items() if k not in _COMP_COMMON}, where)
+        elif kind == "rate_table":
+            _keys(t, _RATE | _COMP_COMMON, where, required=("target", "tiers"))
+            tiers_raw = t["tiers"]
+            if not isinstance(tiers_raw, list):
+                raise ScenarioError(f"{where}.tiers", "must be a list of {up_to, rate} tables")
+            tiers = []
+            for i, tr in enumerate(tiers_raw):
+                _keys(tr, _TIER, f"{where}.tiers[{i}]", required=("rate",))
+                tiers.append(
+                    Tier(
+                        rate=_num(tr["rate"], f"{where}.tiers[{i}].rate"),
+                        up_to=None
+                        if "up_to" not in tr
+                        else _num(tr["up_to"], f"{where}.tiers[{i}].up_to"),
+                    )
+                )
+            payout = RateTable(
+                target=_num(t["target"], f"{where}.target"),
+                tiers=tuple(tiers),
+                mode=_str(t.get("mode", "marginal"), f"{where}.mode", ("marginal", "retroactive")),  # type: ignore[arg-type]
+                basis=_str(
+                    t.get("basis", "attainment"), f"{where}.basis", ("attainment", "metric")
+                ),  # type: ignore[arg-type]
+            )
+        else:
+            _keys(t, _LUMP | _COMP_COMMON, where, required=("quota",))
+            payout = LumpSum(
+                quota=_num(t["quota"], f"{where}.quota"),
+                amount=None if "amount" not in t else _num(t["amount"], f"{where}.amount"),
+            )
+        gate = None
+        if "gate" in t:
+            g = t["gate"]
+            _keys(g, _GATE, f"{where}.gate", required=("metric", "threshold"))
+            gate = Gate(
+                metric=_name(g["metric"], metrics, f"{where}.gate.metric", "metric"),
+                threshold=_num(g["threshold"], f"{where}.gate.threshold"),
+            )
+        weight = None if "weight" not in t else _num(t["weight"], f"{where}.weight")
+        return Component(metric=metric, payout=payout, weight=weight, gate=gate)
+    except PlanError as e:
+        if e.field.startswith(where):
+            raise
+        raise e.at(where) from None
+
+
+def _plan(d: dict[str, Any], where: str, metrics: Mapping[str, Metric]) -> Plan:
+    comps_raw = d.get("components", {})
+    if not isinstance(comps_raw, dict):
+        raise ScenarioError(f"{where}.components", "must be a table of named components")
+    comps = {n: _component(c, f"{where}.components.{n}", metrics) for n, c in comps_raw.items()}
+    modifier = None
+    if "modifier" in d:
+        m = d["modifier"]
+        _keys(m, _CURVE | {"metric"}, f"{where}.modifier", required=("metric",))
+        modifier = Modifier(
+            metric=_name(m["metric"], metrics, f"{where}.modifier.metric", "metric"),
+            curve=_curve({k: v for k, v in m.items() if k != "metric"}, f"{where}.modifier"),
+        )
+    try:
+        return Plan(components=comps, modifier=modifier)
+    except PlanError as e:
+        raise e.at(where) from None
+
+
+def _department(
+    d: Any, where: str, metrics: Mapping[str, Metric], base_dir: Path | None
+) -> Department:
+    _keys(d, _DEPT, where, required=("base_pay",))
+    roster = None
+    if "roster" in d:
+        r = d["roster"]
+        if isinstance(r, str):
+            path = Path(r)
+            if not path.is_absolute():
+                path = (base_dir or Path.cwd()) / path
+            roster = load_roster(path)
+        elif isinstance(r, list):
+            roster = _roster_rows(
+                [{k: v for k, v in row.items()} for row in r], f"{where}.roster", None
+            )
+        else:
+            raise ScenarioError(
+                f"{where}.roster", "must be a CSV path or a list of {person, base, ...} tables"
+            )
+    headcount_raw = d.get("headcount", len(roster) if roster is not None else None)
+    if headcount_raw is None:
+        raise ScenarioError(f"{where}.headcount", "is required (or give a roster)")
+    hc = _num(headcount_raw, f"{where}.headcount", low=0)
+    if not hc.is_integer():
+        raise ScenarioError(f"{where}.headcount", f"is {hc:g}; it must be a whole number")
+    quota_metric = None
+    if "quota_metric" in d:
+        quota_metric = _name(d["quota_metric"], metrics, f"{where}.quota_metric", "metric")
+    return Department(
+        headcount=int(hc),
+        base_pay=_num(d["base_pay"], f"{where}.base_pay", low=0),
+        target_incentive=_num(
+            d.get("target_incentive", 0.0),
+            f"{where}.target_incentive",
+            low=0,
+            high=10,
+            hint=" (a share of base pay: 0.25 is 25%)",
+        ),
+        plan=_plan(d, where, metrics),
+        risk_aversion=_num(d.get("risk_aversion", 0.0), f"{where}.risk_aversion", low=0),
+        market_reference=None
+        if "market_reference" not in d
+        else _num(d["market_reference"], f"{where}.market_reference", low=0),
+        team_identification=_num(
+            d.get("team_identification", 0.0), f"{where}.team_identification", low=0, high=1
+        ),
+        quota_metric=quota_metric,
+        quota=None
+        if "quota" not in d
+        else _num(d["quota"], f"{where}.quota", low=0, low_open=True),
+        roster=roster,
+        description=_str(d.get("description", ""), f"{where}.description"),
+    )
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; lists, values and ``components`` tables replace."""
+    out = dict(base)
+    for k, v in over.items():
+        if k in out and isinstance(out[k], dict) and isinstance(v, dict) and k != "components":
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "file not found; check the path") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(str(path), f"is not valid TOML: {e}") from None
+
+
+def scenario_from_dict(
+    doc: Mapping[str, Any],
+    *,
+    base_dir: Path | str | None = None,
+    company_file: Path | None = None,
+) -> Scenario:
+    """Build and validate a scenario from a TOML-like dict.
+
+    Parameters
+    ----------
+    doc
+        The document. If it has ``company_file``, that file (relative to ``base_dir``)
+        is read and ``doc`` is merged over it.
+    base_dir
+        Directory relative paths (company file, rosters) are resolved against.
+    company_file
+        Keep this company file reference (``doc`` is then already complete).
+    """
+    base = Path(base_dir) if base_dir is not None else None
+    d = dict(doc)
+    if "company_file" in d:
+        ref = _str(d.pop("company_file"), "company_file")
+        cpath = Path(ref)
+        if not cpath.is_absolute():
+            cpath = (base or Path.cwd()) / cpath
+        company_doc = _read_toml(cpath)
+        if "company_file" in company_doc:
+            raise ScenarioError("company_file", "a company file may not reference another one")
+        d = _deep_merge(company_doc, d)
+        company_file = cpath.resolve()
+    _keys(d, _TOP, "")
+    if "format_version" in d and d["format_version"] != FORMAT_VERSION:
+        raise ScenarioError(
+            "format_version",
+            f"is {d['format_version']!r}; this version of compmodel reads {FORMAT_VERSION}",
+        )
+    # metrics
+    metrics_raw = d.get("metrics", {})
+    _keys(metrics_raw, set(metrics_raw) if isinstance(metrics_raw, dict) else set(), "metrics")
+    metrics: dict[str, Metric] = {}
+    for n, m in metrics_raw.items():
+        w = f"metrics.{n}"
+        _keys(m, _METRIC, w, required=("unit",))
+        metrics[n] = Metric(
+            unit=_str(m["unit"], f"{w}.unit"),
+            direction=_str(m.get("direction", "higher"), f"{w}.direction", ("higher", "lower")),  # type: ignore[arg-type]
+            scope=_str(
+                m.get("scope", "department"), f"{w}.scope", ("individual", "department", "company")
+            ),  # type: ignore[arg-type]
+            scale=_str(m.get("scale", "normal"), f"{w}.scale", ("normal", "logit")),  # type: ignore[arg-type]
+            description=_str(m.get("description", ""), f"{w}.description"),
+        )
+    # forecast
+    forecast = None
+    if "forecast" in d:
+        f_raw = dict(d["forecast"])
+        corr_raw = f_raw.pop("correlations", [])
+        fm: dict[str, MetricForecast] = {}
+        for n, f in f_raw.items():
+            w = f"forecast.{n}"
+            _name(n, metrics, w, "metric")
+            _keys(f, _FORECAST, w, required=("mean", "sd"))
+            fm[n] = MetricForecast(
+                mean=_num(f["mean"], f"{w}.mean"),
+                sd=_num(f["sd"], f"{w}.sd", low=0),
+                individual_sd=_num(f.get("individual_sd", 0.0), f"{w}.individual_sd", low=0),
+            )
+        corr: dict[tuple[str, str], float] = {}
+        if not isinstance(corr_raw, list):
+            raise ScenarioError("forecast.correlations", "must be a list of {metrics, rho} tables")
+        for i, c in enumerate(corr_raw):
+            w = f"forecast.correlations[{i}]"
+            _keys(c, _CORR, w, required=("metrics", "rho"))
+            pair = c["metrics"]
+            if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+                raise ScenarioError(f"{w}.metrics", "must name two different metrics")
+            a = _name(pair[0], fm, f"{w}.metrics", "forecast metric")
+            b = _name(pair[1], fm, f"{w}.metrics", "forecast metric")
+            corr[(a, b)] = _num(c["rho"], f"{w}.rho", low=-1, high=1)
+        forecast = Forecast(metrics=fm, correlations=corr)
+    # company
+    c_raw = d.get("company", {})
+    _keys(c_raw, _COMPANY, "company")
+    coefs_raw = c_raw.get("coefficients", {})
+    if not isinstance(coefs_raw, dict):
+        raise ScenarioError("company.coefficients", "must be a table")
+    company = Company(
+        kind=_str(c_raw.get("kind", "none"), "company.kind"),
+        coefficients={
+            n: _coefficient(v, f"company.coefficients.{n}") for n, v in coefs_raw.items()
+        },
+        options=dict(c_raw.get("options", {})),
+    )
+    s_raw = d.get("settings", {})
+    _keys(s_raw, _SETTINGS, "settings")
+    settings = Settings(
+        participation=_str(
+            s_raw.get("participation", "binding"),
+            "settings.participation",
+            ("binding", "fixed_base"),
+        ),  # type: ignore[arg-type]
+        payroll_tax_rate=_num(
+            s_raw.get("payroll_tax_rate", 0.0), "settings.payroll_tax_rate", low=0, high=1
+        ),
+    )
+    depts_raw = d.get("departments", {})
+    if not isinstance(depts_raw, dict) or not depts_raw:
+        raise ScenarioError(
+            "departments", "at least one department is required, e.g. [departments.sales]"
+        )
+    departments = {
+        n: _department(v, f"departments.{n}", metrics, base) for n, v in depts_raw.items()
+    }
+    return Scenario(
+        name=_str(d.get("name", "unnamed"), "name"),
+        description=_str(d.get("description", ""), "description"),
+        currency=_str(d.get("currency", "USD"), "currency"),
+        period=_str(d.get("period", "year"), "period"),
+        metrics=metrics,
+        departments=departments,
+        forecast=forecast,
+        company=company,
+        settings=settings,
+        company_file=company_file,
+        base_dir=base,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# cross-field validation
+# --------------------------------------------------------------------------------------
+def validate_scenario(s: Scenario) -> None:
+    """Check what a single field cannot: names, directions, units, coverage."""
+    for dn, dept in s.departments.items():
+        w = f"departments.{dn}"
+        if dept.headcount < 0:
+            raise ScenarioError(f"{w}.headcount", f"is {dept.headcount}; allowed: >= 0")
+        if dept.base_pay < 0 or not math.isfinite(dept.base_pay):
+            raise ScenarioError(f"{w}.base_pay", f"is {dept.base_pay}; allowed: >= 0")
+        if dept.roster is not None and len(dept.roster) != dept.headcount:
+            raise ScenarioError(
+                f"{w}.headcount",
+                f"is {dept.headcount} but the roster lists {len(dept.roster)} people; "
+                "remove headcount (it then comes from the roster) or fix the roster",
+            )
+        if dept.quota_metric is not None and dept.quota_metric not in s.metrics:
+            raise ScenarioError(f"{w}.quota_metric", f"unknown metric {dept.quota_metric!r}")
+        if dept.roster is not None and any(p.quota is not None for p in dept.roster.people):
+            if dept.quota is None or dept.quota_metric is None:
+                raise ScenarioError(
+                    f"{w}.quota",
+                    "the roster has a quota column, so the department needs `quota_metric` "
+                    "(the metric quotas are in) and `quota` (the representative person's "
+                    "quota, which the plan's thresholds are written for)",
+                )
+        used: list[tuple[str, str]] = []
+        for cn, comp in dept.plan.components.items():
+            cw = f"{w}.components.{cn}"
+            if comp.metric not in s.metrics:
+                raise ScenarioError(f"{cw}.metric", f"unknown metric {comp.metric!r}")
+            metric = s.metrics[comp.metric]
+            p = comp.payout
+            if isinstance(p, PayoutCurve) and p.direction != metric.direction:
+                raise ScenarioError(
+                    f"{cw}.target",
+                    f"the curve rises toward {'higher' if p.direction == 'higher' else 'lower'} "
+                    f"values but {comp.metric!r} is {metric.direction}-is-better; put the "
+                    "target on the better side of the threshold",
+                )
+            if isinstance(p, RateTable) and metric.direction != "higher":
+                raise ScenarioError(
+                    f"{cw}.kind",
+                    f"a rate table pays on volume, but {comp.metric!r} is lower-is-better; "
+                    "use a curve",
+                )
+            if metric.scale == "logit":
+                if isinstance(p, RateTable):
+                    raise ScenarioError(
+                        f"{cw}.kind", f"a rate table cannot pay on the share {comp.metric!r}"
+                    )
+            used.append((f"{cw}.metric", comp.metric))
+            if comp.gate is not None:
+                if comp.gate.metric not in s.metrics:
+                    raise ScenarioError(f"{cw}.gate.metric", f"unknown metric {comp.gate.metric!r}")
+                used.append((f"{cw}.gate.metric", comp.gate.metric))
+        if dept.plan.modifier is not None:
+            mod = dept.plan.modifier
+            if mod.metric not in s.metrics:
+                raise ScenarioError(f"{w}.modifier.metric", f"unknown metric {mod.metric!r}")
+            if mod.curve.direction != s.metrics[mod.metric].direction:
+                raise ScenarioError(
+                    f"{w}.modifier.target",
+                    f"the modifier curve's direction does not match {mod.metric!r} "
+                    f"({s.metrics[mod.metric].direction}-is-better)",
+                )
+            used.append((f"{w}.modifier.metric", mod.metric))
+        if s.forecast is not None:
+            for where, m in used:
+                if m not in s.forecast.metrics:
+                    raise ScenarioError(
+                        where,
+                        f"metric {m!r} is used by a plan but has no forecast; add "
+                        f"[forecast.{m}] with mean and sd",
+                    )
+    if s.forecast is not None:
+        for m, f in s.forecast.metrics.items():
+            if m not in s.metrics:
+                raise ScenarioError(f"forecast.{m}", f"unknown metric {m!r}")
+            if f.individual_sd > 0 and s.metrics[m].scope != "individual":
+                raise ScenarioError(
+                    f"forecast.{m}.individual_sd",
+                    f"only individual-scope metrics have per-person noise; {m!r} is "
+                    f"{s.metrics[m].scope}-scope",
+                )
+        names = list(s.forecast.metrics)
+        if names:
+            r = s.forecast.correlation_matrix(names)
+            low = float(np.linalg.eigvalsh(r).min())
+            if low < -1e-10:
+                raise ScenarioError(
+                    "forecast.correlations",
+                    f"the correlations are not jointly possible (the matrix has a "
+                    f"negative eigenvalue {low:.3g}); reduce the largest correlations",
+                )
+
+
+# --------------------------------------------------------------------------------------
+# objects -> dict
+# --------------------------------------------------------------------------------------
+def _curve_dict(c: PayoutCurve) -> dict[str, Any]:
+    out: dict[str, Any] = {"threshold": c.threshold, "target": c.target}
+    if c.cap is not None:
+        out["cap"] = c.cap
+    if c.payout_at_threshold != 0.0:
+        out["payout_at_threshold"] = c.payout_at_threshold
+    if c.payout_at_cap is not None:
+        out["payout_at_cap"] = c.payout_at_cap
+    if c.floor is None:
+        out["floor"] = "extend"
+    elif c.floor != 0.0:
+        out["floor"] = c.floor
+    if c.step:
+        out["step"] = True
+    if c.extra_points:
+        out["extra_points"] = [list(p) for p in c.extra_points]
+    return out
+
+
+def _component_dict(c: Component) -> dict[str, Any]:
+    out: dict[str, Any] = {"metric": c.metric}
+    p = c.payout
+    if isinstance(p, PayoutCurve):
+        if c.weight is not None:
+            out["weight"] = c.weight
+        out.update(_curve_dict(p))
+    elif isinstance(p, RateTable):
+        out["kind"] = "rate_table"
+        out["target"] = p.target
+        out["mode"] = p.mode
+        out["basis"] = p.basis
+        out["tiers"] = [
+            {"rate": t.rate, **({"up_to": t.up_to} if t.up_to is not None else {})} for t in p.tiers
+        ]
+    else:
+        out["kind"] = "lump_sum"
+        if c.weight is not None:
+            out["weight"] = c.weight
+        out["quota"] = p.quota
+        if p.amount is not None:
+            out["amount"] = p.amount
+    if c.gate is not None:
+        out["gate"] = {"metric": c.gate.metric, "threshold": c.gate.threshold}
+    return out
+
+
+def _coef_dict(c: Coefficient) -> Any:
+    if c.plain:
+        return c.value
+    out: dict[str, Any] = {"value": c.value}
+    if c.unit:
+        out["unit"] = c.unit
+    if c.range is not None:
+        out["range"] = list(c.range)
+    if c.source:
+        out["source"] = c.source
+    if c.description:
+        out["description"] = c.description
+    return out
+
+
+def scenario_to_dict(s: Scenario, roster_dir: Path | None = None) -> dict[str, Any]:
+    """The complete document of a scenario (company file merged in).
+
+    Rosters read from a CSV are written as the CSV's path, relative to ``roster_dir``
+    when given (else absolute); rosters built in Python are written inline.
+    """
+    doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "name": s.name}
+    if s.description:
+        doc["description"] = s.description
+    doc["currency"] = s.currency
+    doc["period"] = s.period
+    doc["settings"] = {
+        "participation": s.settings.participation,
+        "payroll_tax_rate": s.settings.payroll_tax_rate,
+    }
+    comp: dict[str, Any] = {"kind": s.company.kind}
+    if s.company.coefficients:
+        comp["coefficients"] = {n: _coef_dict(c) for n, c in s.company.coefficients.items()}
+    if s.company.options:
+        comp["options"] = dict(s.company.options)
+    doc["company"] = comp
+    doc["metrics"] = {}
+    for n, m in s.metrics.items():
+        md: dict[str, Any] = {
+            "unit": m.unit,
+            "direction": m.direction,
+            "scope": m.scope,
+            "scale": m.scale,
+        }
+        if m.description:
+            md["description"] = m.description
+        doc["metrics"][n] = md
+    if s.forecast is not None:
+        fd: dict[str, Any] = {}
+        for n, f in s.forecast.metrics.items():
+            fd[n] = {"mean": f.mean, "sd": f.sd}
+            if f.individual_sd:
+                fd[n]["individual_sd"] = f.individual_sd
+        if s.forecast.correlations:
+            fd["correlations"] = [
+                {"metrics": [a, b], "rho": r} for (a, b), r in s.forecast.correlations.items()
+            ]
+        doc["forecast"] = fd
+    depts: dict[str, Any] = {}
+    for n, dpt in s.departments.items():
+        dd: dict[str, Any] = {
+            "headcount": dpt.headcount,
+            "base_pay": dpt.base_pay,
+            "target_incentive": dpt.target_incentive,
+            "risk_aversion": dpt.risk_aversion,
+            "team_identification": dpt.team_identification,
+        }
+        if dpt.description:
+            dd["description"] = dpt.description
+        if dpt.market_reference is not None:
+            dd["market_reference"] = dpt.market_reference
+        if dpt.quota_metric is not None:
+            dd["quota_metric"] = dpt.quota_metric
+        if dpt.quota is not None:
+            dd["quota"] = dpt.quota
+        if dpt.roster is not None:
+            if dpt.roster.source is not None:
+                src = dpt.roster.source
+                dd["roster"] = (
+                    os.path.relpath(src, roster_dir) if roster_dir is not None else str(src)
+                )
+            else:
+                dd["roster"] = [
+                    {
+                        "person": p.person,
+                        "base": p.base,
+                        **({"quota": p.quota} if p.quota is not None else {}),
+                        "ability": p.ability,
+                    }
+                    for p in dpt.roster.people
+                ]
+        dd["components"] = {cn: _component_dict(c) for cn, c in dpt.plan.components.items()}
+        if dpt.plan.modifier is not None:
+            dd["modifier"] = {
+                "metric": dpt.plan.modifier.metric,
+                **_curve_dict(dpt.plan.modifier.curve),
+            }
+        depts[n] = dd
+    doc["departments"] = depts
+    return doc
+
+
+def _layer(full: dict[str, Any], base: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """What ``full`` adds to or changes in ``base`` (inverse of :func:`_deep_merge`)."""
+    out: dict[str, Any] = {}
+    for k, v in full.items():
+        if k not in base:
+            out[k] = v
+        elif isinstance(v, dict) and isinstance(base[k], dict) and k != "components":
+            sub = _layer(v, base[k], f"{where}.{k}" if where else k)
+            if sub:
+                out[k] = sub
+        elif v != base[k]:
+            out[k] = v
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Relative paths inside it (``company_file``, rosters) are resolved against the
+    file's directory.
+
+    Raises
+    ------
+    ScenarioError
+        With the location of the offending key, what is allowed and what to try.
+    """
+    p = Path(path)
+    doc = _read_toml(p)
+    return scenario_from_dict(doc, base_dir=p.parent.resolve())
+
+
+def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
+    """Write ``scenario`` to ``path`` as TOML, atomically.
+
+    The document is written to a temporary file in the same directory, flushed to disk
+    and renamed over ``path``: a crash or an error leaves the old file as it was.
+    A company-file reference and roster CSV paths are kept, rewritten relative to the
+    new location; only what differs from the company file is written.
+    """
+    target = Path(path).resolve()
+    directory = target.parent
+    doc = scenario_to_dict(scenario, roster_dir=directory)
+    if scenario.company_file is not None:
+        base = _read_toml(scenario.company_file)
+        layered = {
+            "format_version": FORMAT_VERSION,
+            "company_file": os.path.relpath(scenario.company_file, directory),
+            **{k: v for k, v in _layer(doc, base).items() if k != "format_version"},
+        }
+        if scenario_from_dict(layered, base_dir=directory) != scenario:
+            raise ScenarioError(
+                "company_file",
+                "this scenario removes a value that its company file sets, which a "
+                "scenario file cannot express; set the value explicitly instead of "
+                "removing it, or save a copy without the company file "
+                "(dataclasses.replace(scenario, company_file=None))",
+            )
+        doc = layered
+    text = tomli_w.dumps(doc)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+# --------------------------------------------------------------------------------------
+# rosters
+# --------------------------------------------------------------------------------------
+def _roster_rows(rows: list[dict[str, Any]], where: str, source: Path | None) -> Roster:
+    people: list[Person] = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows, start=1):
+        rw = f"{where} row {i}"
+        missing = [c for c in ("person", "base") if c not in row or row[c] in (None, "")]
+        if missing:
+            raise RosterError(rw, f"missing value in column(s) {', '.join(missing)}")
+        unknown = [c for c in row if c not in _PERSON]
+        if unknown:
+            raise RosterError(
+                rw, f"unknown column(s) {unknown}; allowed: {', '.join(sorted(_PERSON))}"
+            )
+        name = str(row["person"]).strip()
+        if name in seen:
+            raise RosterError(
+                rw,
+                f"person {name!r} appears twice (rows {seen[name]} and {i}); each person "
+                "must appear once",
+            )
+        seen[name] = i
+
+        def num(
+            col: str,
+            low_open: bool,
+            default: float | None,
+            _row: dict[str, Any] = row,
+            _rw: str = rw,
+        ) -> float | None:
+            raw = _row.get(col, "")
+            if raw in ("", None):
+                return default
+            try:
+                v = float(raw)
+            except (TypeError, ValueError):
+                raise RosterError(f"{_rw}, column {col}", f"{raw!r} is not a number") from None
+            if not math.isfinite(v):
+                raise RosterError(f"{_rw}, column {col}", f"{raw!r} is not a finite number")
+            if v < 0 or (low_open and v == 0):
+                raise RosterError(
+                    f"{_rw}, column {col}", f"is {v:g}; allowed: {'>' if low_open else '>='} 0"
+                )
+            return v
+
+        base = num("base", False, None)
+        if base is None:  # pragma: no cover - presence is checked above
+            raise RosterError(rw, "missing value in column base")
+        people.append(
+            Person(
+                person=name,
+                base=base,
+                quota=num("quota", True, None),
+                ability=num("ability", True, 1.0) or 1.0,
+            )
+        )
+    if not people:
+        raise RosterError(where, "has no people")
+    return Roster(people=tuple(people), source=source)
+
+
+def load_roster(path: str | os.PathLike[str]) -> Roster:
+    """Read a roster CSV with columns ``person, base`` and optional ``quota, ability``.
+
+    ``base`` is base pay (currency per period), ``quota`` the person's quota in the
+    department's quota-metric unit, ``ability`` a multiplier on the person's expected
+    results on individual metrics (1 = typical).
+    """
+    p = Path(path)
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            cols = reader.fieldnames or []
+            missing = [c for c in ("person", "base") if c not in cols]
+            if missing:
+                raise RosterError(
+                    str(p),
+                    f"missing column(s) {', '.join(missing)}; found {', '.join(cols) or '(none)'}. "
+                    "A roster needs person, base and may have quota, ability.",
+                )
+            rows = [dict(r) for r in reader]
+    except FileNotFoundError:
+        raise RosterError(str(p), "roster file not found; check the path") from None
+    return _roster_rows(rows, str(p), p.resolve())
