@@ -199,7 +199,7 @@ def _moments(pp: PersonPlan) -> _Moments:
                 var = next(iter(one_var))
                 pc = _prod([f.poly for f in fc]) + PiecewisePoly.constant(-e[c])
                 pd_ = _prod([f.poly for f in fd]) + PiecewisePoly.constant(-e[d])
-                r = expect_product([Factor(var, pc * pd_)], pp.mean, pp.cov, pp.logit)
+                r = expect_product([Factor(var, pc), Factor(var, pd_)], pp.mean, pp.cov, pp.logit)
                 val = r.value
             else:
                 r = expect_product(fc + fd, pp.mean, pp.cov, pp.logit)

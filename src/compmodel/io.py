@@ -742,14 +742,41 @@ def scenario_to_dict(s: Scenario, roster_dir: Path | None = None) -> dict[str, A
     return doc
 
 
-def _layer(full: dict[str, Any], base: dict[str, Any], where: str = "") -> dict[str, Any]:
+_NO_DEFAULT = object()
+
+
+def _default_at(where: tuple[str, ...]) -> Any:
+    """The value the reader assumes when the key at ``where`` is absent."""
+    top = {"currency": "USD", "period": "year"}
+    if len(where) == 1:
+        return top.get(where[0], _NO_DEFAULT)
+    table, key = where[0], where[-1]
+    if table == "settings" and len(where) == 2:
+        return {"participation": "binding", "payroll_tax_rate": 0.0}.get(key, _NO_DEFAULT)
+    if table == "company" and where == ("company", "kind"):
+        return "none"
+    if table == "metrics" and len(where) == 3:
+        return {"direction": "higher", "scope": "department", "scale": "normal"}.get(
+            key, _NO_DEFAULT
+        )
+    if table == "departments" and len(where) == 3:
+        return {"risk_aversion": 0.0, "team_identification": 0.0, "target_incentive": 0.0}.get(
+            key, _NO_DEFAULT
+        )
+    return _NO_DEFAULT
+
+
+def _layer(
+    full: dict[str, Any], base: dict[str, Any], where: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What ``full`` adds to or changes in ``base`` (inverse of :func:`_deep_merge`)."""
     out: dict[str, Any] = {}
     for k, v in full.items():
         if k not in base:
-            out[k] = v
+            if _default_at((*where, k)) != v:
+                out[k] = v
         elif isinstance(v, dict) and isinstance(base[k], dict) and k != "components":
-            sub = _layer(v, base[k], f"{where}.{k}" if where else k)
+            sub = _layer(v, base[k], (*where, k))
             if sub:
                 out[k] = sub
         elif v != base[k]:

@@ -412,10 +412,19 @@ def expect_product(
     """
     mean = np.asarray(mean, dtype=float)
     cov = np.asarray(cov, dtype=float)
-    by_var = _collapse(factors)
+    # a variable without noise is a point mass: evaluate its factors one by one (before
+    # multiplying them, which would lose digits to cancellation)
+    const = 1.0
+    noisy = []
+    for f in factors:
+        if cov[f.var, f.var] <= 0.0:
+            x = float(special.expit(mean[f.var])) if logit[f.var] else float(mean[f.var])
+            const *= float(f.poly(x))
+        else:
+            noisy.append(f)
+    by_var = _collapse(noisy)
     variables = sorted(by_var)
     # constant factors need no integration
-    const = 1.0
     for v in list(variables):
         p = by_var[v]
         if p.breaks.size == 0 and p.degree == 0:

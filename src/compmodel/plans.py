@@ -488,7 +488,12 @@ class Component:
         else:
             amount = p.amount if p.amount is not None else float(self.weight or 0.0) * target_payout
             poly = p.to_poly(direction, amount)
-        return poly.scaled_x(scale) if scale != 1.0 else poly
+        if scale == 1.0:
+            return poly
+        if isinstance(p, RateTable):
+            # tier bounds scale with the quota; the rate still applies to the volume
+            return poly.scaled_x(scale) * scale
+        return poly.scaled_x(scale)
 
     def at_target(self, target_payout: float, scale: float = 1.0) -> float:
         """Payout at target in currency (``scale``: the person's quota scale)."""
