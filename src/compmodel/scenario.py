@@ -418,6 +418,7 @@ def _short(keys: tuple[str, ...]) -> str:
 def parameter_paths(scenario: Scenario) -> list[str]:
     """Every parameter path that addresses a number in ``scenario``."""
     doc = scenario.to_dict()
+    doc.pop("format_version", None)
     paths = [_short(k) for k in _numeric_leaves(doc, ())]
     paths += [f"{d}.shared_share" for d in scenario.departments]
     return sorted(set(paths))
