@@ -1,0 +1,35 @@
+"""The README's Python example runs as written, and its Quick start has two commands."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_python_example_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    block = re.search(r"```python\n(.*?)```", README, re.S)
+    assert block is not None
+    monkeypatch.chdir(ROOT)
+    exec(compile(block.group(1), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "expected sales commission saved" in out
+
+
+def test_quick_start_has_run_then_test_and_ci_runs_the_test_command() -> None:
+    m = re.search(r"^## Quick start.*?```bash\n(.*?)```", README, re.S | re.M)
+    assert m is not None
+    commands = [c for c in m.group(1).splitlines() if c.strip()]
+    assert len(commands) == 2
+    assert "compmodel budget" in commands[0] or "voila" in commands[0]
+    assert "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
