@@ -220,3 +220,15 @@ def test_weights_path_cannot_leave_the_plan_invalid(sample: Path) -> None:
         s.with_value("customer_service.weights.response_time", 1.2)
     with pytest.raises(cm.ParameterPathError, match="only weighted component"):
         s.with_value("production.weights.throughput", 0.5)
+
+
+def test_with_department_and_with_values_return_validated_copies(sample: Path) -> None:
+    s = cm.load_scenario(sample)
+    t = s.with_department("production", headcount=70, target_incentive=0.1)
+    assert t.departments["production"].headcount == 70
+    assert s.departments["production"].headcount == 60
+    with pytest.raises(cm.ScenarioError, match="headcount"):
+        s.with_department("production", headcount=-1)
+    u = s.with_values({"production.target_incentive": 0.12, "forecast.otif.mean": 1.6})
+    assert u.get("production.target_incentive") == 0.12
+    assert u.get("forecast.otif.mean") == 1.6

@@ -357,6 +357,28 @@ class Scenario:
                 node[leaf] = v
         return scenario_from_dict(doc, base_dir=self.base_dir, company_file=self.company_file)
 
+    def with_values(self, values: Mapping[str, float]) -> Scenario:
+        """A copy with several parameter paths set, in the order given."""
+        out = self
+        for path, value in values.items():
+            out = out.with_value(path, value)
+        return out
+
+    def with_department(self, name: str, **changes: Any) -> Scenario:
+        """A copy with fields of department ``name`` replaced (e.g. ``plan=new_plan``)."""
+        import dataclasses
+
+        if name not in self.departments:
+            raise ScenarioError(
+                "departments", f"unknown department {name!r}; known: {sorted(self.departments)}"
+            )
+        depts = dict(self.departments)
+        try:
+            depts[name] = dataclasses.replace(depts[name], **changes)
+        except TypeError as e:
+            raise ScenarioError(f"departments.{name}", str(e)) from None
+        return dataclasses.replace(self, departments=depts)
+
     def _dept_of(self, path: str) -> str:
         name = path.split(".")[0]
         if name not in self.departments:
