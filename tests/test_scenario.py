@@ -232,3 +232,54 @@ def test_with_department_and_with_values_return_validated_copies(sample: Path) -
     u = s.with_values({"production.target_incentive": 0.12, "forecast.otif.mean": 1.6})
     assert u.get("production.target_incentive") == 0.12
     assert u.get("forecast.otif.mean") == 1.6
+
+
+def test_every_spelling_of_a_weight_path_rescales(sample: Path) -> None:
+    s = cm.load_scenario(sample)
+    for path in (
+        "customer_service.weights.response_time",
+        "customer_service.components.response_time.weight",
+        "customer_service.curves.response_time.weight",
+        "departments.customer_service.components.response_time.weight",
+    ):
+        w = s.with_value(path, 0.45).departments["customer_service"].plan.weights()
+        assert w == pytest.approx({"tickets_closed": 0.55, "response_time": 0.45})
+
+
+def test_company_file_rosters_resolve_against_the_company_file(tmp_path: Path) -> None:
+    shutil.copy(SAMPLES / "sales_roster.csv", tmp_path / "sales_roster.csv")
+    (tmp_path / "company.toml").write_text(
+        """
+[metrics.bookings]
+unit = "USD"
+scope = "individual"
+[departments.sales]
+roster = "sales_roster.csv"
+base_pay = 70000.0
+quota_metric = "bookings"
+quota = 2000000.0
+"""
+    )
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "s.toml").write_text(
+        """
+company_file = "../company.toml"
+[departments.sales.components.club]
+metric = "bookings"
+kind = "lump_sum"
+quota = 2400000.0
+amount = 6000.0
+description = "President's Club"
+"""
+    )
+    s = cm.load_scenario(tmp_path / "plans" / "s.toml")
+    assert s.departments["sales"].headcount == 24
+    assert s.departments["sales"].plan.components["club"].description == "President's Club"
+    cm.save_scenario(s, tmp_path / "plans" / "s.toml")
+    assert cm.load_scenario(tmp_path / "plans" / "s.toml") == s
+
+
+def test_saving_keeps_the_file_mode(sample: Path) -> None:
+    sample.chmod(0o644)
+    cm.save_scenario(cm.load_scenario(sample), sample)
+    assert sample.stat().st_mode & 0o777 == 0o644

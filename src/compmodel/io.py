@@ -94,6 +94,12 @@ def _keys(table: Any, allowed: set[str], where: str, required: tuple[str, ...] =
             raise ScenarioError(f"{where}.{k}" if where else k, "is required but missing")
 
 
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ScenarioError(where, f"must be a table, got {type(value).__name__} {value!r}")
+    return dict(value)
+
+
 def _num(
     value: Any,
     where: str,
@@ -190,7 +196,16 @@ def _curve(t: dict[str, Any], where: str) -> PayoutCurve:
         floor_v = _num(floor, f"{where}.floor")
     extra = t.get("extra_points", [])
     if not isinstance(extra, list):
-        raise ScenarioError(f"{where}.extra_points", "must be a list of [value, payout] pairs")
+        raise ScenarioError(
+            f"{where}.extra_points",
+            f"must be a list of [metric value, payout] pairs, got {extra!r}",
+        )
+    for i, pt in enumerate(extra):
+        if not isinstance(pt, list) or len(pt) != 2:
+            raise ScenarioError(
+                f"{where}.extra_points[{i}]",
+                f"must be a [metric value, payout] pair, got {pt!r}",
+            )
     step = t.get("step", False)
     if not isinstance(step, bool):
         raise ScenarioError(f"{where}.step", f"must be true or false, got {step!r}")
@@ -262,7 +277,13 @@ def _component(t: Any, where: str, metrics: Mapping[str, Metric]) -> Component:
                 threshold=_num(g["threshold"], f"{where}.gate.threshold"),
             )
         weight = None if "weight" not in t else _num(t["weight"], f"{where}.weight")
-        return Component(metric=metric, payout=payout, weight=weight, gate=gate)
+        return Component(
+            metric=metric,
+            payout=payout,
+            weight=weight,
+            gate=gate,
+            description=_str(t.get("description", ""), f"{where}.description"),
+        )
     except PlanError as e:
         if e.field.startswith(where):
             raise
@@ -301,9 +322,13 @@ def _department(
                 path = (base_dir or Path.cwd()) / path
             roster = load_roster(path)
         elif isinstance(r, list):
-            roster = _roster_rows(
-                [{k: v for k, v in row.items()} for row in r], f"{where}.roster", None
-            )
+            for i, row in enumerate(r):
+                if not isinstance(row, dict):
+                    raise RosterError(
+                        f"{where}.roster[{i}]",
+                        f"must be a table like {{person = 'ann', base = 70000}}, got {row!r}",
+                    )
+            roster = _roster_rows([dict(row) for row in r], f"{where}.roster", None)
         else:
             raise ScenarioError(
                 f"{where}.roster", "must be a CSV path or a list of {person, base, ...} tables"
@@ -391,6 +416,11 @@ def scenario_from_dict(
         if not cpath.is_absolute():
             cpath = (base or Path.cwd()) / cpath
         company_doc = _read_toml(cpath)
+        for dept in (company_doc.get("departments") or {}).values():
+            if isinstance(dept, dict) and isinstance(dept.get("roster"), str):
+                rp = Path(dept["roster"])
+                if not rp.is_absolute():
+                    dept["roster"] = str((cpath.parent / rp).resolve())
         if "company_file" in company_doc:
             raise ScenarioError("company_file", "a company file may not reference another one")
         d = _deep_merge(company_doc, d)
@@ -420,7 +450,7 @@ def scenario_from_dict(
     # forecast
     forecast = None
     if "forecast" in d:
-        f_raw = dict(d["forecast"])
+        f_raw = _table(d["forecast"], "forecast")
         corr_raw = f_raw.pop("correlations", [])
         fm: dict[str, MetricForecast] = {}
         for n, f in f_raw.items():
@@ -456,7 +486,7 @@ def scenario_from_dict(
         coefficients={
             n: _coefficient(v, f"company.coefficients.{n}") for n, v in coefs_raw.items()
         },
-        options=dict(c_raw.get("options", {})),
+        options=_table(c_raw.get("options", {}), "company.options"),
     )
     s_raw = d.get("settings", {})
     _keys(s_raw, _SETTINGS, "settings")
@@ -637,6 +667,8 @@ def _component_dict(c: Component) -> dict[str, Any]:
             out["amount"] = p.amount
     if c.gate is not None:
         out["gate"] = {"metric": c.gate.metric, "threshold": c.gate.threshold}
+    if c.description:
+        out["description"] = c.description
     return out
 
 
@@ -833,6 +865,14 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
     text = tomli_w.dumps(doc)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file owner-only: keep the old file's mode, else the umask's
+        if target.exists():
+            mode = target.stat().st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

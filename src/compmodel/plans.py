@@ -117,7 +117,12 @@ class PayoutCurve:
                     "cap",
                     f"{cap} is {rel} the target {tgt}; the cap must be at or beyond the "
                     f"target in the better direction ({'>=' if sign > 0 else '<='} "
-                    f"{tgt}). Raise the cap or lower the target.",
+                    f"{tgt}). "
+                    + (
+                        "Raise the cap or lower the target."
+                        if sign > 0
+                        else "Lower the cap or raise the target."
+                    ),
                 )
         pt = _finite(self.payout_at_threshold, "payout_at_threshold")
         object.__setattr__(self, "payout_at_threshold", pt)
@@ -316,6 +321,12 @@ class RateTable:
                     f"tiers[{i}].up_to",
                     "is missing; only the last tier may be open-ended",
                 )
+            if t.up_to is not None and last:
+                raise PlanError(
+                    f"tiers[{i}].up_to",
+                    f"is {t.up_to}, but the last tier must be open-ended (it pays every "
+                    "volume above the previous bound); remove `up_to` from the last tier",
+                )
             if t.up_to is not None:
                 up = _finite(t.up_to, f"tiers[{i}].up_to")
                 if up <= prev:
@@ -433,6 +444,7 @@ class Component:
     payout: PayoutRule
     weight: float | None = None
     gate: Gate | None = None
+    description: str = ""
 
     def __post_init__(self) -> None:
         if self.weight is not None:

@@ -342,6 +342,15 @@ class Scenario:
             _set_shared_share(doc, self, self._dept_of(path), v)
         elif len(parts) == 3 and parts[1] == "weights":
             _set_weight(doc, self, parts[0], parts[2], v)
+        elif (
+            len(parts) == 5
+            and parts[0] == "departments"
+            and parts[2] in ("components", "curves")
+            and parts[4] == "weight"
+        ) or (len(parts) == 4 and parts[1] in ("components", "curves") and parts[3] == "weight"):
+            # every spelling of a weight path rescales the other weights
+            dept, comp = (parts[1], parts[3]) if parts[0] == "departments" else (parts[0], parts[2])
+            _set_weight(doc, self, dept, comp, v)
         else:
             keys = _resolve(path, doc, self, allow_new_leaf=True)
             node: Any = doc
