@@ -52,7 +52,7 @@ from scipy import special
 from .errors import ScenarioError
 from .moments import Factor, PiecewisePoly, expect_product
 from .plans import indicator
-from .scenario import Department, Scenario
+from .scenario import Department, Forecast, Scenario
 
 __all__ = ["BudgetDiagnostics", "CommissionBudget", "PersonPlan", "commission_budget"]
 
@@ -95,6 +95,16 @@ class PersonPlan:
         return out
 
 
+def _forecast_of(scenario: Scenario) -> Forecast:
+    if scenario.forecast is None:
+        raise ScenarioError(
+            "forecast",
+            "a commission budget needs a forecast of the metrics; add [forecast.<metric>] "
+            "tables with mean and sd",
+        )
+    return scenario.forecast
+
+
 def _person_plan(
     scenario: Scenario,
     dept: Department,
@@ -102,13 +112,7 @@ def _person_plan(
     quota: float | None,
     ability: float,
 ) -> PersonPlan:
-    fc = scenario.forecast
-    if fc is None:
-        raise ScenarioError(
-            "forecast",
-            "a commission budget needs a forecast of the metrics; add [forecast.<metric>] "
-            "tables with mean and sd",
-        )
+    fc = _forecast_of(scenario)
     plan = dept.plan
     names: list[str] = []
     for c in plan.components.values():
@@ -331,13 +335,7 @@ def commission_budget(
     """
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
         raise ScenarioError("n_draws", f"is {n_draws!r}; allowed: a whole number >= 100")
-    fc = scenario.forecast
-    if fc is None:
-        raise ScenarioError(
-            "forecast",
-            "a commission budget needs a forecast of the metrics; add [forecast.<metric>] "
-            "tables with mean and sd",
-        )
+    fc = _forecast_of(scenario)
     rng = np.random.default_rng(seed)
     # ---- common noise, one draw set for the whole company
     all_metrics = list(fc.metrics)
