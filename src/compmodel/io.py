@@ -109,7 +109,9 @@ def _num(
     low_open: bool = False,
     hint: str = "",
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise ScenarioError(
             where, f"must be a number, got {value!r} ({type(value).__name__}){hint}"
         )
@@ -528,12 +530,38 @@ def scenario_from_dict(
 # --------------------------------------------------------------------------------------
 def validate_scenario(s: Scenario) -> None:
     """Check what a single field cannot: names, directions, units, coverage."""
+    _num(s.settings.payroll_tax_rate, "settings.payroll_tax_rate", low=0, high=1)
+    for cn, coef in s.company.coefficients.items():
+        cw = f"company.coefficients.{cn}"
+        v = _num(coef.value, f"{cw}.value")
+        if coef.range is not None and not coef.range[0] <= v <= coef.range[1]:
+            raise ScenarioError(
+                f"{cw}.value",
+                f"is {v:g}, outside its stated range [{coef.range[0]:g}, {coef.range[1]:g}]; "
+                "change the value or widen the range",
+            )
     for dn, dept in s.departments.items():
         w = f"departments.{dn}"
-        if dept.headcount < 0:
-            raise ScenarioError(f"{w}.headcount", f"is {dept.headcount}; allowed: >= 0")
-        if dept.base_pay < 0 or not math.isfinite(dept.base_pay):
-            raise ScenarioError(f"{w}.base_pay", f"is {dept.base_pay}; allowed: >= 0")
+        hc = _num(dept.headcount, f"{w}.headcount", low=0)
+        if not float(hc).is_integer():
+            raise ScenarioError(f"{w}.headcount", f"is {hc:g}; it must be a whole number")
+        _num(dept.base_pay, f"{w}.base_pay", low=0)
+        _num(dept.target_incentive, f"{w}.target_incentive", low=0, high=10)
+        _num(dept.risk_aversion, f"{w}.risk_aversion", low=0)
+        _num(dept.team_identification, f"{w}.team_identification", low=0, high=1)
+        if dept.market_reference is not None:
+            _num(dept.market_reference, f"{w}.market_reference", low=0)
+        if dept.quota is not None:
+            _num(dept.quota, f"{w}.quota", low=0, low_open=True)
+        if dept.roster is not None and dept.roster.source is None:
+            _roster_rows(
+                [
+                    {"person": p.person, "base": p.base, "quota": p.quota, "ability": p.ability}
+                    for p in dept.roster.people
+                ],
+                f"{w}.roster",
+                None,
+            )
         if dept.roster is not None and len(dept.roster) != dept.headcount:
             raise ScenarioError(
                 f"{w}.headcount",
@@ -545,7 +573,7 @@ def validate_scenario(s: Scenario) -> None:
         if dept.roster is not None and any(p.quota is not None for p in dept.roster.people):
             if dept.quota is None or dept.quota_metric is None:
                 raise ScenarioError(
-                    f"{w}.quota",
+                    f"{w}.quota_metric" if dept.quota_metric is None else f"{w}.quota",
                     "the roster has a quota column, so the department needs `quota_metric` "
                     "(the metric quotas are in) and `quota` (the representative person's "
                     "quota, which the plan's thresholds are written for)",
@@ -553,8 +581,7 @@ def validate_scenario(s: Scenario) -> None:
         used: list[tuple[str, str]] = []
         for cn, comp in dept.plan.components.items():
             cw = f"{w}.components.{cn}"
-            if comp.metric not in s.metrics:
-                raise ScenarioError(f"{cw}.metric", f"unknown metric {comp.metric!r}")
+            _name(comp.metric, s.metrics, f"{cw}.metric", "metric")
             metric = s.metrics[comp.metric]
             p = comp.payout
             if isinstance(p, PayoutCurve) and p.direction != metric.direction:
@@ -577,13 +604,11 @@ def validate_scenario(s: Scenario) -> None:
                     )
             used.append((f"{cw}.metric", comp.metric))
             if comp.gate is not None:
-                if comp.gate.metric not in s.metrics:
-                    raise ScenarioError(f"{cw}.gate.metric", f"unknown metric {comp.gate.metric!r}")
+                _name(comp.gate.metric, s.metrics, f"{cw}.gate.metric", "metric")
                 used.append((f"{cw}.gate.metric", comp.gate.metric))
         if dept.plan.modifier is not None:
             mod = dept.plan.modifier
-            if mod.metric not in s.metrics:
-                raise ScenarioError(f"{w}.modifier.metric", f"unknown metric {mod.metric!r}")
+            _name(mod.metric, s.metrics, f"{w}.modifier.metric", "metric")
             if mod.curve.direction != s.metrics[mod.metric].direction:
                 raise ScenarioError(
                     f"{w}.modifier.target",
@@ -601,8 +626,10 @@ def validate_scenario(s: Scenario) -> None:
                     )
     if s.forecast is not None:
         for m, f in s.forecast.metrics.items():
-            if m not in s.metrics:
-                raise ScenarioError(f"forecast.{m}", f"unknown metric {m!r}")
+            _name(m, s.metrics, f"forecast.{m}", "metric")
+            _num(f.mean, f"forecast.{m}.mean")
+            _num(f.sd, f"forecast.{m}.sd", low=0)
+            _num(f.individual_sd, f"forecast.{m}.individual_sd", low=0)
             if f.individual_sd > 0 and s.metrics[m].scope != "individual":
                 raise ScenarioError(
                     f"forecast.{m}.individual_sd",
@@ -898,6 +925,15 @@ def _roster_rows(rows: list[dict[str, Any]], where: str, source: Path | None) ->
         missing = [c for c in ("person", "base") if c not in row or row[c] in (None, "")]
         if missing:
             raise RosterError(rw, f"missing value in column(s) {', '.join(missing)}")
+        if None in row:
+            spill = row.get(None)  # type: ignore[call-overload]
+            extra = spill if isinstance(spill, list) else [spill]
+            n_cols = len([c for c in row if c is not None])
+            raise RosterError(
+                rw,
+                f"has {n_cols + len(extra)} values but the header has {n_cols} columns; "
+                'quote values that contain commas ("72,000") or drop thousands separators',
+            )
         unknown = [c for c in row if c not in _PERSON]
         if unknown:
             raise RosterError(
@@ -972,4 +1008,10 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
             rows = [dict(r) for r in reader]
     except FileNotFoundError:
         raise RosterError(str(p), "roster file not found; check the path") from None
+    except UnicodeDecodeError as e:
+        raise RosterError(
+            str(p),
+            f"is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}); "
+            "save it as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8)",
+        ) from None
     return _roster_rows(rows, str(p), p.resolve())

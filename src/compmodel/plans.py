@@ -45,7 +45,9 @@ Direction = Literal["higher", "lower"]
 
 
 def _finite(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise PlanError(name, f"must be a number, got {value!r} ({type(value).__name__})")
     v = float(value)
     if not math.isfinite(v):

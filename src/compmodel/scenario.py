@@ -335,6 +335,11 @@ class Scenario:
         """
         from .io import scenario_from_dict
 
+        if not isinstance(path, str):
+            raise ParameterPathError(
+                str(path),
+                "a parameter path must be a dotted string such as 'sales.weights.bookings'",
+            )
         v = _number(value, path)
         doc = self.to_dict()
         parts = path.split(".")
@@ -381,11 +386,17 @@ class Scenario:
             raise ScenarioError(
                 "departments", f"unknown department {name!r}; known: {sorted(self.departments)}"
             )
+        allowed = [f.name for f in dataclasses.fields(Department)]
+        for key in changes:
+            if key not in allowed:
+                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f" Did you mean {near[0]!r}?" if near else ""
+                raise ScenarioError(
+                    f"departments.{name}.{key}",
+                    f"unknown field.{hint} Allowed: {', '.join(allowed)}.",
+                )
         depts = dict(self.departments)
-        try:
-            depts[name] = dataclasses.replace(depts[name], **changes)
-        except TypeError as e:
-            raise ScenarioError(f"departments.{name}", str(e)) from None
+        depts[name] = dataclasses.replace(depts[name], **changes)
         return dataclasses.replace(self, departments=depts)
 
     def _dept_of(self, path: str) -> str:
