@@ -5,7 +5,13 @@ The workflow, in the order of the modules:
 * define plans and scenarios (:mod:`compmodel.plans`, :mod:`compmodel.scenario`), in
   Python or as TOML files (:func:`load_scenario`, :func:`save_scenario`);
 * compute the commission budget a plan implies for a metric forecast, exactly and by
-  simulation (:func:`commission_budget`).
+  simulation (:func:`commission_budget`);
+* predict behaviour: each department's best response to its plan, the equilibrium
+  across departments, the first best and no-incentive benchmarks (:func:`solve`,
+  :func:`first_best`, :func:`no_incentive`), with company models in
+  :mod:`compmodel.models`;
+* simulate outcomes at the equilibrium (:func:`simulate`) and compare plans
+  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`).
 
 Money is in the scenario's currency per period per person unless a name says total.
 """
@@ -14,9 +20,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .analysis import compare, cost_sheet, winners_losers
 from .budget import BudgetDiagnostics, CommissionBudget, commission_budget
 from .errors import (
     CompmodelError,
+    ConvergenceError,
     ParameterPathError,
     PlanError,
     RosterError,
@@ -29,6 +37,8 @@ from .scenario import (
     Company,
     Department,
     Forecast,
+    Lever,
+    MeanModel,
     Metric,
     MetricForecast,
     Person,
@@ -36,6 +46,17 @@ from .scenario import (
     Scenario,
     Settings,
     parameter_paths,
+)
+from .simulate import Simulation, simulate
+from .solve import (
+    DepartmentOutcome,
+    EquilibriumPoint,
+    Solution,
+    SolveDiagnostics,
+    evaluate,
+    first_best,
+    no_incentive,
+    solve,
 )
 
 try:
@@ -50,10 +71,15 @@ __all__ = [
     "Company",
     "CompmodelError",
     "Component",
+    "ConvergenceError",
     "Department",
+    "DepartmentOutcome",
+    "EquilibriumPoint",
     "Forecast",
     "Gate",
+    "Lever",
     "LumpSum",
+    "MeanModel",
     "Metric",
     "MetricForecast",
     "Modifier",
@@ -68,12 +94,23 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Settings",
+    "Simulation",
+    "Solution",
+    "SolveDiagnostics",
     "Tier",
     "__version__",
     "commission_budget",
+    "compare",
+    "cost_sheet",
+    "evaluate",
+    "first_best",
     "load_roster",
     "load_scenario",
+    "no_incentive",
     "parameter_paths",
     "save_scenario",
     "scenario_from_dict",
+    "simulate",
+    "solve",
+    "winners_losers",
 ]

@@ -136,7 +136,7 @@ def _person_plan(
         f = fc.metrics[m]
         is_logit = met.scale == "logit"
         logit.append(is_logit)
-        mean[i] = f.mean
+        mean[i] = f.mean if f.mean is not None else 0.0
         sd_common[i] = f.sd
         if met.scope == "individual":
             var_ind[i] = f.individual_sd**2
@@ -183,13 +183,13 @@ class _Moments:
     methods: frozenset[str]
 
 
-def _moments(pp: PersonPlan) -> _Moments:
+def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
     nc = len(pp.components)
     e = np.zeros(nc)
     err = 0.0
     methods: set[str] = set()
     for c in range(nc):
-        r = expect_product(pp.factors(c), pp.mean, pp.cov, pp.logit)
+        r = expect_product(pp.factors(c), pp.mean, pp.cov, pp.logit, estimate_error)
         e[c] = r.value
         err = max(err, r.error_bound)
         methods.add(r.method)
@@ -203,10 +203,12 @@ def _moments(pp: PersonPlan) -> _Moments:
                 var = next(iter(one_var))
                 pc = _prod([f.poly for f in fc]) + PiecewisePoly.constant(-e[c])
                 pd_ = _prod([f.poly for f in fd]) + PiecewisePoly.constant(-e[d])
-                r = expect_product([Factor(var, pc), Factor(var, pd_)], pp.mean, pp.cov, pp.logit)
+                r = expect_product(
+                    [Factor(var, pc), Factor(var, pd_)], pp.mean, pp.cov, pp.logit, estimate_error
+                )
                 val = r.value
             else:
-                r = expect_product(fc + fd, pp.mean, pp.cov, pp.logit)
+                r = expect_product(fc + fd, pp.mean, pp.cov, pp.logit, estimate_error)
                 val = r.value - e[c] * e[d]
             err = max(err, r.error_bound)
             methods.add(r.method)
@@ -267,7 +269,10 @@ class CommissionBudget:
         standard deviation per representative person, simulated mean.
     ``people``
         Per person (or per representative person with ``count`` people): base, quota,
-        ability, target payout, OTE, expected payout and its standard deviation.
+        ability, target payout, OTE, expected payout and its standard deviation, the
+        simulated mean payout, and, where the department has a quota metric, the
+        simulated mean attainment (result / quota) and the probability of reaching quota
+        (``share_at_or_above_quota``: over people and draws).
     ``covariances``
         Per department, the component covariance matrix of the representative person
         (the first person of a roster), currency squared.
@@ -410,7 +415,11 @@ def commission_budget(
                 }
             )
             # ---- simulate each of the `count` people (independent individual noise)
+            q_person = quota if quota is not None else dept.quota
+            track = dept.quota_metric in pp.metrics and q_person is not None and q_person > 0
+            att_sum, reach_sum, pay_sum = 0.0, 0.0, 0.0
             for _ in range(count):
+                person_pay = np.zeros(n_draws)
                 x = np.empty((len(pp.metrics), n_draws))
                 for v, m in enumerate(pp.metrics):
                     met = scenario.metrics[m]
@@ -437,7 +446,18 @@ def commission_budget(
                     if gate is not None:
                         pay = pay * gate[1](x[gate[0]])
                     comp_mc[c] += pay
-                    bill += pay
+                    person_pay += pay
+                bill += person_pay
+                pay_sum += float(person_pay.mean())
+                if track and q_person is not None:
+                    att = x[pp.metrics.index(str(dept.quota_metric))] / q_person
+                    better = scenario.metrics[str(dept.quota_metric)].direction == "higher"
+                    att_sum += float(att.mean())
+                    reach_sum += float(np.mean(att >= 1.0 if better else att <= 1.0))
+            row = people_rows[-1]
+            row["mc_payout"] = pay_sum / count if count else math.nan
+            row["attainment_mean"] = att_sum / count if track and count else math.nan
+            row["share_at_or_above_quota"] = reach_sum / count if track and count else math.nan
         se = float(np.std(bill, ddof=1) / math.sqrt(n_draws))
         mc_mean = float(bill.mean())
         if se > 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CompmodelError",
+    "ConvergenceError",
     "ParameterPathError",
     "PlanError",
     "RosterError",
@@ -53,3 +54,7 @@ class ParameterPathError(ScenarioError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class ConvergenceError(CompmodelError, RuntimeError):
+    """The equilibrium search did not settle; the message is a numbered checklist."""

@@ -28,6 +28,8 @@ from .scenario import (
     Company,
     Department,
     Forecast,
+    Lever,
+    MeanModel,
     Metric,
     MetricForecast,
     Person,
@@ -51,8 +53,12 @@ _TOP = {
     "format_version", "name", "description", "currency", "period", "company_file",
     "settings", "company", "metrics", "forecast", "departments",
 }  # fmt: skip
-_SETTINGS = {"participation", "payroll_tax_rate"}
-_COMPANY = {"kind", "coefficients", "options"}
+_SETTINGS = {"participation", "payroll_tax_rate", "turnover_sensitivity", "replacement_cost"}
+_COMPANY = {"kind", "coefficients", "options", "levers", "means", "cost_cross", "model"}
+_LEVER = {"rest", "cost", "value", "lower", "upper", "unit", "description"}
+_MEAN = {"intercept", "loadings"}
+_CROSS = {"levers", "value"}
+COMPANY_KINDS = ("none", "linear", "declared")
 _COEF = {"value", "unit", "range", "source", "description"}
 _METRIC = {"unit", "direction", "scope", "scale", "description"}
 _FORECAST = {"mean", "sd", "individual_sd"}
@@ -371,6 +377,90 @@ def _department(
     )
 
 
+def _opt_num(t: dict[str, Any], key: str, where: str) -> float | None:
+    return None if key not in t else _num(t[key], f"{where}.{key}")
+
+
+def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
+    kind = _str(c_raw.get("kind", "none"), "company.kind", COMPANY_KINDS)
+    levers: dict[str, dict[str, Lever]] = {}
+    for dn, table in _table(c_raw.get("levers", {}), "company.levers").items():
+        levers[dn] = {}
+        for ln, lv in _table(table, f"company.levers.{dn}").items():
+            w = f"company.levers.{dn}.{ln}"
+            _keys(lv, _LEVER, w)
+            lo, hi = _opt_num(lv, "lower", w), _opt_num(lv, "upper", w)
+            if lo is not None and hi is not None and lo > hi:
+                raise ScenarioError(f"{w}.upper", f"is {hi:g}, below lower {lo:g}")
+            rest = _num(lv.get("rest", 0.0), f"{w}.rest")
+            if (lo is not None and rest < lo) or (hi is not None and rest > hi):
+                raise ScenarioError(f"{w}.rest", f"is {rest:g}, outside [lower, upper]")
+            levers[dn][ln] = Lever(
+                rest=rest,
+                cost=_num(
+                    lv.get("cost", 1.0),
+                    f"{w}.cost",
+                    low=0,
+                    low_open=True,
+                    hint=" (currency per unit squared; effort must cost something)",
+                ),
+                value=_num(lv.get("value", 0.0), f"{w}.value"),
+                lower=lo,
+                upper=hi,
+                unit=_str(lv.get("unit", ""), f"{w}.unit"),
+                description=_str(lv.get("description", ""), f"{w}.description"),
+            )
+    known = {f"{d}.{ln}" for d, ls in levers.items() for ln in ls}
+    means: dict[str, MeanModel] = {}
+    for mn, mt in _table(c_raw.get("means", {}), "company.means").items():
+        w = f"company.means.{mn}"
+        _keys(mt, _MEAN, w)
+        loads = {}
+        for ref, v in _table(mt.get("loadings", {}), f"{w}.loadings").items():
+            _name(ref, {k: None for k in known}, f"{w}.loadings.{ref}", "lever")
+            loads[ref] = _num(v, f"{w}.loadings.{ref}")
+        means[mn] = MeanModel(
+            intercept=_num(mt.get("intercept", 0.0), f"{w}.intercept"), loadings=loads
+        )
+    cross = []
+    cc = c_raw.get("cost_cross", [])
+    if not isinstance(cc, list):
+        raise ScenarioError("company.cost_cross", "must be a list of {levers, value} tables")
+    for i, item in enumerate(cc):
+        w = f"company.cost_cross[{i}]"
+        _keys(item, _CROSS, w, required=("levers", "value"))
+        pair = item["levers"]
+        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+            raise ScenarioError(f"{w}.levers", "must name two different levers 'dept.lever'")
+        a = _name(pair[0], {k: None for k in known}, f"{w}.levers", "lever")
+        b = _name(pair[1], {k: None for k in known}, f"{w}.levers", "lever")
+        if a.split(".")[0] != b.split(".")[0]:
+            raise ScenarioError(f"{w}.levers", "cross costs link levers of one department")
+        cross.append(((a, b), _num(item["value"], f"{w}.value")))
+    model = None
+    if "model" in c_raw:
+        model = _str(c_raw["model"], "company.model")
+        if ":" not in model:
+            raise ScenarioError(
+                "company.model", f"is {model!r}; write it as 'package.module:function'"
+            )
+    if kind == "declared" and model is None:
+        raise ScenarioError(
+            "company.model", "kind = 'declared' needs model = 'package.module:function'"
+        )
+    return Company(
+        kind=kind,
+        coefficients={
+            n: _coefficient(v, f"company.coefficients.{n}") for n, v in coefs_raw.items()
+        },
+        levers=levers,
+        means=means,
+        cost_cross=tuple(cross),
+        model=model,
+        options=_table(c_raw.get("options", {}), "company.options"),
+    )
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Tables merge key by key; lists, values and ``components`` tables replace."""
     out = dict(base)
@@ -458,9 +548,9 @@ def scenario_from_dict(
         for n, f in f_raw.items():
             w = f"forecast.{n}"
             _name(n, metrics, w, "metric")
-            _keys(f, _FORECAST, w, required=("mean", "sd"))
+            _keys(f, _FORECAST, w, required=("sd",))
             fm[n] = MetricForecast(
-                mean=_num(f["mean"], f"{w}.mean"),
+                mean=None if "mean" not in f else _num(f["mean"], f"{w}.mean"),
                 sd=_num(f["sd"], f"{w}.sd", low=0),
                 individual_sd=_num(f.get("individual_sd", 0.0), f"{w}.individual_sd", low=0),
             )
@@ -483,13 +573,7 @@ def scenario_from_dict(
     coefs_raw = c_raw.get("coefficients", {})
     if not isinstance(coefs_raw, dict):
         raise ScenarioError("company.coefficients", "must be a table")
-    company = Company(
-        kind=_str(c_raw.get("kind", "none"), "company.kind"),
-        coefficients={
-            n: _coefficient(v, f"company.coefficients.{n}") for n, v in coefs_raw.items()
-        },
-        options=_table(c_raw.get("options", {}), "company.options"),
-    )
+    company = _company(c_raw, coefs_raw)
     s_raw = d.get("settings", {})
     _keys(s_raw, _SETTINGS, "settings")
     settings = Settings(
@@ -500,6 +584,15 @@ def scenario_from_dict(
         ),  # type: ignore[arg-type]
         payroll_tax_rate=_num(
             s_raw.get("payroll_tax_rate", 0.0), "settings.payroll_tax_rate", low=0, high=1
+        ),
+        turnover_sensitivity=_num(
+            s_raw.get("turnover_sensitivity", 0.0), "settings.turnover_sensitivity", low=0
+        ),
+        replacement_cost=_num(
+            s_raw.get("replacement_cost", 0.5),
+            "settings.replacement_cost",
+            low=0,
+            hint=" (a share of base pay per leaver)",
         ),
     )
     depts_raw = d.get("departments", {})
@@ -531,6 +624,18 @@ def scenario_from_dict(
 def validate_scenario(s: Scenario) -> None:
     """Check what a single field cannot: names, directions, units, coverage."""
     _num(s.settings.payroll_tax_rate, "settings.payroll_tax_rate", low=0, high=1)
+    for dn in s.company.levers:
+        _name(dn, s.departments, f"company.levers.{dn}", "department")
+    for mn in s.company.means:
+        _name(mn, s.metrics, f"company.means.{mn}", "metric")
+    if s.company.kind == "none" and s.forecast is not None:
+        for mn, f in s.forecast.metrics.items():
+            if f.mean is None:
+                raise ScenarioError(
+                    f"forecast.{mn}.mean",
+                    "is required when there is no company model (company.kind = 'none'); "
+                    "give the metric's expected value",
+                )
     for cn, coef in s.company.coefficients.items():
         cw = f"company.coefficients.{cn}"
         v = _num(coef.value, f"{cw}.value")
@@ -627,7 +732,8 @@ def validate_scenario(s: Scenario) -> None:
     if s.forecast is not None:
         for m, f in s.forecast.metrics.items():
             _name(m, s.metrics, f"forecast.{m}", "metric")
-            _num(f.mean, f"forecast.{m}.mean")
+            if f.mean is not None:
+                _num(f.mean, f"forecast.{m}.mean")
             _num(f.sd, f"forecast.{m}.sd", low=0)
             _num(f.individual_sd, f"forecast.{m}.individual_sd", low=0)
             if f.individual_sd > 0 and s.metrics[m].scope != "individual":
@@ -699,6 +805,19 @@ def _component_dict(c: Component) -> dict[str, Any]:
     return out
 
 
+def _lever_dict(lv: Lever) -> dict[str, Any]:
+    out: dict[str, Any] = {"rest": lv.rest, "cost": lv.cost, "value": lv.value}
+    if lv.lower is not None:
+        out["lower"] = lv.lower
+    if lv.upper is not None:
+        out["upper"] = lv.upper
+    if lv.unit:
+        out["unit"] = lv.unit
+    if lv.description:
+        out["description"] = lv.description
+    return out
+
+
 def _coef_dict(c: Coefficient) -> Any:
     if c.plain:
         return c.value
@@ -728,10 +847,25 @@ def scenario_to_dict(s: Scenario, roster_dir: Path | None = None) -> dict[str, A
     doc["settings"] = {
         "participation": s.settings.participation,
         "payroll_tax_rate": s.settings.payroll_tax_rate,
+        "turnover_sensitivity": s.settings.turnover_sensitivity,
+        "replacement_cost": s.settings.replacement_cost,
     }
     comp: dict[str, Any] = {"kind": s.company.kind}
+    if s.company.model is not None:
+        comp["model"] = s.company.model
     if s.company.coefficients:
         comp["coefficients"] = {n: _coef_dict(c) for n, c in s.company.coefficients.items()}
+    if s.company.levers:
+        comp["levers"] = {
+            d: {n: _lever_dict(lv) for n, lv in ls.items()} for d, ls in s.company.levers.items()
+        }
+    if s.company.means:
+        comp["means"] = {
+            m: {"intercept": mm.intercept, "loadings": dict(mm.loadings)}
+            for m, mm in s.company.means.items()
+        }
+    if s.company.cost_cross:
+        comp["cost_cross"] = [{"levers": list(p), "value": v} for p, v in s.company.cost_cross]
     if s.company.options:
         comp["options"] = dict(s.company.options)
     doc["company"] = comp
@@ -749,7 +883,7 @@ def scenario_to_dict(s: Scenario, roster_dir: Path | None = None) -> dict[str, A
     if s.forecast is not None:
         fd: dict[str, Any] = {}
         for n, f in s.forecast.metrics.items():
-            fd[n] = {"mean": f.mean, "sd": f.sd}
+            fd[n] = {"sd": f.sd} if f.mean is None else {"mean": f.mean, "sd": f.sd}
             if f.individual_sd:
                 fd[n]["individual_sd"] = f.individual_sd
         if s.forecast.correlations:
@@ -811,7 +945,12 @@ def _default_at(where: tuple[str, ...]) -> Any:
         return top.get(where[0], _NO_DEFAULT)
     table, key = where[0], where[-1]
     if table == "settings" and len(where) == 2:
-        return {"participation": "binding", "payroll_tax_rate": 0.0}.get(key, _NO_DEFAULT)
+        return {
+            "participation": "binding",
+            "payroll_tax_rate": 0.0,
+            "turnover_sensitivity": 0.0,
+            "replacement_cost": 0.5,
+        }.get(key, _NO_DEFAULT)
     if table == "company" and where == ("company", "kind"):
         return "none"
     if table == "metrics" and len(where) == 3:

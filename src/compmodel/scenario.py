@@ -53,6 +53,8 @@ __all__ = [
     "Company",
     "Department",
     "Forecast",
+    "Lever",
+    "MeanModel",
     "Metric",
     "MetricForecast",
     "Person",
@@ -123,9 +125,11 @@ class MetricForecast:
     ``"logit"`` metrics they are on the logit scale (``mean = 1.5`` is a median share of
     ``1/(1+e^-1.5) = 0.818``). ``individual_sd`` is per-person noise, independent
     across people, on top of the common ``sd`` (individual-scope metrics only).
+    Under a behaviour model the mean comes from the model and may be left out
+    (``None``): ``sd``, ``individual_sd`` and the correlations are then the noise.
     """
 
-    mean: float
+    mean: float | None
     sd: float
     individual_sd: float = 0.0
 
@@ -236,21 +240,94 @@ class Department:
 
 
 @dataclass(frozen=True)
+class Lever:
+    """A behaviour a department chooses, per person.
+
+    Parameters
+    ----------
+    rest
+        The lever's value with no incentive (t-bar), in the lever's unit.
+    cost
+        Curvature of the private effort cost, currency per period per (unit)^2:
+        the cost is ``cost/2 (t - rest)^2`` per person (plus cross terms).
+    value
+        Company gross value per person per unit of the lever (currency per period),
+        for the ``linear`` model; other models compute value themselves.
+    lower, upper
+        Bounds (``None``: unbounded).
+    """
+
+    rest: float = 0.0
+    cost: float = 1.0
+    value: float = 0.0
+    lower: float | None = None
+    upper: float | None = None
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MeanModel:
+    """How a metric's mean depends on levers (``linear`` model).
+
+    ``mean = intercept + sum loadings[d.l] * lever d.l`` on the metric's latent scale
+    (the logit for shares). A loading is the department's effect: the change in the
+    metric when every person of department ``d`` moves lever ``l`` by one unit. One
+    person alone moves a department- or company-scope metric by ``loading / N``.
+    """
+
+    intercept: float = 0.0
+    loadings: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "loadings", _frozen_map(self.loadings))
+
+
+@dataclass(frozen=True)
 class Company:
     """The company model section.
 
-    ``kind`` names the company model (``"none"`` until a behaviour model is chosen;
-    the behaviour models fill this in). ``coefficients`` are the model's numbers;
-    ``options`` its other settings.
+    Attributes
+    ----------
+    kind
+        ``"none"`` (plans and a forecast only), ``"linear"`` (metrics linear in levers,
+        quadratic effort costs, value linear in levers) or ``"declared"`` (a user
+        function, named by ``model = "package.module:function"``).
+    coefficients
+        Named model numbers, each with unit, range and source.
+    levers
+        Per department, its levers.
+    means
+        Per metric, its mean as a function of levers (``linear``).
+    cost_cross
+        Off-diagonal effort-cost terms ``((lever a, lever b), value)`` within a
+        department: the cost gains ``value (t_a - rest_a)(t_b - rest_b)``.
+    model
+        ``"package.module:function"`` for ``kind = "declared"``.
+    options
+        Other settings of the model.
     """
 
     kind: str = "none"
     coefficients: Mapping[str, Coefficient] = field(default_factory=dict)
+    levers: Mapping[str, Mapping[str, Lever]] = field(default_factory=dict)
+    means: Mapping[str, MeanModel] = field(default_factory=dict)
+    cost_cross: tuple[tuple[tuple[str, str], float], ...] = ()
+    model: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "coefficients", _frozen_map(self.coefficients))
+        object.__setattr__(
+            self, "levers", _frozen_map({d: _frozen_map(v) for d, v in self.levers.items()})
+        )
+        object.__setattr__(self, "means", _frozen_map(self.means))
+        object.__setattr__(self, "cost_cross", tuple(self.cost_cross))
         object.__setattr__(self, "options", _frozen_map(self.options))
+
+    def coefficient(self, name: str) -> float:
+        """The value of a coefficient."""
+        return float(self.coefficients[name].value)
 
 
 @dataclass(frozen=True)
@@ -259,11 +336,16 @@ class Settings:
 
     ``participation`` is ``"binding"`` (base pay adjusts so CE equals the market) or
     ``"fixed_base"``; ``payroll_tax_rate`` is the employer's tax on incentive pay
-    (share).
+    (share). Under ``fixed_base``, a department whose certainty equivalent falls short
+    of its market reference loses ``turnover_sensitivity x shortfall / market`` of its
+    people per period (share; 0 turns the effect off), each costing
+    ``replacement_cost x base pay`` to replace.
     """
 
     participation: Literal["binding", "fixed_base"] = "binding"
     payroll_tax_rate: float = 0.0
+    turnover_sensitivity: float = 0.0
+    replacement_cost: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -507,8 +589,9 @@ def _resolve(
         )
     node: Any = doc
     out: list[str | int] = []
-    for i, k in enumerate(keys):
-        last = i == len(keys) - 1
+    i = 0
+    while i < len(keys):
+        k = keys[i]
         if isinstance(node, list):
             if not k.isdigit() or int(k) >= len(node):
                 raise ParameterPathError(
@@ -516,7 +599,17 @@ def _resolve(
                 )
             out.append(int(k))
             node = node[int(k)]
+            i += 1
             continue
+        if isinstance(node, dict) and k not in node:
+            # keys that hold dots themselves ("dept.lever" loadings): join path parts
+            for j in range(i + 2, len(keys) + 1):
+                joined = ".".join(keys[i:j])
+                if joined in node:
+                    k = joined
+                    i = j - 1
+                    break
+        last = i == len(keys) - 1
         if not isinstance(node, dict) or (
             k not in node
             and not (
@@ -532,6 +625,7 @@ def _resolve(
             )
         out.append(k)
         node = node.get(k)
+        i += 1
     if node is not None and not (
         (isinstance(node, (int, float)) and not isinstance(node, bool))
         or (isinstance(node, dict) and "value" in node)

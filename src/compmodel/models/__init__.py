@@ -1,0 +1,164 @@
+"""Company models: how all departments' levers map to metrics, value and effort costs.
+
+Every model implements :class:`CompanyModel`:
+
+* ``levers`` — the lever space: names ``"department.lever"``, no-incentive values
+  (t-bar), bounds and the quadratic effort-cost matrix per department;
+* ``means(t)`` — the mean of every modelled metric on its latent scale (the logit for
+  shares) given the lever vector ``t`` (representative person of each department);
+* ``gross_value(t)`` — the company's gross value, currency per period (all people);
+* ``outcomes(t)`` — further named figures the model reports (may be empty).
+
+Effort cost per person is ``1/2 (t_d - rest_d)' C_d (t_d - rest_d)`` for department
+``d`` (currency per period), from the levers' ``cost`` and ``cost_cross`` entries.
+
+Kinds: ``linear`` (:mod:`compmodel.models.linear`) and ``declared``
+(:mod:`compmodel.models.declared`); the reference manufacturer plugs in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ScenarioError
+from ..scenario import Scenario
+
+__all__ = ["CompanyModel", "LeverSpace", "build_model", "register_kind"]
+
+
+@dataclass(frozen=True)
+class LeverSpace:
+    """All levers of a scenario, in a fixed order (departments, then levers).
+
+    Attributes
+    ----------
+    names
+        ``"department.lever"`` for each lever.
+    departments
+        Department of each lever.
+    rest, lower, upper
+        No-incentive values and bounds (``-inf``/``inf`` when unbounded).
+    cost
+        Block-diagonal effort-cost matrix C (per person; currency per unit squared).
+    headcount
+        Headcount of each lever's department.
+    """
+
+    names: tuple[str, ...]
+    departments: tuple[str, ...]
+    rest: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    cost: np.ndarray
+    headcount: np.ndarray
+
+    def index(self, department: str) -> np.ndarray:
+        """Positions of a department's levers."""
+        return np.array([i for i, d in enumerate(self.departments) if d == department], int)
+
+    def effort_cost(self, department: str, t: np.ndarray) -> float:
+        """Effort cost per person of ``department`` at the full lever vector ``t``."""
+        idx = self.index(department)
+        if idx.size == 0:
+            return 0.0
+        dev = t[idx] - self.rest[idx]
+        return float(0.5 * dev @ self.cost[np.ix_(idx, idx)] @ dev)
+
+    def clip(self, t: np.ndarray) -> np.ndarray:
+        return np.asarray(np.clip(t, self.lower, self.upper), dtype=float)
+
+    def as_dict(self, t: np.ndarray) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(self.names, t, strict=True)}
+
+
+class CompanyModel(Protocol):
+    """What the solver needs from a company model."""
+
+    levers: LeverSpace
+    metrics: tuple[str, ...]
+
+    def means(self, t: np.ndarray) -> np.ndarray:
+        """Latent means of ``metrics`` (in that order) at lever vector ``t``."""
+        ...
+
+    def gross_value(self, t: np.ndarray) -> float:
+        """Company gross value at ``t`` (currency per period, all people)."""
+        ...
+
+    def outcomes(self, t: np.ndarray) -> Mapping[str, float]:
+        """Further named figures (currency or metric units); may be empty."""
+        ...
+
+
+def lever_space(scenario: Scenario) -> LeverSpace:
+    """The lever space declared in ``[company.levers]`` and ``cost_cross``."""
+    names, depts, rest, lo, hi, diag, hc = [], [], [], [], [], [], []
+    for d in scenario.departments:
+        for ln, lv in scenario.company.levers.get(d, {}).items():
+            names.append(f"{d}.{ln}")
+            depts.append(d)
+            rest.append(lv.rest)
+            lo.append(-np.inf if lv.lower is None else lv.lower)
+            hi.append(np.inf if lv.upper is None else lv.upper)
+            diag.append(lv.cost)
+            hc.append(scenario.departments[d].headcount)
+    cost = np.diag(np.asarray(diag, dtype=float))
+    pos = {n: i for i, n in enumerate(names)}
+    for (a, b), v in scenario.company.cost_cross:
+        cost[pos[a], pos[b]] += v
+        cost[pos[b], pos[a]] += v
+    for d in set(depts):
+        idx = [i for i, x in enumerate(depts) if x == d]
+        block = cost[np.ix_(idx, idx)]
+        if block.size and float(np.linalg.eigvalsh(block).min()) <= 0:
+            raise ScenarioError(
+                f"company.levers.{d}",
+                "the effort-cost matrix is not positive definite: the cross costs are too "
+                "large against the levers' own costs; lower |cost_cross| values below "
+                "sqrt(cost_a * cost_b)",
+            )
+    return LeverSpace(
+        names=tuple(names),
+        departments=tuple(depts),
+        rest=np.asarray(rest, dtype=float),
+        lower=np.asarray(lo, dtype=float),
+        upper=np.asarray(hi, dtype=float),
+        cost=cost,
+        headcount=np.asarray(hc, dtype=float),
+    )
+
+
+_KINDS: dict[str, Callable[[Scenario], CompanyModel]] = {}
+
+
+def register_kind(kind: str, builder: Callable[[Scenario], CompanyModel]) -> None:
+    """Make ``company.kind = kind`` build its model with ``builder(scenario)``."""
+    _KINDS[kind] = builder
+
+
+def build_model(scenario: Scenario) -> CompanyModel:
+    """The company model of a scenario.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario has no company model (``kind = "none"``).
+    """
+    kind = scenario.company.kind
+    if kind == "none":
+        raise ScenarioError(
+            "company.kind",
+            "is 'none': behaviour needs a company model. Set company.kind to 'linear' "
+            "(with [company.levers] and [company.means]) or 'declared'; see "
+            "docs/scenario-format.md. For a budget without behaviour use "
+            "compmodel.commission_budget.",
+        )
+    from . import declared, linear  # noqa: F401  (registers the kinds)
+
+    if kind not in _KINDS:
+        raise ScenarioError("company.kind", f"unknown kind {kind!r}; known: {sorted(_KINDS)}")
+    return _KINDS[kind](scenario)

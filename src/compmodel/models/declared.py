@@ -1,0 +1,97 @@
+"""User-declared company models: ``kind = "declared"``, ``model = "package.module:function"``.
+
+Write one function; compmodel derives the rest (the lever space and effort costs come
+from ``[company.levers]`` and ``cost_cross`` as for every model)::
+
+    def my_model(levers: Mapping[str, float], coefficients: Mapping[str, float]) -> dict:
+        # levers: {"sales.effort": 1.2, ...}; coefficients: {"name": value, ...}
+        return {
+            "means": {"bookings": ..., "otif": ...},   # latent means (logit for shares)
+            "value": ...,                               # gross value, currency per period
+            "outcomes": {...},                          # optional named figures
+        }
+
+The function must be importable (installed, or on ``sys.path``) and pure: the same
+inputs give the same outputs. compmodel imports it by name; nothing from the scenario
+file is evaluated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ScenarioError
+from ..scenario import Scenario
+from . import LeverSpace, lever_space, register_kind
+
+__all__ = ["DeclaredModel", "load_function"]
+
+
+def load_function(ref: str) -> Callable[..., Any]:
+    """Import ``"package.module:function"``."""
+    module_name, _, func_name = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ScenarioError(
+            "company.model",
+            f"cannot import module {module_name!r} ({e}); install the package that holds "
+            "it or put its folder on PYTHONPATH",
+        ) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise ScenarioError(
+            "company.model", f"module {module_name!r} has no function {func_name!r}"
+        )
+    return func
+
+
+class DeclaredModel:
+    """A company model given by a user function (see the module docstring)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        ref = scenario.company.model or ""
+        self._func = load_function(ref)
+        self._ref = ref
+        self.levers: LeverSpace = lever_space(scenario)
+        self._coefficients = {n: c.value for n, c in scenario.company.coefficients.items()}
+        first = self._call(self.levers.rest)
+        self.metrics: tuple[str, ...] = tuple(first["means"])
+        unknown = [m for m in self.metrics if m not in scenario.metrics]
+        if unknown:
+            raise ScenarioError(
+                "company.model",
+                f"{ref} returns means for unknown metrics {unknown}; declare them under [metrics]",
+            )
+
+    def _call(self, t: np.ndarray) -> Mapping[str, Any]:
+        out = self._func(self.levers.as_dict(t), dict(self._coefficients))
+        if not isinstance(out, Mapping) or "means" not in out or "value" not in out:
+            raise ScenarioError(
+                "company.model",
+                f"{self._ref} must return a mapping with 'means' and 'value'",
+            )
+        for k, v in {**dict(out["means"]), "value": out["value"]}.items():
+            if not math.isfinite(float(v)):
+                raise ScenarioError(
+                    "company.model", f"{self._ref} returned a non-finite {k} = {v} at {t}"
+                )
+        return out
+
+    def means(self, t: np.ndarray) -> np.ndarray:
+        m = self._call(t)["means"]
+        return np.array([float(m[k]) for k in self.metrics])
+
+    def gross_value(self, t: np.ndarray) -> float:
+        return float(self._call(t)["value"])
+
+    def outcomes(self, t: np.ndarray) -> Mapping[str, float]:
+        return {k: float(v) for k, v in self._call(t).get("outcomes", {}).items()}
+
+
+register_kind("declared", DeclaredModel)

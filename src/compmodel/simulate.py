@@ -1,0 +1,181 @@
+"""Monte Carlo at the equilibrium: per-person pay, the compensation bill and profit.
+
+``simulate`` solves the scenario (or takes a solution), sets each modelled metric's mean
+to its equilibrium value, and draws the noise of ``[forecast]`` through every person's
+plan (rosters included: ability scales a person's expected results on individual
+metrics, their quota scales their targets; levers are the department's). The draws come
+from ``numpy.random.default_rng(seed)`` in a fixed order: the same seed gives the same
+numbers.
+
+Base pay is deterministic: each person's base (from the roster, or the department's),
+moved by the department's participation adjustment under ``binding``. Gross value is
+the model's expected value (its noise is not modelled), so profit varies with the
+compensation bill only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .budget import CommissionBudget, commission_budget
+from .models import build_model
+from .scenario import Forecast, MetricForecast, Scenario
+from .solve import Solution, solve
+
+__all__ = ["Simulation", "equilibrium_forecast", "simulate"]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Distributions at the equilibrium (currency per period).
+
+    Attributes
+    ----------
+    solution
+        The equilibrium simulated.
+    budget
+        The commission budget at the equilibrium means (exact moments and draws of
+        incentive pay; its ``people`` frame has per-person attainment).
+    summary
+        Per department and in total: mean, sd, P10, P50, P90 of incentive pay and of the
+        compensation bill (base + incentive).
+    profit
+        Mean, P10, P50 and P90 of operating profit.
+    people
+        Per person: base (after participation), expected incentive and total pay,
+        attainment, probability of reaching quota.
+    draws
+        ``"<department>"`` incentive draws, ``"bill"`` and ``"profit"`` draws.
+    """
+
+    solution: Solution
+    budget: CommissionBudget
+    summary: pd.DataFrame
+    profit: pd.Series
+    people: pd.DataFrame
+    draws: Mapping[str, np.ndarray] = field(repr=False)
+    n_draws: int
+    seed: int
+
+    def quantiles(self, q: tuple[float, ...] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
+        """Quantiles of every drawn series (rows: series, columns: q)."""
+        return pd.DataFrame({k: np.quantile(v, q) for k, v in self.draws.items()}, index=list(q)).T
+
+
+def equilibrium_forecast(scenario: Scenario, solution: Solution) -> Scenario:
+    """A copy of ``scenario`` whose forecast means are the equilibrium's latent means."""
+    model = build_model(scenario)
+    mu = model.means(solution.lever_vector)
+    fc = scenario.forecast
+    if fc is None:  # solve() already refused this
+        raise AssertionError("unreachable: a solved scenario has a forecast")
+    metrics = dict(fc.metrics)
+    for i, m in enumerate(model.metrics):
+        if m in metrics:
+            metrics[m] = dataclasses.replace(metrics[m], mean=float(mu[i]))
+        else:
+            metrics[m] = MetricForecast(mean=float(mu[i]), sd=0.0)
+    return dataclasses.replace(
+        scenario, forecast=Forecast(metrics=metrics, correlations=dict(fc.correlations))
+    )
+
+
+def simulate(
+    scenario: Scenario,
+    n_draws: int = 10_000,
+    seed: int = 0,
+    *,
+    solution: Solution | None = None,
+) -> Simulation:
+    """Draw outcomes at the equilibrium of ``scenario``.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a company model.
+    n_draws
+        Monte Carlo draws (>= 100).
+    seed
+        Seed of ``numpy.random.default_rng``.
+    solution
+        The equilibrium to simulate (default: ``solve(scenario)``).
+
+    Returns
+    -------
+    Simulation
+    """
+    sol = solution if solution is not None else solve(scenario)
+    eq = equilibrium_forecast(scenario, sol)
+    budget = commission_budget(eq, n_draws=n_draws, seed=seed)
+    tax = scenario.settings.payroll_tax_rate
+    rows = []
+    bill_total = np.zeros(n_draws)
+    incentive_total = np.zeros(n_draws)
+    people = budget.people.copy()
+    shifts = {}
+    for dn, dept in scenario.departments.items():
+        out = sol.departments[dn]
+        shift = out.base_pay - dept.base_pay  # participation adjustment per person
+        shifts[dn] = shift
+        mask = people["department"] == dn
+        base_total = float(((people.loc[mask, "base"] + shift) * people.loc[mask, "count"]).sum())
+        inc = budget.draws[dn]
+        bill = base_total + inc
+        bill_total += bill
+        incentive_total += inc
+        rows.append(_stats(dn, inc, bill))
+    profit = sol.gross_value - bill_total - tax * incentive_total - sol.turnover_cost
+    rows.append(_stats("total", incentive_total, bill_total))
+    people["base"] = people["base"] + people["department"].map(shifts)
+    people["expected_pay"] = people["base"] + people["expected_payout"]
+    draws = dict(budget.draws)
+    draws.pop("total", None)
+    draws["incentive"] = incentive_total
+    draws["bill"] = bill_total
+    draws["profit"] = profit
+    return Simulation(
+        solution=sol,
+        budget=budget,
+        summary=pd.DataFrame(rows),
+        profit=pd.Series(_profit_stats(profit), name="operating_profit"),
+        people=people,
+        draws=MappingProxyType(draws),
+        n_draws=int(n_draws),
+        seed=int(seed),
+    )
+
+
+def _stats(name: str, incentive: np.ndarray, bill: np.ndarray) -> dict[str, float | str]:
+    q_i = np.quantile(incentive, [0.1, 0.5, 0.9])
+    q_b = np.quantile(bill, [0.1, 0.5, 0.9])
+    n = incentive.size
+    return {
+        "department": name,
+        "incentive_mean": float(incentive.mean()),
+        "incentive_se": float(incentive.std(ddof=1) / math.sqrt(n)),
+        "incentive_sd": float(incentive.std(ddof=1)),
+        "incentive_p10": float(q_i[0]),
+        "incentive_p50": float(q_i[1]),
+        "incentive_p90": float(q_i[2]),
+        "bill_mean": float(bill.mean()),
+        "bill_p10": float(q_b[0]),
+        "bill_p50": float(q_b[1]),
+        "bill_p90": float(q_b[2]),
+    }
+
+
+def _profit_stats(profit: np.ndarray) -> dict[str, float]:
+    q = np.quantile(profit, [0.1, 0.5, 0.9])
+    return {
+        "mean": float(profit.mean()),
+        "p10": float(q[0]),
+        "p50": float(q[1]),
+        "p90": float(q[2]),
+    }

@@ -1,0 +1,694 @@
+"""Equilibrium, first best and no incentive: how each department responds to its plan.
+
+Notation (per person, currency per period)
+------------------------------------------
+For department ``d`` with levers ``t_d`` (representative person), headcount ``N_d``,
+risk aversion ``r_d`` (per currency unit) and team identification ``lambda_d``:
+
+* incentive pay ``w_d`` is the plan's payout given the metrics; its mean ``E_d`` and
+  variance ``V_d`` are exact (:mod:`compmodel.moments`), given the metrics' means from
+  the company model (:mod:`compmodel.models`) and the noise of ``[forecast]``;
+* certainty equivalent ``CE_d = base_d + E_d - (r_d/2) V_d - cost_d(t_d)``; exact for
+  linear pay and normal noise, the standard mean-variance approximation otherwise;
+* line of sight: one person moving a lever moves a department- or company-scope metric
+  by ``1/N_d`` of the department's effect; caring about colleagues' pay with weight
+  ``lambda_d`` scales the incentive a person perceives to
+  ``LoS_d = (1 + lambda_d (N_d - 1)) / N_d``. A person therefore sees a shared metric's
+  mean move by ``LoS_d`` times the department's effect of their lever, and bears the
+  full variance of their pay (line of sight scales the incentive, not the risk).
+  Individual-scope metrics have line of sight 1.
+
+Equilibrium
+-----------
+A Nash equilibrium across departments: each department's levers maximise its
+perceived CE given the others' levers (and its own colleagues' at the same levers).
+
+1. Fixed starting profiles, in this order: ``no_incentive`` (every lever at rest), then
+   ``first_best``, then ``stretched`` (twice the first-best move from rest, clipped to
+   the bounds).
+2. From each profile, Gauss-Seidel best responses over departments until no lever moves
+   by more than ``tol`` (relative) in a sweep. Each best response is the best of
+   L-BFGS-B runs from the department's current levers, rest, first-best levers and
+   points along the line from rest through them (quotas, steps, gates and retroactive
+   tiers make a department's problem non-concave: where a plan is not concave, the
+   candidates are also points along that line and an even grid inside finite bounds,
+   of which the three with the highest CE are refined).
+3. Every distinct equilibrium reached is reported; the selected one has the highest
+   total surplus (ties: the smallest levers in order).
+4. A warm start (a previous solution) is tried first and kept only if a fixed profile
+   reaches the same equilibrium: it may save time, never change the selection.
+
+Total surplus ``TS = gross value - sum_d N_d (cost_d + (r_d/2) V_d)``; first best
+maximises ``gross value - sum_d N_d cost_d`` (a fixed wage bears no risk); no incentive
+is every lever at rest. Alignment efficiency ``(TS - TS_none) / (TS_fb - TS_none)``.
+
+Participation: ``binding`` sets each department's base so that ``CE_d`` equals its
+market reference; ``fixed_base`` keeps the base and loses people when ``CE_d`` falls
+short of the market (``settings.turnover_sensitivity``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .budget import PersonPlan, _moments, _person_plan
+from .errors import ConvergenceError, ScenarioError
+from .models import CompanyModel, build_model
+from .moments import PiecewisePoly, logit_expectation
+from .scenario import Scenario
+
+__all__ = [
+    "DepartmentOutcome",
+    "EquilibriumPoint",
+    "Solution",
+    "SolveDiagnostics",
+    "evaluate",
+    "first_best",
+    "no_incentive",
+    "solve",
+]
+
+Kind = Literal["equilibrium", "first_best", "no_incentive", "levers"]
+
+
+# --------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DepartmentOutcome:
+    """Pay and effort of one department's representative person (currency per period).
+
+    ``base_pay`` is after the participation adjustment; ``expected_pay`` is base plus
+    expected incentive; ``retention`` the share of people staying (1 unless
+    ``fixed_base`` with a turnover sensitivity).
+    """
+
+    department: str
+    headcount: int
+    levers: Mapping[str, float]
+    incentive_mean: float
+    incentive_variance: float
+    risk_premium: float
+    effort_cost: float
+    base_pay: float
+    expected_pay: float
+    certainty_equivalent: float
+    market_reference: float | None
+    retention: float
+
+
+@dataclass(frozen=True)
+class EquilibriumPoint:
+    """An equilibrium reached from a starting profile, with its total surplus."""
+
+    levers: Mapping[str, float]
+    total_surplus: float
+    starts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SolveDiagnostics:
+    """How the solution was found.
+
+    ``equilibria`` lists every distinct equilibrium reached (``selected`` is the index
+    of the one reported); ``notes`` says when several exist or a start failed.
+    """
+
+    converged: bool
+    iterations: int
+    residual: float
+    equilibria: tuple[EquilibriumPoint, ...]
+    selected: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The outcome of a scenario at some levers.
+
+    Money is in the scenario's currency per period; ``metrics`` are expected values in
+    each metric's unit (shares as shares).
+    """
+
+    scenario: str
+    kind: Kind
+    levers: Mapping[str, float]
+    metrics: Mapping[str, float]
+    departments: Mapping[str, DepartmentOutcome]
+    gross_value: float
+    total_surplus: float
+    compensation_bill: float
+    turnover_cost: float
+    operating_profit: float
+    alignment_efficiency: float | None
+    outcomes: Mapping[str, float]
+    diagnostics: SolveDiagnostics
+
+    @property
+    def lever_vector(self) -> np.ndarray:
+        return np.array(list(self.levers.values()), dtype=float)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per figure (section, department, figure, value)."""
+        rows: list[dict[str, object]] = []
+        for name, v in self.levers.items():
+            d, lv = name.split(".", 1)
+            rows.append({"section": "levers", "department": d, "figure": lv, "value": v})
+        for m, v in self.metrics.items():
+            rows.append({"section": "metrics", "department": "", "figure": m, "value": v})
+        for d, o in self.departments.items():
+            for f in (
+                "incentive_mean", "incentive_variance", "risk_premium", "effort_cost",
+                "base_pay", "expected_pay", "certainty_equivalent", "retention",
+            ):  # fmt: skip
+                rows.append(
+                    {"section": "pay", "department": d, "figure": f, "value": getattr(o, f)}
+                )
+        for m, v in self.outcomes.items():
+            rows.append({"section": "outcomes", "department": "", "figure": m, "value": v})
+        for f in (
+            "gross_value", "total_surplus", "compensation_bill", "turnover_cost",
+            "operating_profit", "alignment_efficiency",
+        ):  # fmt: skip
+            v = getattr(self, f)
+            rows.append(
+                {
+                    "section": "company",
+                    "department": "",
+                    "figure": f,
+                    "value": math.nan if v is None else v,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# the problem
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Dept:
+    name: str
+    plan: PersonPlan | None
+    model_index: np.ndarray  # per plan variable: index into model.metrics, or -1
+    los: np.ndarray  # per plan variable
+    levers: np.ndarray  # positions in the lever vector
+    r: float
+    headcount: int
+    concave: bool = True  # pay concave in every metric: one start suffices
+
+
+def _concave(pp: PersonPlan) -> bool:
+    """Whether every component pays a continuous, concave, piecewise-linear amount.
+
+    Gates, modifiers, jumps (steps, lump sums, retroactive tiers, thresholds above a
+    floor) and rising slopes (accelerators, floors) can make a best response jump.
+    """
+    if pp.modifier is not None:
+        return False
+    for _, _, poly, gate in pp.components:
+        if gate is not None or poly.degree > 1:
+            return False
+        c = poly.coefs if poly.coefs.shape[1] == 2 else np.c_[poly.coefs, np.zeros(len(poly.coefs))]
+        left = c[:-1, 0] + c[:-1, 1] * poly.breaks
+        right = c[1:, 0] + c[1:, 1] * poly.breaks
+        if np.any(np.abs(left - right) > 1e-12 * (1.0 + np.abs(left))):
+            return False
+        if np.any(np.diff(c[:, 1]) > 1e-15):
+            return False
+    return True
+
+
+class _Problem:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.model: CompanyModel = build_model(scenario)
+        self.space = self.model.levers
+        if scenario.forecast is None:
+            raise ScenarioError(
+                "forecast",
+                "behaviour needs the noise of each metric a plan pays on: add "
+                "[forecast.<metric>] tables with sd (the mean comes from the company model)",
+            )
+        mpos = {m: i for i, m in enumerate(self.model.metrics)}
+        self.depts: list[_Dept] = []
+        for dn, dept in scenario.departments.items():
+            lev = self.space.index(dn)
+            if not dept.plan.components:
+                self.depts.append(_Dept(dn, None, np.empty(0, int), np.empty(0), lev,
+                                        dept.risk_aversion, dept.headcount))  # fmt: skip
+                continue
+            pp = _person_plan(scenario, dept, dept.base_pay, dept.quota, 1.0)
+            idx, los = [], []
+            n = max(dept.headcount, 1)
+            shared_los = (1.0 + dept.team_identification * (n - 1)) / n
+            for m in pp.metrics:
+                if m in mpos:
+                    idx.append(mpos[m])
+                else:
+                    f = scenario.forecast.metrics[m]
+                    if f.mean is None:
+                        raise ScenarioError(
+                            f"forecast.{m}.mean",
+                            f"metric {m!r} is paid on by {dn} but the company model does not "
+                            "set its mean; give forecast.mean or model it",
+                        )
+                    idx.append(-1)
+                scope = scenario.metrics[m].scope
+                los.append(1.0 if scope == "individual" else shared_los)
+            self.depts.append(
+                _Dept(
+                    dn,
+                    pp,
+                    np.asarray(idx, int),
+                    np.asarray(los, float),
+                    lev,
+                    dept.risk_aversion,
+                    dept.headcount,
+                    _concave(pp),
+                )
+            )
+
+    # pay moments -------------------------------------------------------------------
+    def _plan_means(self, d: _Dept, mu: np.ndarray) -> np.ndarray:
+        if d.plan is None:
+            return np.empty(0)
+        out = d.plan.mean.copy()
+        mask = d.model_index >= 0
+        out[mask] = mu[d.model_index[mask]]
+        return out
+
+    def pay(self, d: _Dept, plan_means: np.ndarray) -> tuple[float, float]:
+        if d.plan is None:
+            return 0.0, 0.0
+        mom = _moments(dataclasses.replace(d.plan, mean=plan_means), estimate_error=False)
+        return float(mom.expected.sum()), float(max(mom.cov.sum(), 0.0))
+
+    def perceived_ce(self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
+        """A person's CE (without base) choosing x while everyone else stays at t."""
+        t2 = t.copy()
+        t2[d.levers] = x
+        if d.plan is None:
+            return -self.space.effort_cost(d.name, t2)
+        mu = self.model.means(t2)
+        base_means = self._plan_means(d, mu0)
+        moved = self._plan_means(d, mu)
+        means = base_means + d.los * (moved - base_means)
+        e, v = self.pay(d, means)
+        return e - 0.5 * d.r * v - self.space.effort_cost(d.name, t2)
+
+    def total_surplus(self, t: np.ndarray, risk: bool = True) -> float:
+        ts = self.model.gross_value(t)
+        mu = self.model.means(t)
+        for d in self.depts:
+            cost = self.space.effort_cost(d.name, t)
+            rp = 0.0
+            if risk and d.plan is not None and d.r > 0:
+                rp = 0.5 * d.r * self.pay(d, self._plan_means(d, mu))[1]
+            ts -= d.headcount * (cost + rp)
+        return float(ts)
+
+    # optimisation ------------------------------------------------------------------
+    def _maximise(
+        self, f: object, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: float
+    ) -> tuple[np.ndarray, float]:
+        func = f  # callable: x -> value
+
+        def neg(x: np.ndarray) -> float:
+            return -float(func(x)) / scale  # type: ignore[operator]
+
+        bounds = [
+            (None if not np.isfinite(a) else float(a), None if not np.isfinite(b) else float(b))
+            for a, b in zip(lo, hi, strict=True)
+        ]
+        res = optimize.minimize(
+            neg,
+            np.clip(x0, lo, hi),
+            method="L-BFGS-B",
+            jac="3-point",
+            bounds=bounds,
+            options={"ftol": 1e-16, "gtol": 1e-11, "maxiter": 5000, "maxls": 60},
+        )
+        return np.asarray(res.x, dtype=float), -float(res.fun) * scale
+
+    def starts_for(self, d: _Dept, t: np.ndarray, fb: np.ndarray) -> list[np.ndarray]:
+        idx = d.levers
+        rest, cur, best = self.space.rest[idx], t[idx], fb[idx]
+        step = best - rest
+        span = np.where(np.abs(step) > 0, step, 1.0)
+        lo, hi = self.space.lower[idx], self.space.upper[idx]
+        if d.concave:
+            return [np.clip(cur, lo, hi)]
+        pts = [cur, rest, best] + [rest + k * span for k in (0.5, 1.5, 2.0, 3.0, 4.0)]
+        finite = np.isfinite(lo) & np.isfinite(hi)
+        if np.all(finite):
+            pts += [lo + (hi - lo) * k / 8 for k in range(9)]
+        return [np.clip(p, lo, hi) for p in pts]
+
+    def best_response(self, d: _Dept, t: np.ndarray, fb: np.ndarray) -> np.ndarray:
+        idx = d.levers
+        if idx.size == 0:
+            return t[idx]
+        mu0 = self.model.means(t)
+        lo, hi = self.space.lower[idx], self.space.upper[idx]
+        scale = 1.0 + abs(self.perceived_ce(d, t, t[idx], mu0))
+
+        def f(x: np.ndarray) -> float:
+            return self.perceived_ce(d, t, x, mu0)
+
+        starts = self.starts_for(d, t, fb)
+        if len(starts) > 1:
+            # keep the current levers and the three best distinct starting points
+            uniq: list[np.ndarray] = []
+            for x0 in starts:
+                if not any(np.allclose(x0, u, rtol=1e-9, atol=1e-12) for u in uniq):
+                    uniq.append(x0)
+            ranked = sorted(uniq[1:], key=lambda x0: -f(x0))
+            starts = [uniq[0], *ranked[:3]]
+        best_x, best_v = t[idx], -math.inf
+        for x0 in starts:
+            x, v = self._maximise(f, x0, lo, hi, scale)
+            tol = 1e-12 * scale
+            if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
+                best_x, best_v = x, v
+        return best_x
+
+    def nash(
+        self,
+        t0: np.ndarray,
+        fb: np.ndarray,
+        tol: float,
+        max_sweeps: int,
+        known: tuple[np.ndarray, ...] = (),
+    ) -> tuple[np.ndarray, bool, int, float]:
+        """Gauss-Seidel best responses from ``t0``.
+
+        Stops early when a sweep lands within ``1e-8`` (relative) of a ``known``
+        equilibrium: from there the sweeps converge to it.
+        """
+        t = self.space.clip(t0.copy())
+        resid = math.inf
+        for sweep in range(1, max_sweeps + 1):
+            old = t.copy()
+            for d in self.depts:
+                if d.levers.size:
+                    t[d.levers] = self.best_response(d, t, fb)
+            scale = np.maximum(1.0, np.abs(t))
+            resid = float(np.max(np.abs(t - old) / scale, initial=0.0))
+            if resid < tol:
+                return t, True, sweep, resid
+            for k in known:
+                if np.all(np.abs(t - k) <= 1e-8 * scale) and resid < 1e-6:
+                    return k.copy(), True, sweep, resid
+        return t, False, max_sweeps, resid
+
+    def first_best_levers(self) -> np.ndarray:
+        n = len(self.space.names)
+        if n == 0:
+            return np.empty(0)
+        x0 = self.space.rest.copy()
+        scale = 1.0 + abs(self.total_surplus(x0, risk=False))
+        best_x, best_v = x0, -math.inf
+        for start in (x0, self.space.clip(x0 + 1.0)):
+            x, v = self._maximise(
+                lambda z: self.total_surplus(z, risk=False),
+                start,
+                self.space.lower,
+                self.space.upper,
+                scale,
+            )
+            if v > best_v + 1e-12 * scale:
+                best_x, best_v = x, v
+        return best_x
+
+
+# --------------------------------------------------------------------------------------
+# building solutions
+# --------------------------------------------------------------------------------------
+def _expected_metric(scenario: Scenario, m: str, latent_mean: float) -> float:
+    met = scenario.metrics[m]
+    if met.scale != "logit":
+        return float(latent_mean)
+    f = scenario.forecast.metrics.get(m) if scenario.forecast is not None else None
+    sd = 0.0 if f is None else math.hypot(f.sd, f.individual_sd)
+    ident = PiecewisePoly.from_pieces([], [[0.0, 1.0]])
+    return logit_expectation(ident, latent_mean, sd)
+
+
+def _solution(
+    p: _Problem,
+    t: np.ndarray,
+    kind: Kind,
+    diagnostics: SolveDiagnostics,
+    efficiency: float | None,
+) -> Solution:
+    s = p.scenario
+    mu = p.model.means(t)
+    metrics = {m: _expected_metric(s, m, float(mu[i])) for i, m in enumerate(p.model.metrics)}
+    depts: dict[str, DepartmentOutcome] = {}
+    bill = 0.0
+    turnover = 0.0
+    tax = 0.0
+    for d in p.depts:
+        dept = s.departments[d.name]
+        if d.plan is not None and kind == "equilibrium":
+            e, v = p.pay(d, p._plan_means(d, mu))
+        elif d.plan is not None and kind in ("first_best", "no_incentive", "levers"):
+            e, v = p.pay(d, p._plan_means(d, mu))
+        else:
+            e, v = 0.0, 0.0
+        rp = 0.5 * d.r * v
+        cost = p.space.effort_cost(d.name, t)
+        market = dept.market_reference
+        retention = 1.0
+        if s.settings.participation == "binding":
+            if market is None:
+                raise ScenarioError(
+                    f"departments.{d.name}.market_reference",
+                    "is required with settings.participation = 'binding' (base pay adjusts "
+                    "so the certainty equivalent equals it); set it, or use 'fixed_base'",
+                )
+            base = market - (e - rp - cost)
+        else:
+            base = dept.base_pay
+            if market is not None and market > 0 and s.settings.turnover_sensitivity > 0:
+                ce_now = base + e - rp - cost
+                gap = max(0.0, (market - ce_now) / market)
+                retention = max(0.0, 1.0 - s.settings.turnover_sensitivity * gap)
+        ce = base + e - rp - cost
+        depts[d.name] = DepartmentOutcome(
+            department=d.name,
+            headcount=d.headcount,
+            levers=MappingProxyType(
+                {
+                    n.split(".", 1)[1]: float(t[i])
+                    for i, n in zip(d.levers, [p.space.names[j] for j in d.levers], strict=True)
+                }
+            ),
+            incentive_mean=e,
+            incentive_variance=v,
+            risk_premium=rp,
+            effort_cost=cost,
+            base_pay=base,
+            expected_pay=base + e,
+            certainty_equivalent=ce,
+            market_reference=market,
+            retention=retention,
+        )
+        bill += d.headcount * (base + e)
+        tax += d.headcount * e * s.settings.payroll_tax_rate
+        turnover += d.headcount * (1.0 - retention) * s.settings.replacement_cost * base
+    value = p.model.gross_value(t)
+    ts = p.total_surplus(t, risk=kind not in ("first_best", "no_incentive"))
+    return Solution(
+        scenario=s.name,
+        kind=kind,
+        levers=MappingProxyType(p.space.as_dict(t)),
+        metrics=MappingProxyType(metrics),
+        departments=MappingProxyType(depts),
+        gross_value=value,
+        total_surplus=ts,
+        compensation_bill=bill,
+        turnover_cost=turnover,
+        operating_profit=value - bill - tax - turnover,
+        alignment_efficiency=efficiency,
+        outcomes=MappingProxyType(dict(p.model.outcomes(t))),
+        diagnostics=diagnostics,
+    )
+
+
+def _trivial_diag(t: np.ndarray, names: tuple[str, ...], ts: float, start: str) -> SolveDiagnostics:
+    pt = EquilibriumPoint(
+        MappingProxyType(dict(zip(names, map(float, t), strict=True))), ts, (start,)
+    )
+    return SolveDiagnostics(True, 0, 0.0, (pt,), 0, ())
+
+
+def first_best(scenario: Scenario) -> Solution:
+    """Levers that maximise total surplus (gross value minus effort costs).
+
+    Pay figures are the plan's at those levers, for reference; the total surplus carries
+    no risk premium (a fixed wage bears no risk).
+    """
+    p = _Problem(scenario)
+    t = p.first_best_levers()
+    diag = _trivial_diag(t, p.space.names, p.total_surplus(t, risk=False), "first_best")
+    return _solution(p, t, "first_best", diag, 1.0)
+
+
+def no_incentive(scenario: Scenario) -> Solution:
+    """Every lever at rest (t-bar): what the company gets with no incentive at all."""
+    p = _Problem(scenario)
+    t = p.space.rest.copy()
+    diag = _trivial_diag(t, p.space.names, p.total_surplus(t, risk=False), "no_incentive")
+    return _solution(p, t, "no_incentive", diag, 0.0)
+
+
+def evaluate(scenario: Scenario, levers: Mapping[str, float]) -> Solution:
+    """The scenario's figures at given levers (a what-if, not an equilibrium).
+
+    Parameters
+    ----------
+    levers
+        ``"department.lever" -> value`` for every lever; see ``solve(...).levers``.
+    """
+    p = _Problem(scenario)
+    missing = [n for n in p.space.names if n not in levers]
+    unknown = [n for n in levers if n not in p.space.names]
+    if missing or unknown:
+        raise ScenarioError(
+            "levers",
+            f"give a value for every lever and no others; missing {missing}, unknown "
+            f"{unknown}; the levers are {list(p.space.names)}",
+        )
+    t = np.array([float(levers[n]) for n in p.space.names])
+    if np.any(~np.isfinite(t)) or np.any(t < p.space.lower) or np.any(t > p.space.upper):
+        raise ScenarioError("levers", "values must be finite and inside the levers' bounds")
+    diag = _trivial_diag(t, p.space.names, p.total_surplus(t), "given")
+    return _solution(p, t, "levers", diag, None)
+
+
+def _checklist(scenario: Scenario, resid: float, sweeps: int) -> str:
+    return (
+        f"best responses did not settle in {scenario.name!r} after {sweeps} sweeps "
+        f"(last relative change {resid:.3g}). Things to try:\n"
+        "  1. Look for departments whose plans reward each other's levers in opposite "
+        "directions (a cycle); compmodel.first_best(scenario) shows where value lies.\n"
+        "  2. Add or tighten lever bounds ([company.levers.<dept>.<lever>] lower/upper) so "
+        "best responses cannot run away.\n"
+        "  3. Check effort costs: a lever with a tiny `cost` responds violently to pay.\n"
+        "  4. Smooth the plan: steps, lump sums and retroactive tiers make responses jump; "
+        "try linear pieces or marginal tiers.\n"
+        "  5. Raise max_sweeps, or loosen tol, in compmodel.solve(...)."
+    )
+
+
+def solve(
+    scenario: Scenario,
+    *,
+    warm_start: Solution | None = None,
+    tol: float = 1e-10,
+    max_sweeps: int = 200,
+) -> Solution:
+    """The equilibrium of a scenario: each department's best response to its plan.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a company model (``company.kind`` not ``"none"``).
+    warm_start
+        A previous solution to try first; it may save time and never changes which
+        equilibrium is selected.
+    tol
+        Relative lever change below which best responses have settled.
+    max_sweeps
+        Most Gauss-Seidel sweeps from each starting profile.
+
+    Returns
+    -------
+    Solution
+        The selected equilibrium, with every equilibrium found in ``diagnostics``.
+
+    Raises
+    ------
+    ConvergenceError
+        If no starting profile settles, with a numbered checklist.
+    ScenarioError
+        If the scenario lacks a company model, noise, or a market reference under
+        ``binding`` participation.
+    """
+    p = _Problem(scenario)
+    names = p.space.names
+    fb = p.first_best_levers() if names else np.empty(0)
+    rest = p.space.rest.copy()
+    stretched = p.space.clip(rest + 2.0 * (fb - rest))
+    profiles = [("no_incentive", rest), ("first_best", fb), ("stretched", stretched)]
+    found: list[tuple[np.ndarray, list[str]]] = []
+    notes: list[str] = []
+    total_sweeps, last_resid, any_ok = 0, 0.0, False
+
+    def add(t: np.ndarray, label: str) -> None:
+        for u, labels in found:
+            if np.all(np.abs(u - t) <= 1e-6 * np.maximum(1.0, np.abs(t))):
+                labels.append(label)
+                return
+        found.append((t, [label]))
+
+    known: list[np.ndarray] = []
+    if warm_start is not None and tuple(warm_start.levers) == names:
+        # the warm start's equilibrium only helps later runs stop early; it counts as
+        # found only if a fixed profile reaches it
+        t, ok, sw, _ = p.nash(warm_start.lever_vector, fb, tol, max_sweeps)
+        total_sweeps += sw
+        if ok:
+            known.append(t)
+    for label, t0 in profiles:
+        t, ok, sw, resid = p.nash(t0, fb, tol, max_sweeps, tuple(known + [u for u, _ in found]))
+        total_sweeps += sw
+        last_resid = max(last_resid, resid) if ok else resid
+        if ok:
+            any_ok = True
+            add(t, label)
+        else:
+            notes.append(f"the {label} start did not settle (last change {resid:.3g})")
+    if not any_ok:
+        raise ConvergenceError(_checklist(scenario, last_resid, max_sweeps))
+    points = [
+        EquilibriumPoint(MappingProxyType(p.space.as_dict(t)), p.total_surplus(t), tuple(lb))
+        for t, lb in found
+    ]
+    order = sorted(
+        range(len(found)),
+        key=lambda i: (-round(points[i].total_surplus, 9), tuple(found[i][0])),
+    )
+    sel = order[0]
+    if len(found) > 1:
+        notes.append(
+            f"{len(found)} equilibria found; the one with the highest total surplus is "
+            "selected (see diagnostics.equilibria)"
+        )
+    t = found[sel][0]
+    ts_none = p.total_surplus(rest, risk=False)
+    ts_fb = p.total_surplus(fb, risk=False)
+    ts = p.total_surplus(t)
+    denom = ts_fb - ts_none
+    eff = (ts - ts_none) / denom if abs(denom) > 1e-12 * max(1.0, abs(ts_fb)) else None
+    if eff is None:
+        notes.append("alignment efficiency is undefined: first best adds nothing over no incentive")
+    diag = SolveDiagnostics(
+        converged=True,
+        iterations=total_sweeps,
+        residual=last_resid,
+        equilibria=tuple(points),
+        selected=sel,
+        notes=tuple(notes),
+    )
+    return _solution(p, t, "equilibrium", diag, eff)
