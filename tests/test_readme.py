@@ -15,12 +15,14 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_python_example_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    block = re.search(r"```python\n(.*?)```", README, re.S)
-    assert block is not None
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert len(blocks) >= 2
     monkeypatch.chdir(ROOT)
-    exec(compile(block.group(1), "README.md", "exec"), {})
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "expected sales commission saved" in out
+    assert "efficiency 0.3664" in out
 
 
 def test_quick_start_has_run_then_test_and_ci_runs_the_test_command() -> None:
