@@ -283,3 +283,30 @@ def test_saving_keeps_the_file_mode(sample: Path) -> None:
     sample.chmod(0o644)
     cm.save_scenario(cm.load_scenario(sample), sample)
     assert sample.stat().st_mode & 0o777 == 0o644
+
+
+def test_company_model_paths_list_every_lever_field() -> None:
+    s = cm.load_scenario(SAMPLES / "theory" / "hm91.toml")
+    paths = cm.parameter_paths(s)
+    for p in (
+        "company.levers.agent.quality.cost",
+        "company.levers.agent.quality.rest",
+        "company.levers.agent.quality.value",
+        "company.cost_cross.0.value",
+        "company.means.quality_score.loadings.agent.quality",
+    ):
+        assert p in paths
+        assert s.get(p) == pytest.approx(s.with_value(p, s.get(p)).get(p))
+    assert "company.levers.agent.quality" not in paths
+    with pytest.raises(cm.ParameterPathError, match="table or text"):
+        s.get("company.levers.agent.quality")
+    # a forecast mean, optional under a company model, can be added by path
+    t = s.with_value("forecast.quality_score.mean", 0.5)
+    assert t.forecast is not None and t.forecast.metrics["quality_score"].mean == 0.5
+
+
+def test_model_function_only_with_declared_kind() -> None:
+    doc = cm.load_scenario(SAMPLES / "theory" / "hm87.toml").to_dict()
+    doc["company"]["model"] = "declared_models:hm87"
+    with pytest.raises(cm.ScenarioError, match="kind = 'declared'"):
+        cm.scenario_from_dict(doc)

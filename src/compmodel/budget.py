@@ -341,6 +341,19 @@ def commission_budget(
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
         raise ScenarioError("n_draws", f"is {n_draws!r}; allowed: a whole number >= 100")
     fc = _forecast_of(scenario)
+    for dn, dept in scenario.departments.items():
+        used = [c.metric for c in dept.plan.components.values()]
+        used += [c.gate.metric for c in dept.plan.components.values() if c.gate is not None]
+        if dept.plan.modifier is not None:
+            used.append(dept.plan.modifier.metric)
+        for m in used:
+            if fc.metrics[m].mean is None:
+                raise ScenarioError(
+                    f"forecast.{m}.mean",
+                    f"is missing, and {dn}'s plan pays on {m!r}: a commission budget needs "
+                    "each metric's expected value. Give it, or, under a company model, "
+                    "use compmodel.simulate(scenario) for the budget at the equilibrium.",
+                )
     rng = np.random.default_rng(seed)
     # ---- common noise, one draw set for the whole company
     all_metrics = list(fc.metrics)

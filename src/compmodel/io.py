@@ -394,7 +394,11 @@ def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
                 raise ScenarioError(f"{w}.upper", f"is {hi:g}, below lower {lo:g}")
             rest = _num(lv.get("rest", 0.0), f"{w}.rest")
             if (lo is not None and rest < lo) or (hi is not None and rest > hi):
-                raise ScenarioError(f"{w}.rest", f"is {rest:g}, outside [lower, upper]")
+                raise ScenarioError(
+                    f"{w}.rest",
+                    f"is {rest:g}, outside the lever's bounds [{'-inf' if lo is None else lo}, "
+                    f"{'inf' if hi is None else hi}]; move it inside or widen the bounds",
+                )
             levers[dn][ln] = Lever(
                 rest=rest,
                 cost=_num(
@@ -444,6 +448,12 @@ def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
             raise ScenarioError(
                 "company.model", f"is {model!r}; write it as 'package.module:function'"
             )
+    if model is not None and kind != "declared":
+        raise ScenarioError(
+            "company.model",
+            f"is set but company.kind is {kind!r}; a model function is used only with "
+            "kind = 'declared'. Set the kind, or remove `model`.",
+        )
     if kind == "declared" and model is None:
         raise ScenarioError(
             "company.model", "kind = 'declared' needs model = 'package.module:function'"
@@ -621,11 +631,31 @@ def scenario_from_dict(
 # --------------------------------------------------------------------------------------
 # cross-field validation
 # --------------------------------------------------------------------------------------
+def _check_cost_matrices(s: Scenario) -> None:
+    """Each department's effort-cost matrix must be positive definite."""
+    for dn, levers in s.company.levers.items():
+        names = [f"{dn}.{ln}" for ln in levers]
+        pos = {n: i for i, n in enumerate(names)}
+        cmat = np.diag([lv.cost for lv in levers.values()]).astype(float)
+        for (a, b), v in s.company.cost_cross:
+            if a in pos and b in pos:
+                cmat[pos[a], pos[b]] += v
+                cmat[pos[b], pos[a]] += v
+        if cmat.size and float(np.linalg.eigvalsh(cmat).min()) <= 0:
+            raise ScenarioError(
+                f"company.levers.{dn}",
+                "the effort-cost matrix is not positive definite: the cross costs are too "
+                "large against the levers' own costs (for two levers |value| must be below "
+                "sqrt(cost_a * cost_b)); lower the cost_cross values or raise the costs",
+            )
+
+
 def validate_scenario(s: Scenario) -> None:
     """Check what a single field cannot: names, directions, units, coverage."""
     _num(s.settings.payroll_tax_rate, "settings.payroll_tax_rate", low=0, high=1)
     for dn in s.company.levers:
         _name(dn, s.departments, f"company.levers.{dn}", "department")
+    _check_cost_matrices(s)
     for mn in s.company.means:
         _name(mn, s.metrics, f"company.means.{mn}", "metric")
     if s.company.kind == "none" and s.forecast is not None:

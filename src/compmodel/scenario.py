@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -392,7 +392,7 @@ class Scenario:
         node: Any = doc
         for k in keys:
             node = node[k]
-        if isinstance(node, dict) and "value" in node:
+        if _is_coefficient(keys) and isinstance(node, dict):
             node = node["value"]
         return float(node)
 
@@ -445,7 +445,7 @@ class Scenario:
                 node = node[k]
             leaf = keys[-1]
             old = node.get(leaf) if isinstance(node, dict) else node[leaf]
-            if isinstance(old, dict) and "value" in old:
+            if _is_coefficient(keys) and isinstance(old, dict):
                 old["value"] = v
             elif isinstance(old, int) and not isinstance(old, bool) and float(v).is_integer():
                 node[leaf] = int(v)
@@ -504,14 +504,15 @@ def _number(value: object, path: str) -> float:
     return v
 
 
+def _is_coefficient(keys: Sequence[str | int]) -> bool:
+    """Whether a document location is a company coefficient (``{value, unit, ...}``)."""
+    return len(keys) == 3 and keys[0] == "company" and keys[1] == "coefficients"
+
+
 def _numeric_leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     if isinstance(node, dict):
-        if (
-            "value" in node
-            and isinstance(node["value"], (int, float))
-            and not isinstance(node["value"], bool)
-        ):
+        if _is_coefficient(prefix) and "value" in node:
             return [prefix]
         for k, v in node.items():
             out += _numeric_leaves(v, (*prefix, str(k)))
@@ -615,9 +616,12 @@ def _resolve(
             and not (
                 last
                 and allow_new_leaf
-                and k in _CURVE_KEYS
                 and isinstance(node, dict)
-                and "metric" in node
+                and (
+                    (k in _CURVE_KEYS and "metric" in node)
+                    or (k in ("mean", "individual_sd") and "sd" in node)
+                    or (k in ("lower", "upper") and "cost" in node and "rest" in node)
+                )
             )
         ):
             raise ParameterPathError(
@@ -628,7 +632,7 @@ def _resolve(
         i += 1
     if node is not None and not (
         (isinstance(node, (int, float)) and not isinstance(node, bool))
-        or (isinstance(node, dict) and "value" in node)
+        or (_is_coefficient(out) and isinstance(node, dict))
     ):
         raise ParameterPathError(
             path, "addresses a table or text, not a number" + _suggest(path, scenario)

@@ -58,6 +58,7 @@ class DeclaredModel:
         ref = scenario.company.model or ""
         self._func = load_function(ref)
         self._ref = ref
+        self._last: tuple[tuple[float, ...], Mapping[str, Any]] | None = None
         self.levers: LeverSpace = lever_space(scenario)
         self._coefficients = {n: c.value for n, c in scenario.company.coefficients.items()}
         first = self._call(self.levers.rest)
@@ -70,6 +71,9 @@ class DeclaredModel:
             )
 
     def _call(self, t: np.ndarray) -> Mapping[str, Any]:
+        key = tuple(float(x) for x in t)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         out = self._func(self.levers.as_dict(t), dict(self._coefficients))
         if not isinstance(out, Mapping) or "means" not in out or "value" not in out:
             raise ScenarioError(
@@ -81,6 +85,7 @@ class DeclaredModel:
                 raise ScenarioError(
                     "company.model", f"{self._ref} returned a non-finite {k} = {v} at {t}"
                 )
+        self._last = (key, out)
         return out
 
     def means(self, t: np.ndarray) -> np.ndarray:
