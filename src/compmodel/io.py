@@ -377,6 +377,31 @@ def _department(
     )
 
 
+def _pairs(
+    raw: Any,
+    where: str,
+    key: str,
+    allowed: set[str],
+    required: tuple[str, ...],
+    known: Mapping[str, Any],
+    what: str,
+) -> list[tuple[str, dict[str, Any], tuple[str, str]]]:
+    """Validate a list of tables that each name two different known things under ``key``."""
+    if not isinstance(raw, list):
+        raise ScenarioError(where, f"must be a list of {{{key}, {', '.join(required)}}} tables")
+    out = []
+    for i, item in enumerate(raw):
+        w = f"{where}[{i}]"
+        _keys(item, allowed, w, required=(key, *required))
+        pair = item[key]
+        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+            raise ScenarioError(f"{w}.{key}", f"must name two different {what}s")
+        a = _name(pair[0], known, f"{w}.{key}", what)
+        b = _name(pair[1], known, f"{w}.{key}", what)
+        out.append((w, item, (a, b)))
+    return out
+
+
 def _opt_num(t: dict[str, Any], key: str, where: str) -> float | None:
     return None if key not in t else _num(t[key], f"{where}.{key}")
 
@@ -427,17 +452,11 @@ def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
             intercept=_num(mt.get("intercept", 0.0), f"{w}.intercept"), loadings=loads
         )
     cross = []
-    cc = c_raw.get("cost_cross", [])
-    if not isinstance(cc, list):
-        raise ScenarioError("company.cost_cross", "must be a list of {levers, value} tables")
-    for i, item in enumerate(cc):
-        w = f"company.cost_cross[{i}]"
-        _keys(item, _CROSS, w, required=("levers", "value"))
-        pair = item["levers"]
-        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
-            raise ScenarioError(f"{w}.levers", "must name two different levers 'dept.lever'")
-        a = _name(pair[0], {k: None for k in known}, f"{w}.levers", "lever")
-        b = _name(pair[1], {k: None for k in known}, f"{w}.levers", "lever")
+    lever_names = {k: None for k in known}
+    for w, item, (a, b) in _pairs(
+        c_raw.get("cost_cross", []), "company.cost_cross", "levers", _CROSS, ("value",),
+        lever_names, "lever",
+    ):  # fmt: skip
         if a.split(".")[0] != b.split(".")[0]:
             raise ScenarioError(f"{w}.levers", "cross costs link levers of one department")
         cross.append(((a, b), _num(item["value"], f"{w}.value")))
@@ -565,16 +584,9 @@ def scenario_from_dict(
                 individual_sd=_num(f.get("individual_sd", 0.0), f"{w}.individual_sd", low=0),
             )
         corr: dict[tuple[str, str], float] = {}
-        if not isinstance(corr_raw, list):
-            raise ScenarioError("forecast.correlations", "must be a list of {metrics, rho} tables")
-        for i, c in enumerate(corr_raw):
-            w = f"forecast.correlations[{i}]"
-            _keys(c, _CORR, w, required=("metrics", "rho"))
-            pair = c["metrics"]
-            if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
-                raise ScenarioError(f"{w}.metrics", "must name two different metrics")
-            a = _name(pair[0], fm, f"{w}.metrics", "forecast metric")
-            b = _name(pair[1], fm, f"{w}.metrics", "forecast metric")
+        for w, c, (a, b) in _pairs(
+            corr_raw, "forecast.correlations", "metrics", _CORR, ("rho",), fm, "forecast metric"
+        ):
             corr[(a, b)] = _num(c["rho"], f"{w}.rho", low=-1, high=1)
         forecast = Forecast(metrics=fm, correlations=corr)
     # company

@@ -319,6 +319,14 @@ def _collapse(factors: Sequence[Factor]) -> dict[int, PiecewisePoly]:
     return out
 
 
+def _condition_on_first(cov: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Regression gains of the other variables on the first, and their conditional cov."""
+    c01 = cov[0, 1:]
+    if cov[0, 0] > 0:
+        return c01 / cov[0, 0], cov[1:, 1:] - np.outer(c01, c01) / cov[0, 0]
+    return np.zeros_like(c01), cov[1:, 1:]
+
+
 def _nested(
     polys: list[PiecewisePoly],
     logit: list[bool],
@@ -342,13 +350,7 @@ def _nested(
     y, w, h0 = y[keep], w[keep], h0[keep]
     if y.size == 0:
         return 0.0
-    c01 = cov[0, 1:]
-    if cov[0, 0] > 0:
-        gain = c01 / cov[0, 0]
-        ccov = cov[1:, 1:] - np.outer(c01, c01) / cov[0, 0]
-    else:
-        gain = np.zeros_like(c01)
-        ccov = cov[1:, 1:]
+    gain, ccov = _condition_on_first(cov)
     cmeans = mean[1:][None, :] + (y - mean[0])[:, None] * gain[None, :]  # (nodes, d-1)
     if d == 2 and not logit[1]:
         inner = normal_expectation(polys[1], cmeans[:, 0], np.sqrt(max(ccov[0, 0], 0.0)))
@@ -410,13 +412,7 @@ def _nested_batch(
     h = polys[0](special.expit(y) if logit[0] else y) * w  # (n, m)
     if d == 1:
         return np.asarray(h.sum(axis=1), dtype=float)
-    c01 = cov[0, 1:]
-    if cov[0, 0] > 0:
-        gain = c01 / cov[0, 0]
-        ccov = cov[1:, 1:] - np.outer(c01, c01) / cov[0, 0]
-    else:
-        gain = np.zeros_like(c01)
-        ccov = cov[1:, 1:]
+    gain, ccov = _condition_on_first(cov)
     live = h != 0.0
     inner = np.zeros_like(h)
     if np.any(live):

@@ -111,16 +111,7 @@ def lever_space(scenario: Scenario) -> LeverSpace:
     for (a, b), v in scenario.company.cost_cross:
         cost[pos[a], pos[b]] += v
         cost[pos[b], pos[a]] += v
-    for d in set(depts):
-        idx = [i for i, x in enumerate(depts) if x == d]
-        block = cost[np.ix_(idx, idx)]
-        if block.size and float(np.linalg.eigvalsh(block).min()) <= 0:
-            raise ScenarioError(
-                f"company.levers.{d}",
-                "the effort-cost matrix is not positive definite: the cross costs are too "
-                "large against the levers' own costs; lower |cost_cross| values below "
-                "sqrt(cost_a * cost_b)",
-            )
+    # positive definiteness of each block is checked when the scenario is validated
     return LeverSpace(
         names=tuple(names),
         departments=tuple(depts),
