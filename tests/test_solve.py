@@ -523,3 +523,83 @@ def test_rewarded_signal_weakly_rises_in_its_commission(b1: float, b2: float, db
         return cm.solve(t).metrics["quality_score"]
 
     assert signal(b1 + db) >= signal(b1) - 1e-9
+
+
+# --------------------------------------------------------------------------------------
+# the general LEN response, several departments: t_d = rest_d + C_d^-1 sum_k LoS_k M_kd beta_k
+# --------------------------------------------------------------------------------------
+@st.composite
+def linear_companies(draw: st.DrawFn) -> tuple[dict, dict]:
+    n_depts = draw(st.integers(1, 3))
+    depts = [f"d{i}" for i in range(n_depts)]
+    metrics = ["m0", "m1", "m2"]
+    scopes = {"m0": "individual", "m1": "department", "m2": "company"}
+    doc: dict = {
+        "name": "random linear company",
+        "company": {"kind": "linear", "levers": {}, "means": {}},
+        "metrics": {m: {"unit": "u", "scope": scopes[m]} for m in metrics},
+        "forecast": {m: {"sd": draw(st.floats(0.1, 2.0))} for m in metrics},
+        "departments": {},
+    }
+    loadings: dict[str, dict[str, float]] = {m: {} for m in metrics}
+    for d in depts:
+        n_lev = draw(st.integers(1, 2))
+        doc["company"]["levers"][d] = {}
+        for j in range(n_lev):
+            name = f"l{j}"
+            doc["company"]["levers"][d][name] = {
+                "rest": draw(st.floats(-1.0, 1.0)),
+                "cost": draw(st.floats(0.5, 3.0)),
+                "value": draw(st.floats(0.0, 2.0)),
+            }
+            for m in metrics:
+                loadings[m][f"{d}.{name}"] = draw(st.floats(-1.0, 1.0))
+        weights = np.asarray([draw(st.floats(0.1, 1.0)) for _ in metrics])
+        weights = weights / weights.sum()
+        comps = {
+            m: {"metric": m, "weight": float(w), "threshold": 0.0, "target": 1.0, "floor": "extend"}
+            for m, w in zip(metrics, weights, strict=True)
+        }
+        comps["m2"]["weight"] = 1.0 - comps["m0"]["weight"] - comps["m1"]["weight"]
+        doc["departments"][d] = {
+            "headcount": draw(st.integers(1, 6)),
+            "base_pay": 1.0,
+            "target_incentive": draw(st.floats(0.0, 1.5)),
+            "risk_aversion": draw(st.floats(0.0, 1.0)),
+            "team_identification": draw(st.floats(0.0, 1.0)),
+            "market_reference": 0.0,
+            "components": comps,
+        }
+    doc["company"]["means"] = {m: {"loadings": loadings[m]} for m in metrics}
+    return doc, scopes
+
+
+@settings(derandomize=True, max_examples=20, deadline=None)
+@given(linear_companies())
+def test_len_response_of_every_department(case: tuple[dict, dict]) -> None:
+    doc, scopes = case
+    s = cm.scenario_from_dict(doc)
+    sol = cm.solve(s)
+    for d, dd in doc["departments"].items():
+        levers = doc["company"]["levers"][d]
+        names = list(levers)
+        n = dd["headcount"]
+        los = {
+            m: 1.0 if scopes[m] == "individual" else (1 + dd["team_identification"] * (n - 1)) / n
+            for m in scopes
+        }
+        beta = {m: dd["target_incentive"] * c["weight"] for m, c in dd["components"].items()}
+        grad = np.array(
+            [
+                sum(
+                    los[m] * doc["company"]["means"][m]["loadings"][f"{d}.{ln}"] * beta[m]
+                    for m in scopes
+                )
+                for ln in names
+            ]
+        )
+        cmat = np.diag([levers[ln]["cost"] for ln in names])
+        expected = np.array([levers[ln]["rest"] for ln in names]) + np.linalg.solve(cmat, grad)
+        got = np.array([sol.levers[f"{d}.{ln}"] for ln in names])
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    assert len(sol.diagnostics.equilibria) == 1
