@@ -168,3 +168,12 @@ def test_cli_reports_bad_input_without_traceback(
     assert main(["budget", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "departments.sales.base_pya" in err and "base_pay" in err
+
+
+def test_cli_solve_prints_the_equilibrium(capsys: pytest.CaptureFixture[str]) -> None:
+    from compmodel.cli import main
+
+    assert main(["solve", str(SAMPLES / "theory" / "hm87.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "agent.effort" in out and "0.281846" in out
+    assert "alignment efficiency 0.366" in out

@@ -1,6 +1,9 @@
-"""Command line: ``python -m compmodel budget SCENARIO.toml``.
+"""Command line.
 
-Prints the commission budget of a scenario as a table a finance reader can check.
+``python -m compmodel budget SCENARIO.toml``
+    the commission budget of a scenario's plans for its forecast;
+``python -m compmodel solve SCENARIO.toml``
+    the equilibrium under a company model: levers, metrics, pay and profit.
 """
 
 from __future__ import annotations
@@ -58,6 +61,58 @@ def budget_table(path: str, n_draws: int, seed: int) -> str:
     return "\n".join(lines)
 
 
+def _amount(x: float) -> str:
+    """Money for the solve table: whole units when large, 4 significant digits when small."""
+    if not math.isfinite(x):
+        return "uncapped"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def solve_table(path: str) -> str:
+    """The equilibrium of the scenario at ``path`` as printable text."""
+    from .solve import solve
+
+    scenario = load_scenario(path)
+    sol = solve(scenario)
+    lines = [f"Equilibrium: {sol.scenario}", ""]
+    lines.append("levers (per person)")
+    for name, v in sol.levers.items():
+        lines.append(f"  {name:<40} {v:>14.6g}")
+    lines.append("metrics (expected)")
+    for name, v in sol.metrics.items():
+        unit = scenario.metrics[name].unit
+        lines.append(f"  {name:<40} {v:>14.6g} {unit}")
+    pay = pd.DataFrame(
+        [
+            {
+                "department": d,
+                "people": o.headcount,
+                "base": _amount(o.base_pay),
+                "incentive": _amount(o.incentive_mean),
+                "risk premium": _amount(o.risk_premium),
+                "effort cost": _amount(o.effort_cost),
+                "CE": _amount(o.certainty_equivalent),
+            }
+            for d, o in sol.departments.items()
+        ]
+    )
+    lines += ["", f"pay per person ({scenario.currency} per {scenario.period})"]
+    lines.append(pay.to_string(index=False))
+    eff = sol.alignment_efficiency
+    lines += [
+        "",
+        f"gross value        {_amount(sol.gross_value)}",
+        f"compensation bill  {_amount(sol.compensation_bill)}",
+        f"operating profit   {_amount(sol.operating_profit)}",
+        f"total surplus      {_amount(sol.total_surplus)}",
+        f"alignment efficiency {'n/a' if eff is None else f'{eff:.3f}'}",
+        f"equilibria found: {len(sol.diagnostics.equilibria)}; sweeps: "
+        f"{sol.diagnostics.iterations}",
+    ]
+    lines += [f"note: {n}" for n in sol.diagnostics.notes]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="compmodel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,8 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pb.add_argument("scenario", help="scenario TOML file, e.g. data/samples/budget_today.toml")
     pb.add_argument("--draws", type=int, default=20_000, help="Monte Carlo draws")
     pb.add_argument("--seed", type=int, default=0, help="random seed")
+    ps = sub.add_parser("solve", help="print the equilibrium of a scenario with a company model")
+    ps.add_argument("scenario", help="scenario TOML file, e.g. data/samples/theory/hm87.toml")
     args = parser.parse_args(argv)
     try:
+        if args.command == "solve":
+            print(solve_table(args.scenario))
+            return 0
         print(budget_table(args.scenario, args.draws, args.seed))
     except CompmodelError as e:
         print(f"compmodel: {e}", file=sys.stderr)
