@@ -42,6 +42,7 @@ Methods
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb
@@ -243,8 +244,12 @@ def normal_expectation(poly: PiecewisePoly, mu: ArrayLike, sigma: ArrayLike) -> 
     return np.asarray(value, dtype=float)
 
 
+@functools.lru_cache(maxsize=8)
 def _gl_rule(n: int) -> tuple[FloatArray, FloatArray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (cached: computing them is costly)."""
     x, w = np.polynomial.legendre.leggauss(n)
+    x.setflags(write=False)
+    w.setflags(write=False)
     return x, w
 
 
