@@ -27,9 +27,7 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
    ``first_best``, then ``stretched`` (twice the first-best move from rest, clipped to
    the bounds).
 2. From each profile, Gauss-Seidel best responses over departments until no lever moves
-   by more than ``tol`` (relative) in a sweep of exact best responses (while far from
-   the fixed point, sweeps solve best responses loosely, to a tolerance tied to the last
-   sweep's change). Each best response is the best of
+   by more than ``tol`` (relative) in a sweep. Each best response is the best of
    L-BFGS-B runs from the department's current levers, rest, first-best levers and
    points along the line from rest through them (quotas, steps, gates and retroactive
    tiers make a department's problem non-concave: where a plan is not concave, the
@@ -80,8 +78,6 @@ __all__ = [
 ]
 
 Kind = Literal["equilibrium", "first_best", "no_incentive", "levers"]
-
-_GTOL = 1e-11  # projected-gradient tolerance of an exact best response (CE / scale)
 
 
 # --------------------------------------------------------------------------------------
@@ -322,13 +318,7 @@ class _Problem:
 
     # optimisation ------------------------------------------------------------------
     def _maximise(
-        self,
-        f: object,
-        x0: np.ndarray,
-        lo: np.ndarray,
-        hi: np.ndarray,
-        scale: float,
-        gtol: float = _GTOL,
+        self, f: object, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: float
     ) -> tuple[np.ndarray, float]:
         func = f  # callable: x -> value
 
@@ -345,7 +335,7 @@ class _Problem:
             method="L-BFGS-B",
             jac="3-point",
             bounds=bounds,
-            options={"ftol": 1e-16, "gtol": gtol, "maxiter": 5000, "maxls": 60},
+            options={"ftol": 1e-16, "gtol": 1e-11, "maxiter": 5000, "maxls": 60},
         )
         return np.asarray(res.x, dtype=float), -float(res.fun) * scale
 
@@ -363,9 +353,7 @@ class _Problem:
             pts += [lo + (hi - lo) * k / 8 for k in range(9)]
         return [np.clip(p, lo, hi) for p in pts]
 
-    def best_response(
-        self, d: _Dept, t: np.ndarray, fb: np.ndarray, gtol: float = _GTOL
-    ) -> np.ndarray:
+    def best_response(self, d: _Dept, t: np.ndarray, fb: np.ndarray) -> np.ndarray:
         idx = d.levers
         if idx.size == 0:
             return t[idx]
@@ -387,7 +375,7 @@ class _Problem:
             starts = [uniq[0], *ranked[:3]]
         best_x, best_v = t[idx], -math.inf
         for x0 in starts:
-            x, v = self._maximise(f, x0, lo, hi, scale, gtol)
+            x, v = self._maximise(f, x0, lo, hi, scale)
             tol = 1e-12 * scale
             if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
                 best_x, best_v = x, v
@@ -410,14 +398,12 @@ class _Problem:
         resid = math.inf
         for sweep in range(1, max_sweeps + 1):
             old = t.copy()
-            # inexact best responses while far from the fixed point, exact near it
-            gtol = float(np.clip(resid * 1e-3, _GTOL, 1e-5))
             for d in self.depts:
                 if d.levers.size:
-                    t[d.levers] = self.best_response(d, t, fb, gtol)
+                    t[d.levers] = self.best_response(d, t, fb)
             scale = np.maximum(1.0, np.abs(t))
             resid = float(np.max(np.abs(t - old) / scale, initial=0.0))
-            if resid < tol and gtol <= _GTOL:
+            if resid < tol:
                 return t, True, sweep, resid
             for k in known:
                 if np.all(np.abs(t - k) <= 1e-8 * scale) and resid < 1e-6:
@@ -473,8 +459,12 @@ def _solution(
     tax = 0.0
     for d in p.depts:
         dept = s.departments[d.name]
-        # the plan's pay at these levers (for first best and no incentive: for reference)
-        e, v = p.pay(d, p._plan_means(d, mu))
+        if d.plan is not None and kind == "equilibrium":
+            e, v = p.pay(d, p._plan_means(d, mu))
+        elif d.plan is not None and kind in ("first_best", "no_incentive", "levers"):
+            e, v = p.pay(d, p._plan_means(d, mu))
+        else:
+            e, v = 0.0, 0.0
         rp = 0.5 * d.r * v
         cost = p.space.effort_cost(d.name, t)
         market = dept.market_reference
