@@ -10,7 +10,7 @@ person of each department):
   ``value`` per person and ``N_l`` its department's headcount;
 * effort cost per person ``1/2 (t_d - rest_d)' C_d (t_d - rest_d)``.
 
-Every closed-form case of THEORY.md sections 1-2 is a model of this kind; see
+Every closed-form case of the contract-theory checks (docs/behaviour.md) is a model of this kind; see
 ``data/samples/theory/``.
 """
 
