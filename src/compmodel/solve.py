@@ -180,14 +180,9 @@ class Solution:
             "operating_profit", "alignment_efficiency",
         ):  # fmt: skip
             v = getattr(self, f)
-            rows.append(
-                {
-                    "section": "company",
-                    "department": "",
-                    "figure": f,
-                    "value": math.nan if v is None else v,
-                }
-            )
+            if v is None:  # undefined efficiency: left out (diagnostics.notes says why)
+                continue
+            rows.append({"section": "company", "department": "", "figure": f, "value": v})
         return pd.DataFrame(rows)
 
 
@@ -379,6 +374,20 @@ class _Problem:
             tol = 1e-12 * scale
             if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
                 best_x, best_v = x, v
+        if idx.size == 1 and d.plan is not None and np.any(np.diag(d.plan.cov) <= 0):
+            # a noiseless metric makes pay kinked in the lever, where finite-difference
+            # gradients stall: polish with a derivative-free bounded search nearby
+            w = 1e-3 * max(1.0, abs(float(best_x[0])))
+            a, b = max(float(lo[0]), best_x[0] - w), min(float(hi[0]), best_x[0] + w)
+            if b > a:
+                res = optimize.minimize_scalar(
+                    lambda z: -f(np.array([z])) / scale,
+                    bounds=(a, b),
+                    method="bounded",
+                    options={"xatol": 1e-13 * max(1.0, abs(float(best_x[0])))},
+                )
+                if -float(res.fun) * scale >= best_v - 1e-15 * scale:
+                    best_x = np.array([float(res.x)])
         return best_x
 
     def nash(
@@ -569,11 +578,34 @@ def evaluate(scenario: Scenario, levers: Mapping[str, float]) -> Solution:
             f"give a value for every lever and no others; missing {missing}, unknown "
             f"{unknown}; the levers are {list(p.space.names)}",
         )
-    t = np.array([float(levers[n]) for n in p.space.names])
-    if np.any(~np.isfinite(t)) or np.any(t < p.space.lower) or np.any(t > p.space.upper):
-        raise ScenarioError("levers", "values must be finite and inside the levers' bounds")
+    values = []
+    for i, n in enumerate(p.space.names):
+        v = levers[n]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ScenarioError(f"levers.{n}", f"must be a number, got {v!r}")
+        lo, hi = p.space.lower[i], p.space.upper[i]
+        if not math.isfinite(float(v)) or not lo <= float(v) <= hi:
+            raise ScenarioError(
+                f"levers.{n}",
+                f"is {v!r}; allowed: a finite number in [{lo:g}, {hi:g}] (the lever's bounds)",
+            )
+        values.append(float(v))
+    t = np.array(values)
     diag = _trivial_diag(t, p.space.names, p.total_surplus(t), "given")
-    return _solution(p, t, "levers", diag, None)
+    eff, note = _efficiency(p, t, p.first_best_levers())
+    if note:
+        diag = dataclasses.replace(diag, notes=(note,))
+    return _solution(p, t, "levers", diag, eff)
+
+
+def _efficiency(p: _Problem, t: np.ndarray, fb: np.ndarray) -> tuple[float | None, str]:
+    """Alignment efficiency at ``t`` and, when it is undefined, a note saying why."""
+    ts_none = p.total_surplus(p.space.rest, risk=False)
+    ts_fb = p.total_surplus(fb, risk=False)
+    denom = ts_fb - ts_none
+    if abs(denom) <= 1e-12 * max(1.0, abs(ts_fb)):
+        return None, "alignment efficiency is undefined: first best adds nothing over no incentive"
+    return (p.total_surplus(t) - ts_none) / denom, ""
 
 
 def _checklist(scenario: Scenario, resid: float, sweeps: int) -> str:
@@ -676,13 +708,9 @@ def solve(
             "selected (see diagnostics.equilibria)"
         )
     t = found[sel][0]
-    ts_none = p.total_surplus(rest, risk=False)
-    ts_fb = p.total_surplus(fb, risk=False)
-    ts = p.total_surplus(t)
-    denom = ts_fb - ts_none
-    eff = (ts - ts_none) / denom if abs(denom) > 1e-12 * max(1.0, abs(ts_fb)) else None
-    if eff is None:
-        notes.append("alignment efficiency is undefined: first best adds nothing over no incentive")
+    eff, note = _efficiency(p, t, fb)
+    if note:
+        notes.append(note)
     diag = SolveDiagnostics(
         converged=True,
         iterations=total_sweeps,
