@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -313,12 +313,17 @@ class _Problem:
 
     # optimisation ------------------------------------------------------------------
     def _maximise(
-        self, f: object, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: float
+        self,
+        f: Callable[[np.ndarray], float],
+        x0: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        scale: float,
     ) -> tuple[np.ndarray, float]:
-        func = f  # callable: x -> value
+        """Bounded L-BFGS-B on ``f / scale`` from ``x0``: (argmax, max)."""
 
         def neg(x: np.ndarray) -> float:
-            return -float(func(x)) / scale  # type: ignore[operator]
+            return -float(f(x)) / scale
 
         bounds = [
             (None if not np.isfinite(a) else float(a), None if not np.isfinite(b) else float(b))
