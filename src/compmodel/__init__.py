@@ -31,7 +31,18 @@ from .errors import (
     ScenarioError,
 )
 from .io import load_roster, load_scenario, save_scenario, scenario_from_dict
-from .plans import Component, Gate, LumpSum, Modifier, PayoutCurve, Plan, RateTable, Tier
+from .plans import (
+    Clawback,
+    Component,
+    Gate,
+    LumpSum,
+    Modifier,
+    PayoutCurve,
+    Plan,
+    RateTable,
+    Tier,
+)
+from .profit import BridgeValue, GainSplit, bridge_values, gain_split, profit_bridge
 from .scenario import (
     Coefficient,
     Company,
@@ -65,7 +76,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "BridgeValue",
     "BudgetDiagnostics",
+    "Clawback",
     "Coefficient",
     "CommissionBudget",
     "Company",
@@ -76,6 +89,7 @@ __all__ = [
     "DepartmentOutcome",
     "EquilibriumPoint",
     "Forecast",
+    "GainSplit",
     "Gate",
     "Lever",
     "LumpSum",
@@ -99,15 +113,18 @@ __all__ = [
     "SolveDiagnostics",
     "Tier",
     "__version__",
+    "bridge_values",
     "commission_budget",
     "compare",
     "cost_sheet",
     "evaluate",
     "first_best",
+    "gain_split",
     "load_roster",
     "load_scenario",
     "no_incentive",
     "parameter_paths",
+    "profit_bridge",
     "save_scenario",
     "scenario_from_dict",
     "simulate",

@@ -153,7 +153,7 @@ def _person_plan(
     for cn, c in plan.components.items():
         met = scenario.metrics[c.metric]
         k = scale[idx[c.metric]]
-        poly = c.money_poly(met.direction, tp, k)
+        poly = c.money_poly(met.direction, tp, k, plan.clawback_rate(cn, tp))
         gate = None
         if c.gate is not None:
             gm = scenario.metrics[c.gate.metric]

@@ -113,6 +113,53 @@ def solve_table(path: str) -> str:
     return "\n".join(lines)
 
 
+_STORY = (
+    ("levers", "sales.overpromise", "sales over-promising (share of quotes)", "{:.3f}"),
+    ("levers", "sales.collaboration", "sales collaboration (share of time)", "{:.3f}"),
+    ("levers", "production.expediting", "production expediting (share of hours)", "{:.3f}"),
+    ("metrics", "otif", "OTIF", "{:.1%}"),
+    ("metrics", "defect_rate", "defect rate", "{:.1%}"),
+    ("metrics", "response_time", "response time (hours)", "{:.1f}"),
+    ("metrics", "customer_retention", "customer retention", "{:.1%}"),
+    ("metrics", "revenue", "revenue", "{:,.0f}"),
+)
+
+
+def compare_table(paths: Sequence[str]) -> str:
+    """Key figures of several scenarios side by side and the profit bridge first->last."""
+    from .profit import profit_bridge
+    from .solve import solve
+
+    sols = []
+    for path in paths:
+        sols.append(solve(load_scenario(path)))
+    rows: dict[str, list[str]] = {}
+    for section, key, label, fmt in _STORY:
+        vals = []
+        for sol in sols:
+            src = sol.levers if section == "levers" else sol.metrics
+            vals.append(fmt.format(src[key]) if key in src else "-")
+        rows[label] = vals
+    for d in sols[0].departments:
+        rows[f"staff retention: {d}"] = [
+            f"{sol.departments[d].retention:.1%}" if d in sol.departments else "-" for sol in sols
+        ]
+    rows["compensation bill"] = [f"{sol.compensation_bill:,.0f}" for sol in sols]
+    rows["operating profit"] = [f"{sol.operating_profit:,.0f}" for sol in sols]
+    rows["alignment efficiency"] = [
+        "n/a" if sol.alignment_efficiency is None else f"{sol.alignment_efficiency:.3f}"
+        for sol in sols
+    ]
+    table = pd.DataFrame(rows, index=[sol.scenario for sol in sols]).T
+    lines = [table.to_string(), ""]
+    if len(sols) > 1:
+        bridge = profit_bridge(sols[0], sols[-1])
+        lines.append(f"profit bridge: {sols[0].scenario} -> {sols[-1].scenario}")
+        for _, r in bridge.iterrows():
+            lines.append(f"  {r['driver']:<40} {r['amount']:>14,.0f}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="compmodel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,8 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     pb.add_argument("--seed", type=int, default=0, help="random seed")
     ps = sub.add_parser("solve", help="print the equilibrium of a scenario with a company model")
     ps.add_argument("scenario", help="scenario TOML file, e.g. data/samples/theory/hm87.toml")
+    pc = sub.add_parser(
+        "compare", help="key figures of scenarios side by side, and the profit bridge"
+    )
+    pc.add_argument(
+        "scenarios", nargs="+", help="scenario TOML files, e.g. data/samples/acme_today.toml"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.command == "compare":
+            print(compare_table(args.scenarios))
+            return 0
         if args.command == "solve":
             print(solve_table(args.scenario))
             return 0

@@ -22,7 +22,17 @@ import numpy as np
 import tomli_w
 
 from .errors import PlanError, RosterError, ScenarioError
-from .plans import Component, Gate, LumpSum, Modifier, PayoutCurve, Plan, RateTable, Tier
+from .plans import (
+    Clawback,
+    Component,
+    Gate,
+    LumpSum,
+    Modifier,
+    PayoutCurve,
+    Plan,
+    RateTable,
+    Tier,
+)
 from .scenario import (
     Coefficient,
     Company,
@@ -51,14 +61,14 @@ FORMAT_VERSION = 1
 
 _TOP = {
     "format_version", "name", "description", "currency", "period", "company_file",
-    "settings", "company", "metrics", "forecast", "departments",
+    "settings", "company", "metrics", "forecast", "departments", "bridges",
 }  # fmt: skip
 _SETTINGS = {"participation", "payroll_tax_rate", "turnover_sensitivity", "replacement_cost"}
 _COMPANY = {"kind", "coefficients", "options", "levers", "means", "cost_cross", "model"}
 _LEVER = {"rest", "cost", "value", "lower", "upper", "unit", "description"}
 _MEAN = {"intercept", "loadings"}
 _CROSS = {"levers", "value"}
-COMPANY_KINDS = ("none", "linear", "declared")
+COMPANY_KINDS = ("none", "linear", "declared", "manufacturer")
 _COEF = {"value", "unit", "range", "source", "description"}
 _METRIC = {"unit", "direction", "scope", "scale", "description"}
 _FORECAST = {"mean", "sd", "individual_sd"}
@@ -75,7 +85,8 @@ _CURVE = {
 _RATE = {"target", "tiers", "mode", "basis"}
 _LUMP = {"quota", "amount"}
 _COMP_COMMON = {"metric", "kind", "weight", "gate", "description"}
-_KINDS = {"curve": _CURVE, "rate_table": _RATE, "lump_sum": _LUMP}
+_CLAW = {"share", "rate_of"}
+_KINDS = {"curve": _CURVE, "rate_table": _RATE, "lump_sum": _LUMP, "clawback": _CLAW}
 _GATE = {"metric", "threshold"}
 _TIER = {"rate", "up_to"}
 _PERSON = {"person", "base", "quota", "ability"}
@@ -242,7 +253,7 @@ def _component(t: Any, where: str, metrics: Mapping[str, Metric]) -> Component:
     kind = _str(t.get("kind", "curve"), f"{where}.kind", tuple(_KINDS))
     _keys(t, _KINDS[kind] | _COMP_COMMON, where, required=("metric",))
     metric = _name(t["metric"], metrics, f"{where}.metric", "metric")
-    payout: PayoutCurve | RateTable | LumpSum
+    payout: PayoutCurve | RateTable | LumpSum | Clawback
     try:
         if kind == "curve":
             payout = _curve({k: v for k, v in t.items() if k not in _COMP_COMMON}, where)
@@ -269,6 +280,12 @@ def _component(t: Any, where: str, metrics: Mapping[str, Metric]) -> Component:
                 basis=_str(
                     t.get("basis", "attainment"), f"{where}.basis", ("attainment", "metric")
                 ),  # type: ignore[arg-type]
+            )
+        elif kind == "clawback":
+            _keys(t, _CLAW | _COMP_COMMON, where, required=("share",))
+            payout = Clawback(
+                share=_num(t["share"], f"{where}.share"),
+                rate_of=None if "rate_of" not in t else _str(t["rate_of"], f"{where}.rate_of"),
             )
         else:
             _keys(t, _LUMP | _COMP_COMMON, where, required=("quota",))
@@ -625,8 +642,13 @@ def scenario_from_dict(
     departments = {
         n: _department(v, f"departments.{n}", metrics, base) for n, v in depts_raw.items()
     }
+    bridges = {
+        n: _num(v, f"bridges.{n}", low=0, hint=" (a bridge's setting: 0 turns it off)")
+        for n, v in _table(d.get("bridges", {}), "bridges").items()
+    }
     return Scenario(
         name=_str(d.get("name", "unnamed"), "name"),
+        bridges=bridges,
         description=_str(d.get("description", ""), "description"),
         currency=_str(d.get("currency", "USD"), "currency"),
         period=_str(d.get("period", "year"), "period"),
@@ -833,6 +855,11 @@ def _component_dict(c: Component) -> dict[str, Any]:
         out["tiers"] = [
             {"rate": t.rate, **({"up_to": t.up_to} if t.up_to is not None else {})} for t in p.tiers
         ]
+    elif isinstance(p, Clawback):
+        out["kind"] = "clawback"
+        out["share"] = p.share
+        if p.rate_of is not None:
+            out["rate_of"] = p.rate_of
     else:
         out["kind"] = "lump_sum"
         if c.weight is not None:
@@ -974,6 +1001,8 @@ def scenario_to_dict(s: Scenario, roster_dir: Path | None = None) -> dict[str, A
             }
         depts[n] = dd
     doc["departments"] = depts
+    if s.bridges:
+        doc["bridges"] = dict(s.bridges)
     return doc
 
 

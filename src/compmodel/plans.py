@@ -30,6 +30,7 @@ from .errors import PlanError
 from .moments import PiecewisePoly
 
 __all__ = [
+    "Clawback",
     "Component",
     "Direction",
     "Gate",
@@ -431,7 +432,36 @@ class Modifier:
     curve: PayoutCurve
 
 
-PayoutRule = PayoutCurve | RateTable | LumpSum
+@dataclass(frozen=True)
+class Clawback:
+    """Pay taken back in proportion to a metric (a deduction, never a payment).
+
+    Two forms (DESIGN.md section 3):
+
+    * a share of the commission on late or cancelled orders: ``share`` of the rate at
+      target of the component ``rate_of`` (currency per metric unit), applied to a
+      metric of late orders, e.g. ``late_bookings``;
+    * a share kappa of what the orders cost the company: ``share`` = kappa applied to a
+      cost metric in currency (``rate_of`` left ``None``, rate 1), e.g. ``promise_cost``;
+      kappa = 1 makes sales bear the whole cost of its infeasible promises.
+
+    The deduction is ``-share x rate x metric`` (currency), linear and uncapped.
+    """
+
+    share: float
+    rate_of: str | None = None
+
+    def __post_init__(self) -> None:
+        s = _finite(self.share, "share")
+        if not 0.0 <= s <= 1.0:
+            raise PlanError("share", f"is {s}; allowed: 0 <= share <= 1 (1 takes back all)")
+        object.__setattr__(self, "share", s)
+
+    def to_poly(self, rate: float) -> PiecewisePoly:
+        return PiecewisePoly.from_pieces([], [[0.0, -self.share * rate]])
+
+
+PayoutRule = PayoutCurve | RateTable | LumpSum | Clawback
 
 
 @dataclass(frozen=True)
@@ -454,11 +484,11 @@ class Component:
             if not 0.0 <= w <= 1.0:
                 raise PlanError("weight", f"is {w}; allowed: 0 <= weight <= 1")
             object.__setattr__(self, "weight", w)
-            if isinstance(self.payout, RateTable):
+            if isinstance(self.payout, (RateTable, Clawback)):
                 raise PlanError(
                     "weight",
-                    "a rate table pays its rates in currency and takes no weight; remove "
-                    "`weight` (or use a curve component)",
+                    f"a {self.kind.replace('_', ' ')} works in currency and takes no weight; "
+                    "remove `weight` (or use a curve component)",
                 )
             if isinstance(self.payout, LumpSum) and self.payout.amount is not None:
                 raise PlanError(
@@ -475,12 +505,19 @@ class Component:
 
     @property
     def kind(self) -> str:
-        return {PayoutCurve: "curve", RateTable: "rate_table", LumpSum: "lump_sum"}[
-            type(self.payout)
-        ]
+        return {
+            PayoutCurve: "curve",
+            RateTable: "rate_table",
+            LumpSum: "lump_sum",
+            Clawback: "clawback",
+        }[type(self.payout)]
 
     def money_poly(
-        self, direction: Direction, target_payout: float, scale: float = 1.0
+        self,
+        direction: Direction,
+        target_payout: float,
+        scale: float = 1.0,
+        clawback_rate: float = 1.0,
     ) -> PiecewisePoly:
         """Payout in currency as a function of the metric.
 
@@ -493,8 +530,13 @@ class Component:
         scale
             Quota scale of the person (their quota over the representative quota) when
             the component's metric is the department's quota metric, else 1.
+        clawback_rate
+            For a clawback, the rate it takes back a share of (currency per metric unit;
+            see :meth:`Plan.clawback_rate`).
         """
         p = self.payout
+        if isinstance(p, Clawback):
+            return p.to_poly(clawback_rate)
         if isinstance(p, PayoutCurve):
             poly = p.to_poly() * (float(self.weight or 0.0) * target_payout)
         elif isinstance(p, RateTable):
@@ -510,8 +552,13 @@ class Component:
         return poly.scaled_x(scale)
 
     def at_target(self, target_payout: float, scale: float = 1.0) -> float:
-        """Payout at target in currency (``scale``: the person's quota scale)."""
+        """Payout at target in currency (``scale``: the person's quota scale).
+
+        A clawback counts 0 at target (orders delivered as promised).
+        """
         p = self.payout
+        if isinstance(p, Clawback):
+            return 0.0
         if isinstance(p, RateTable):
             return p.at_target() * scale
         if isinstance(p, LumpSum) and p.amount is not None:
@@ -521,6 +568,8 @@ class Component:
     def max_payout(self, target_payout: float) -> float:
         """The most this component can pay (currency); ``inf`` if uncapped."""
         p = self.payout
+        if isinstance(p, Clawback):
+            return 0.0
         if isinstance(p, PayoutCurve):
             return p.max_payout() * float(self.weight or 0.0) * target_payout
         if isinstance(p, RateTable):
@@ -556,6 +605,37 @@ class Plan:
                     "them so they do, or set one with Scenario.with_value("
                     "'<dept>.weights.<component>', w), which rescales the others.",
                 )
+
+        for n, c in comps.items():
+            if isinstance(c.payout, Clawback) and c.payout.rate_of is not None:
+                ref = comps.get(c.payout.rate_of)
+                if ref is None or isinstance(ref.payout, Clawback):
+                    others = [k for k, v in comps.items() if not isinstance(v.payout, Clawback)]
+                    raise PlanError(
+                        f"components.{n}.rate_of",
+                        f"is {c.payout.rate_of!r}; it must name a paying component of this "
+                        f"plan ({', '.join(others) or 'none'}), or be left out to take back "
+                        "`share` of the metric itself (a share kappa of a cost)",
+                    )
+
+    def clawback_rate(self, name: str, target_payout: float) -> float:
+        """The rate (currency per metric unit) the clawback ``name`` takes a share of.
+
+        The referenced component's payout at target over its target in metric units;
+        1 when the clawback has no ``rate_of`` (it takes back a share of a cost).
+        """
+        c = self.components[name]
+        if not isinstance(c.payout, Clawback) or c.payout.rate_of is None:
+            return 1.0
+        ref = self.components[c.payout.rate_of]
+        p = ref.payout
+        if isinstance(p, RateTable):
+            return p.at_target() / p.target
+        if isinstance(p, LumpSum):
+            return ref.at_target(target_payout) / p.quota if p.quota else 0.0
+        if isinstance(p, PayoutCurve) and p.target:
+            return ref.at_target(target_payout) / p.target
+        return 0.0
 
     def weights(self) -> dict[str, float]:
         return {n: c.weight for n, c in self.components.items() if c.weight is not None}

@@ -366,12 +366,14 @@ class Scenario:
     currency: str = "USD"
     period: str = "year"
     description: str = ""
+    bridges: Mapping[str, float] = field(default_factory=dict)
     company_file: Path | None = field(default=None, compare=False)
     base_dir: Path | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", _frozen_map(self.metrics))
         object.__setattr__(self, "departments", _frozen_map(self.departments))
+        object.__setattr__(self, "bridges", _frozen_map(self.bridges))
         from .io import validate_scenario
 
         validate_scenario(self)
@@ -570,7 +572,7 @@ def _resolve(
     if not path or any(p == "" for p in parts):
         raise ParameterPathError(path, "is not a parameter path" + _suggest(path, scenario))
     head = parts[0]
-    if head in ("departments", "company", "forecast", "settings", "metrics"):
+    if head in ("departments", "company", "forecast", "settings", "metrics", "bridges"):
         keys: list[str] = parts
     elif head in scenario.departments:
         rest = parts[1:]

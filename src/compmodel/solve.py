@@ -58,12 +58,21 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, special
 
 from .budget import PersonPlan, _moments, _person_plan
 from .errors import ConvergenceError, ScenarioError
 from .models import CompanyModel, build_model
-from .moments import PiecewisePoly, logit_expectation
+from .moments import (
+    Factor,
+    PiecewisePoly,
+    _latent_breaks,
+    _nodes,
+    expect_product,
+    logit_expectation,
+    normal_expectation,
+    normal_expectations_shared,
+)
 from .scenario import Scenario
 
 __all__ = [
@@ -199,6 +208,127 @@ class _Dept:
     r: float
     headcount: int
     concave: bool = True  # pay concave in every metric: one start suffices
+    moments: _PayMoments | None = None
+
+
+class _PayMoments:
+    """Mean and variance of a person's incentive pay as a function of the plan means.
+
+    Built once per department: the polynomials that do not depend on the means
+    (each component's square, products of components on one metric) are formed here,
+    so each evaluation only integrates. With gates or a modifier on independent
+    metrics every expectation is a product of one-dimensional ones; on correlated
+    metrics, such plans and pairs of components use the nested integration of
+    :func:`compmodel.budget._moments` (same numbers, more work).
+    """
+
+    def __init__(self, pp: PersonPlan) -> None:
+        self.pp = pp
+        gated = pp.modifier is not None or any(g is not None for *_, g in pp.components)
+        off = pp.cov - np.diag(np.diag(pp.cov))
+        # with gates or a modifier on independent metrics, every expectation is a
+        # product of one-dimensional ones (exact); otherwise integrate jointly
+        self.factorised = gated and not np.any(off != 0.0)
+        self.general = gated and not self.factorised
+        comps = pp.components
+        self.groups: dict[tuple[int, int], list[tuple[int, PiecewisePoly]]] = {}
+        if self.factorised:
+            for c in range(len(comps)):
+                for d in range(c, len(comps)):
+                    by_var: dict[int, PiecewisePoly] = {}
+                    for f in pp.factors(c) + pp.factors(d):
+                        by_var[f.var] = by_var[f.var] * f.poly if f.var in by_var else f.poly
+                    self.groups[(c, d)] = sorted(by_var.items(), key=lambda kv: kv[0])
+                by_var = {}
+                for f in pp.factors(c):
+                    by_var[f.var] = by_var[f.var] * f.poly if f.var in by_var else f.poly
+                self.groups[(c, -1)] = sorted(by_var.items(), key=lambda kv: kv[0])
+        self.polys = [poly for _, _, poly, _ in comps]
+        self.vars = [var for _, var, _, _ in comps]
+        self.sd = np.sqrt(np.clip(np.diag(pp.cov), 0.0, None))
+        self.squares = [p * p for p in self.polys]
+        self.stacked = []
+        for p, sq in zip(self.polys, self.squares, strict=True):
+            a, b = p.coefs, sq._on(p.breaks)
+            deg = max(a.shape[1], b.shape[1])
+            st = np.zeros((2, a.shape[0], deg))
+            st[0, :, : a.shape[1]] = a
+            st[1, :, : b.shape[1]] = b
+            self.stacked.append(st)
+        # (c, d, poly of f_c f_d or None when the pair needs two variables)
+        self.pairs: list[tuple[int, int, PiecewisePoly | None]] = []
+        for c in range(len(comps)):
+            for d in range(c, len(comps)):
+                vc, vd = self.vars[c], self.vars[d]
+                if vc == vd:
+                    self.pairs.append((c, d, self.polys[c] * self.polys[d]))
+                elif pp.cov[vc, vd] != 0.0 and self.sd[vc] > 0 and self.sd[vd] > 0:
+                    self.pairs.append((c, d, None))
+
+    def _two(self, c: int, mean: np.ndarray) -> tuple[float, float]:
+        """``E[f_c]`` and ``E[f_c^2]`` (one pass over the pieces for a normal metric)."""
+        var, poly = self.vars[c], self.polys[c]
+        sq = self.squares[c]
+        mu, sd = float(mean[var]), float(self.sd[var])
+        if sd <= 0.0:
+            return self._one(poly, var, mean), self._one(sq, var, mean)
+        if self.pp.logit[var]:
+            # one set of nodes for both (the square has the same breakpoints)
+            y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
+            f = poly(special.expit(y))
+            return float(np.dot(w, f)), float(np.dot(w, f * f))
+        both = normal_expectations_shared(poly.breaks, self.stacked[c], mu, sd)
+        return float(both[0]), float(both[1])
+
+    def _one(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> float:
+        mu, sd = float(mean[var]), float(self.sd[var])
+        if self.pp.logit[var]:
+            if sd <= 0.0:
+                return float(poly(float(special.expit(mu))))
+            return logit_expectation(poly, mu, sd)
+        return float(normal_expectation(poly, mu, sd))
+
+    def __call__(self, mean: np.ndarray) -> tuple[float, float]:
+        if self.general:
+            mom = _moments(dataclasses.replace(self.pp, mean=mean), estimate_error=False)
+            return float(mom.expected.sum()), float(max(mom.cov.sum(), 0.0))
+        if self.factorised:
+            n = len(self.polys)
+
+            def product(key: tuple[int, int]) -> float:
+                out = 1.0
+                for v, factor in self.groups[key]:
+                    out *= self._one(factor, v, mean)
+                return out
+
+            ev = [product((c, -1)) for c in range(n)]
+            total = 0.0
+            for c in range(n):
+                for d in range(c, n):
+                    cv = product((c, d)) - ev[c] * ev[d]
+                    total += max(cv, 0.0) if c == d else 2.0 * cv
+            return math.fsum(ev), max(total, 0.0)
+        firsts = [self._two(c, mean) for c in range(len(self.polys))]
+        e = [f for f, _ in firsts]
+        var = 0.0
+        for c, d, prod in self.pairs:
+            if c == d:
+                second = firsts[c][1]
+            elif prod is not None:
+                second = self._one(prod, self.vars[c], mean)
+            else:
+                second = expect_product(
+                    [Factor(self.vars[c], self.polys[c]), Factor(self.vars[d], self.polys[d])],
+                    mean,
+                    self.pp.cov,
+                    self.pp.logit,
+                    estimate_error=False,
+                ).value
+            cov = second - e[c] * e[d]
+            if c == d:
+                cov = max(cov, 0.0)
+            var += cov if c == d else 2.0 * cov
+        return math.fsum(e), max(var, 0.0)
 
 
 def _concave(pp: PersonPlan) -> bool:
@@ -244,7 +374,11 @@ class _Problem:
             pp = _person_plan(scenario, dept, dept.base_pay, dept.quota, 1.0)
             idx, los = [], []
             n = max(dept.headcount, 1)
-            shared_los = (1.0 + dept.team_identification * (n - 1)) / n
+            lam = dept.team_identification
+            ident = getattr(self.model, "team_identification", None)
+            if ident is not None:
+                lam = float(ident(dn, lam))
+            shared_los = (1.0 + lam * (n - 1)) / n
             for m in pp.metrics:
                 if m in mpos:
                     idx.append(mpos[m])
@@ -269,6 +403,7 @@ class _Problem:
                     dept.risk_aversion,
                     dept.headcount,
                     _concave(pp),
+                    _PayMoments(pp),
                 )
             )
 
@@ -282,10 +417,9 @@ class _Problem:
         return out
 
     def pay(self, d: _Dept, plan_means: np.ndarray) -> tuple[float, float]:
-        if d.plan is None:
+        if d.plan is None or d.moments is None:
             return 0.0, 0.0
-        mom = _moments(dataclasses.replace(d.plan, mean=plan_means), estimate_error=False)
-        return float(mom.expected.sum()), float(max(mom.cov.sum(), 0.0))
+        return d.moments(plan_means)
 
     def perceived_ce(self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
         """A person's CE (without base) choosing x while everyone else stays at t."""
@@ -339,13 +473,15 @@ class _Problem:
         )
         return np.asarray(res.x, dtype=float), -float(res.fun) * scale
 
-    def starts_for(self, d: _Dept, t: np.ndarray, fb: np.ndarray) -> list[np.ndarray]:
+    def starts_for(
+        self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True
+    ) -> list[np.ndarray]:
         idx = d.levers
         rest, cur, best = self.space.rest[idx], t[idx], fb[idx]
         step = best - rest
         span = np.where(np.abs(step) > 0, step, 1.0)
         lo, hi = self.space.lower[idx], self.space.upper[idx]
-        if d.concave:
+        if d.concave or not explore:
             return [np.clip(cur, lo, hi)]
         pts = [cur, rest, best] + [rest + k * span for k in (0.5, 1.5, 2.0, 3.0, 4.0)]
         finite = np.isfinite(lo) & np.isfinite(hi)
@@ -353,7 +489,9 @@ class _Problem:
             pts += [lo + (hi - lo) * k / 8 for k in range(9)]
         return [np.clip(p, lo, hi) for p in pts]
 
-    def best_response(self, d: _Dept, t: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    def best_response(
+        self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True
+    ) -> np.ndarray:
         idx = d.levers
         if idx.size == 0:
             return t[idx]
@@ -364,7 +502,7 @@ class _Problem:
         def f(x: np.ndarray) -> float:
             return self.perceived_ce(d, t, x, mu0)
 
-        starts = self.starts_for(d, t, fb)
+        starts = self.starts_for(d, t, fb, explore)
         if len(starts) > 1:
             # keep the current levers and the three best distinct starting points
             uniq: list[np.ndarray] = []
@@ -405,22 +543,42 @@ class _Problem:
     ) -> tuple[np.ndarray, bool, int, float]:
         """Gauss-Seidel best responses from ``t0``.
 
-        Stops early when a sweep lands within ``1e-8`` (relative) of a ``known``
-        equilibrium: from there the sweeps converge to it.
+        Stops early when a sweep lands within ``1e-6`` (relative, the tolerance at
+        which equilibria count as the same) of a ``known`` equilibrium while moving by
+        less than ``1e-5``: from there the sweeps converge to it. Non-concave departments
+        search their starting points while levers still move by more than ``1e-3``
+        (relative); closer in, a sweep refines from the current levers, and a point
+        counts as settled only after a sweep with the full search confirms it.
         """
         t = self.space.clip(t0.copy())
         resid = math.inf
+        explore = True
+        # damping per department: a department whose move reverses direction from one
+        # sweep to the next (its response to its own colleagues overshoots, e.g. a gate
+        # on a company metric) moves only part of the way; fixed points are unchanged
+        step = {d.name: 1.0 for d in self.depts}
+        last: dict[str, np.ndarray] = {}
         for sweep in range(1, max_sweeps + 1):
             old = t.copy()
             for d in self.depts:
                 if d.levers.size:
-                    t[d.levers] = self.best_response(d, t, fb)
+                    br = self.best_response(d, t, fb, explore)
+                    move = br - t[d.levers]
+                    prev = last.get(d.name)
+                    if prev is not None and float(move @ prev) < 0.0:
+                        step[d.name] = max(step[d.name] * 0.5, 1.0 / 64.0)
+                    t[d.levers] = t[d.levers] + step[d.name] * move
+                    last[d.name] = move
             scale = np.maximum(1.0, np.abs(t))
             resid = float(np.max(np.abs(t - old) / scale, initial=0.0))
             if resid < tol:
-                return t, True, sweep, resid
+                if explore:
+                    return t, True, sweep, resid
+                explore = True  # confirm with the full search before stopping
+                continue
+            explore = resid > 1e-3
             for k in known:
-                if np.all(np.abs(t - k) <= 1e-8 * scale) and resid < 1e-6:
+                if np.all(np.abs(t - k) <= 1e-6 * scale) and resid < 1e-5:
                     return k.copy(), True, sweep, resid
         return t, False, max_sweeps, resid
 
@@ -469,8 +627,10 @@ def _solution(
     metrics = {m: _expected_metric(s, m, float(mu[i])) for i, m in enumerate(p.model.metrics)}
     depts: dict[str, DepartmentOutcome] = {}
     bill = 0.0
-    turnover = 0.0
+    turnover = 0.0  # turnover from pay below the market (fixed_base)
     tax = 0.0
+    staff = getattr(p.model, "staff_retention", None)
+    lever_retention: Mapping[str, float] = staff(t) if staff is not None else {}
     for d in p.depts:
         dept = s.departments[d.name]
         if d.plan is not None and kind == "equilibrium":
@@ -498,6 +658,9 @@ def _solution(
                 gap = max(0.0, (market - ce_now) / market)
                 retention = max(0.0, 1.0 - s.settings.turnover_sensitivity * gap)
         ce = base + e - rp - cost
+        stay = float(lever_retention.get(d.name, 1.0))
+        pay_leavers = stay * (1.0 - retention)
+        retention *= stay
         depts[d.name] = DepartmentOutcome(
             department=d.name,
             headcount=d.headcount,
@@ -519,8 +682,10 @@ def _solution(
         )
         bill += d.headcount * (base + e)
         tax += d.headcount * e * s.settings.payroll_tax_rate
-        turnover += d.headcount * (1.0 - retention) * s.settings.replacement_cost * base
+        turnover += d.headcount * pay_leavers * s.settings.replacement_cost * base
     value = p.model.gross_value(t)
+    parts = getattr(p.model, "value_parts", None)
+    lever_turnover = -float(parts(t).get("staff_turnover", 0.0)) if parts is not None else 0.0
     ts = p.total_surplus(t, risk=kind not in ("first_best", "no_incentive"))
     return Solution(
         scenario=s.name,
@@ -531,7 +696,7 @@ def _solution(
         gross_value=value,
         total_surplus=ts,
         compensation_bill=bill,
-        turnover_cost=turnover,
+        turnover_cost=turnover + lever_turnover,
         operating_profit=value - bill - tax - turnover,
         alignment_efficiency=efficiency,
         outcomes=MappingProxyType(dict(p.model.outcomes(t))),
@@ -632,7 +797,7 @@ def solve(
     scenario: Scenario,
     *,
     warm_start: Solution | None = None,
-    tol: float = 1e-10,
+    tol: float = 1e-8,
     max_sweeps: int = 200,
 ) -> Solution:
     """The equilibrium of a scenario: each department's best response to its plan.

@@ -12,8 +12,17 @@ Every model implements :class:`CompanyModel`:
 Effort cost per person is ``1/2 (t_d - rest_d)' C_d (t_d - rest_d)`` for department
 ``d`` (currency per period), from the levers' ``cost`` and ``cost_cross`` entries.
 
-Kinds: ``linear`` (:mod:`compmodel.models.linear`) and ``declared``
-(:mod:`compmodel.models.declared`); the reference manufacturer plugs in the same way.
+Kinds: ``linear`` (:mod:`compmodel.models.linear`), ``declared``
+(:mod:`compmodel.models.declared`) and ``manufacturer``
+(:mod:`compmodel.models.manufacturer`, the reference company).
+
+A model may also offer, and the solver then uses:
+
+* ``value_parts(t)`` — signed parts of gross value (for profit bridges);
+* ``staff_retention(t)`` — per department, the share of people staying before pay
+  against the market (turnover the levers cause, already costed in gross value);
+* ``team_identification(department, base)`` — team identification after the model's
+  own effects (the manufacturer's unofficial-leaders bridge).
 """
 
 from __future__ import annotations
@@ -148,7 +157,7 @@ def build_model(scenario: Scenario) -> CompanyModel:
             "docs/scenario-format.md. For a budget without behaviour use "
             "compmodel.commission_budget.",
         )
-    from . import declared, linear  # noqa: F401  (registers the kinds)
+    from . import declared, linear, manufacturer  # noqa: F401  (registers the kinds)
 
     if kind not in _KINDS:
         raise ScenarioError("company.kind", f"unknown kind {kind!r}; known: {sorted(_KINDS)}")

@@ -1,0 +1,513 @@
+"""The ``manufacturer`` company model: the reference build-to-order manufacturer.
+
+Every number below is a coefficient of ``[company.coefficients]`` (see
+``data/samples/acme.toml``, where each has a unit, a range, a source and a comment) or a
+bridge setting of ``[bridges]``; none lives in this module. Levers are per person of the
+department (the representative employee); ``N_d`` is department ``d``'s headcount and
+``base_d`` its base pay. ``logistic(z) = 1/(1 + e^-z)``; ``softmin_nu(a, b)`` is the
+smooth minimum ``(a^-nu + b^-nu)^(-1/nu)`` (``nu = fill_sharpness``: the larger, the
+sharper the corner at capacity); ``softplus_w(z) = w log(1 + e^(z/w))``
+(``w = knee_width``).
+
+Levers
+------
+sales
+    ``prospecting`` p (selling effort, index: 1 = no-incentive level), ``overpromise`` o
+    (share of quotes that promise specs or dates beyond what production confirmed),
+    ``collaboration`` c (share of working time spent with internal staff).
+production
+    ``throughput`` h (pace, index), ``quality`` q (care, index), ``expediting`` x
+    (overtime and rush changeovers, as a share of normal hours).
+shipping
+    ``dispatch`` s (index). customer_service: ``responsiveness`` v (index).
+leadership
+    ``bridge_time`` g (share of leaders' time given to cross-department work).
+
+Bridges (``[bridges]``, 0 = off)
+--------------------------------
+``joint_sales_calls`` J (share of sales calls with a production or finance colleague),
+``rotation_days`` R (days per sales person per year working in other departments),
+``meetings`` M (cross-department meetings with actions and dates, per month),
+``unofficial_leaders`` U (unofficial leaders brought in, 0-5: one per department),
+``capable_to_promise`` K (share of quotes checked by production before sales quotes).
+Leaders' time strengthens the bridges: ``Lb = 1 + leadership_bridge_boost * g``.
+
+Equations
+---------
+Sales (per sales person)::
+
+    escape  = exp(-collaboration_catch * c * (1 + joint_call_catch * J * Lb))
+              * (1 - min(0.95, meeting_catch * M * Lb)) * (1 - ctp_catch * K)
+    learn   = 1 - min(0.9, rotation_learning * R)
+    phi     = min(1, o * learn * escape)             infeasible share of booked orders
+    sell    = (1 - c - R / selling_days) / (1 - c_rest)
+    B       = bookings_base * p^prospecting_elasticity * sell
+              * (1 + overpromise_win * o * escape) * (1 + joint_call_win * J * Lb)
+              * (1 - ctp_quote_loss * K)              bookings, USD per person
+
+Over-promising wins orders only where it reaches the customer (``escape``);
+collaboration, meetings and the capable-to-promise check catch infeasible promises
+before production commits; rotation days teach what is feasible (fewer infeasible
+promises at the same aggressiveness). Collaboration and rotation cost selling time.
+
+Operations (units per period)::
+
+    D   = N_sales * B / price                       units ordered
+    Kp  = N_prod * units_per_worker * h * (1 - quality_time * (q - 1))
+          * (1 + overtime_output * x)               production capacity
+    P   = softmin(D, Kp)                            throughput (units produced)
+    Ks  = N_ship * units_per_shipper * s            shipping capacity
+    U   = softmin(P, Ks)                            units shipped
+    rho = D / min(Kp, Ks)                           load
+    otif   = logistic(otif_intercept - otif_load * softplus(rho - load_knee)
+                      - otif_infeasible * phi + otif_expediting * x
+                      + otif_dispatch * (s - 1))
+    defect = logistic(defect_intercept - defect_quality * (q - 1)
+                      + defect_rush * (h - 1) + defect_expediting * x
+                      + defect_infeasible * phi)
+
+OTIF saturates at capacity: once load passes ``load_knee`` each further unit of load
+costs ``otif_load`` on the logit scale.
+
+Customer service::
+
+    T   = U * (tickets_per_unit + tickets_per_late_unit * (1 - otif)
+               + tickets_per_defect * defect)        tickets raised
+    C   = N_cs * tickets_per_agent * v               capacity
+    tickets_closed = softmin(T, C)
+    response_time  = response_base * (T / C)^response_elasticity    hours
+
+Customers and staff::
+
+    customer_retention = logistic(customer_intercept + customer_otif * otif
+                                  - customer_defect * defect
+                                  - customer_response * response_time
+                                  + joint_call_retention * J * Lb)
+    staff retention_d  = logistic(logit(staff_retention_d) - overtime_wear * x [production]
+                                  - infeasible_stress * phi [production, shipping,
+                                    customer service])
+
+Money (USD per period)::
+
+    revenue      = U * price
+    concessions  = revenue * concession_rate * phi   (discounts, penalties on infeasible orders)
+    gross_margin = revenue * margin_rate - concessions
+    expediting   = N_prod * x * overtime_cost
+    rework       = U * defect * rework_cost
+    lost_customers = (1 - customer_retention) * revenue * margin_rate * lost_margin_years
+    staff_turnover = sum_d N_d * (1 - retention_d) * replacement_cost * base_d
+    bridge_cost  = J * joint_call_cost + R * N_sales * rotation_cost_per_day
+                   + 12 * M * meeting_cost + U * leader_cost + K * ctp_cost
+    value        = gross_margin - expediting - rework - lost_customers
+                   - staff_turnover - bridge_cost - overhead
+
+``value`` is the company's gross value (before pay): total surplus and the first best
+use it. ``replacement_cost`` is ``settings.replacement_cost`` (share of base pay).
+The metric ``operating_profit`` is ``value - sum_d N_d base_d``: operating profit
+before incentive pay (the figure bonus pools are funded from). The solution's
+operating profit nets incentive pay, payroll tax on it and turnover from pay below
+the market as well.
+
+Unofficial leaders raise every department's team identification:
+``lambda_d + leader_identification * U/5`` (at most 1).
+
+Sales crediting and clawbacks are metrics per sales person (scope ``individual``), so
+a plan chooses them by the metric it pays on: ``bookings`` (at booking),
+``shipped_revenue`` (at shipment, ``revenue/N_sales``), ``ontime_revenue`` (on on-time
+delivery, ``revenue * otif / N_sales``), ``shipped_margin`` (on margin,
+``revenue * margin_rate / N_sales``), ``ontime_margin`` (on on-time shipped margin);
+``late_bookings`` (``B - ontime_revenue``: late or cancelled orders, for a clawback of a
+share of the commission) and ``promise_cost`` (what a person's orders cost the company
+after the sale: ``(concessions + rework + lost_customers + staff turnover caused by
+infeasible promises) / N_sales``, for a clawback of a share kappa of it). With this
+split ``value = N_sales * shipped_margin - N_sales * promise_cost - (terms sales does
+not move)``, so a risk-neutral sales force credited on margin and charged kappa = 1 of
+its promise cost chooses the first-best over-promising (THEORY.md section 4).
+
+Shares (OTIF, defect rate, retention) enter the money at their medians (the model
+without noise); the forecast's noise is what plans pay on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ScenarioError
+from ..scenario import Scenario
+from . import LeverSpace, lever_space, register_kind
+
+__all__ = ["BRIDGES", "LEVERS", "MANUFACTURER_METRICS", "ManufacturerModel"]
+
+#: Levers each department must declare in ``[company.levers]``.
+LEVERS: Mapping[str, tuple[str, ...]] = {
+    "sales": ("prospecting", "overpromise", "collaboration"),
+    "production": ("throughput", "quality", "expediting"),
+    "shipping": ("dispatch",),
+    "customer_service": ("responsiveness",),
+    "leadership": ("bridge_time",),
+}
+
+#: Bridge -> (its effect coefficient, its cost coefficient, allowed upper bound).
+BRIDGES: Mapping[str, tuple[str, str, float]] = {
+    "joint_sales_calls": ("joint_call_catch", "joint_call_cost", 1.0),
+    "rotation_days": ("rotation_learning", "rotation_cost_per_day", 60.0),
+    "meetings": ("meeting_catch", "meeting_cost", 8.0),
+    "unofficial_leaders": ("leader_identification", "leader_cost", 5.0),
+    "capable_to_promise": ("ctp_catch", "ctp_cost", 1.0),
+}
+
+#: Metrics the model sets, with their unit, scope and scale.
+MANUFACTURER_METRICS: Mapping[str, tuple[str, str, str]] = {
+    "bookings": ("USD", "individual", "normal"),
+    "shipped_revenue": ("USD", "individual", "normal"),
+    "ontime_revenue": ("USD", "individual", "normal"),
+    "shipped_margin": ("USD", "individual", "normal"),
+    "ontime_margin": ("USD", "individual", "normal"),
+    "late_bookings": ("USD", "individual", "normal"),
+    "promise_cost": ("USD", "individual", "normal"),
+    "throughput": ("units", "department", "normal"),
+    "units_shipped": ("units", "department", "normal"),
+    "revenue": ("USD", "company", "normal"),
+    "gross_margin": ("USD", "company", "normal"),
+    "otif": ("share", "company", "logit"),
+    "defect_rate": ("share", "company", "logit"),
+    "response_time": ("hours", "department", "normal"),
+    "tickets_closed": ("tickets", "department", "normal"),
+    "customer_retention": ("share", "company", "logit"),
+    "operating_profit": ("USD", "company", "normal"),
+}
+
+COEFFICIENTS: tuple[str, ...] = (
+    # sales
+    "bookings_base", "prospecting_elasticity", "overpromise_win", "collaboration_catch",
+    "selling_days", "price",
+    # operations
+    "units_per_worker", "quality_time", "overtime_output", "units_per_shipper",
+    "fill_sharpness", "knee_width", "load_knee",
+    "otif_intercept", "otif_load", "otif_infeasible", "otif_expediting", "otif_dispatch",
+    "defect_intercept", "defect_quality", "defect_rush", "defect_expediting",
+    "defect_infeasible",
+    # service
+    "tickets_per_unit", "tickets_per_late_unit", "tickets_per_defect", "tickets_per_agent",
+    "response_base", "response_elasticity",
+    # customers and staff
+    "customer_intercept", "customer_otif", "customer_defect", "customer_response",
+    "staff_retention_sales", "staff_retention_production", "staff_retention_shipping",
+    "staff_retention_customer_service", "staff_retention_leadership",
+    "overtime_wear", "infeasible_stress",
+    # money
+    "margin_rate", "concession_rate", "overtime_cost", "rework_cost", "lost_margin_years",
+    "overhead",
+    # bridges
+    "leadership_bridge_boost", "joint_call_catch", "joint_call_win", "joint_call_retention",
+    "joint_call_cost", "rotation_learning", "rotation_cost_per_day", "meeting_catch",
+    "meeting_cost", "leader_identification", "leader_cost", "ctp_catch", "ctp_quote_loss",
+    "ctp_cost",
+)  # fmt: skip
+
+#: The parts of value, in the order of a profit bridge (signed: costs negative).
+VALUE_PARTS: tuple[str, ...] = (
+    "gross_margin", "expediting", "rework", "lost_customers", "staff_turnover",
+    "bridge_cost", "overhead",
+)  # fmt: skip
+
+
+def _logistic(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _softmin(a: float, b: float, nu: float) -> float:
+    if a <= 0.0 or b <= 0.0:
+        return 0.0
+    m = min(a, b)
+    return m * ((a / m) ** -nu + (b / m) ** -nu) ** (-1.0 / nu)
+
+
+def _softplus(z: float, w: float) -> float:
+    u = z / w
+    return w * (u + math.log1p(math.exp(-u))) if u > 0 else w * math.log1p(math.exp(u))
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything the equations give at one lever vector (see the module docstring)."""
+
+    metrics: dict[str, float]  # latent means (logit for shares)
+    parts: dict[str, float]  # signed parts of value
+    outcomes: dict[str, float]
+    retention: dict[str, float]
+    value: float
+
+
+class ManufacturerModel:
+    """The reference manufacturer (equations in the module docstring)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        missing_d = [d for d in LEVERS if d not in scenario.departments]
+        if missing_d:
+            raise ScenarioError(
+                "departments",
+                f"the manufacturer model needs the departments {list(LEVERS)}; missing "
+                f"{missing_d}. Start from data/samples/acme.toml.",
+            )
+        for d, names in LEVERS.items():
+            have = set(scenario.company.levers.get(d, {}))
+            if have != set(names):
+                raise ScenarioError(
+                    f"company.levers.{d}",
+                    f"the manufacturer model's {d} levers are {list(names)}; the scenario "
+                    f"declares {sorted(have)}. Declare exactly those (bounds, rest, cost).",
+                )
+        missing = [c for c in COEFFICIENTS if c not in scenario.company.coefficients]
+        if missing:
+            raise ScenarioError(
+                "company.coefficients",
+                f"the manufacturer model needs {len(missing)} more coefficients: "
+                f"{', '.join(missing)}. Copy them from data/samples/acme.toml.",
+            )
+        for b, v in scenario.bridges.items():
+            if b not in BRIDGES:
+                raise ScenarioError(
+                    f"bridges.{b}", f"is not a bridge; the bridges are {list(BRIDGES)}"
+                )
+            if v > BRIDGES[b][2]:
+                raise ScenarioError(f"bridges.{b}", f"is {v:g}; allowed: 0 to {BRIDGES[b][2]:g}")
+        for m in MANUFACTURER_METRICS:
+            if m not in scenario.metrics:
+                raise ScenarioError(
+                    f"metrics.{m}",
+                    "is missing; the manufacturer model sets it. Copy [metrics] from "
+                    "data/samples/acme.toml.",
+                )
+        self.scenario = scenario
+        self.levers: LeverSpace = lever_space(scenario)
+        self.metrics: tuple[str, ...] = tuple(MANUFACTURER_METRICS)
+        self.k = {n: scenario.company.coefficient(n) for n in COEFFICIENTS}
+        self.bridge = {b: float(scenario.bridges.get(b, 0.0)) for b in BRIDGES}
+        self.n = {d: float(scenario.departments[d].headcount) for d in LEVERS}
+        self.base = {d: float(scenario.departments[d].base_pay) for d in LEVERS}
+        self.replacement = scenario.settings.replacement_cost
+        self.base_payroll = sum(self.n[d] * self.base[d] for d in scenario.departments)
+        self._pos = {name: i for i, name in enumerate(self.levers.names)}
+        self.c_rest = float(self.levers.rest[self._pos["sales.collaboration"]])
+        self._cache: tuple[tuple[float, ...], _State] | None = None
+
+    # ----------------------------------------------------------------------------------
+    def _state(self, t: np.ndarray) -> _State:
+        key = tuple(float(v) for v in t)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        st = self._equations(key)
+        self._cache = (key, st)
+        return st
+
+    def _lever(self, t: tuple[float, ...], name: str) -> float:
+        return t[self._pos[name]]
+
+    def _equations(self, t: tuple[float, ...]) -> _State:
+        k, br, n = self.k, self.bridge, self.n
+        p = max(self._lever(t, "sales.prospecting"), 0.0)
+        o = self._lever(t, "sales.overpromise")
+        c = self._lever(t, "sales.collaboration")
+        h = self._lever(t, "production.throughput")
+        q = self._lever(t, "production.quality")
+        x = self._lever(t, "production.expediting")
+        s = self._lever(t, "shipping.dispatch")
+        v = self._lever(t, "customer_service.responsiveness")
+        g = self._lever(t, "leadership.bridge_time")
+        J, R, M = br["joint_sales_calls"], br["rotation_days"], br["meetings"]
+        U_lead, K = br["unofficial_leaders"], br["capable_to_promise"]
+        lb = 1.0 + k["leadership_bridge_boost"] * g
+
+        # sales
+        escape = (
+            math.exp(-k["collaboration_catch"] * c * (1.0 + k["joint_call_catch"] * J * lb))
+            * (1.0 - min(0.95, k["meeting_catch"] * M * lb))
+            * (1.0 - k["ctp_catch"] * K)
+        )
+        learn = 1.0 - min(0.9, k["rotation_learning"] * R)
+        phi = min(1.0, max(0.0, o * learn * escape))
+        sell = (1.0 - c - R / k["selling_days"]) / (1.0 - self.c_rest)
+        bookings = (
+            k["bookings_base"]
+            * p ** k["prospecting_elasticity"]
+            * max(sell, 0.0)
+            * (1.0 + k["overpromise_win"] * o * escape)
+            * (1.0 + k["joint_call_win"] * J * lb)
+            * (1.0 - k["ctp_quote_loss"] * K)
+        )
+
+        # operations
+        nu = k["fill_sharpness"]
+        demand = n["sales"] * bookings / k["price"]
+        kp = (
+            n["production"] * k["units_per_worker"] * h
+            * (1.0 - k["quality_time"] * (q - 1.0)) * (1.0 + k["overtime_output"] * x)
+        )  # fmt: skip
+        produced = _softmin(demand, kp, nu)
+        ks = n["shipping"] * k["units_per_shipper"] * s
+        shipped = _softmin(produced, ks, nu)
+        load = demand / max(min(kp, ks), 1e-12)
+        overload = _softplus(load - k["load_knee"], k["knee_width"])
+
+        def otif_logit(phi_: float) -> float:
+            return (
+                k["otif_intercept"] - k["otif_load"] * overload - k["otif_infeasible"] * phi_
+                + k["otif_expediting"] * x + k["otif_dispatch"] * (s - 1.0)
+            )  # fmt: skip
+
+        def defect_logit(phi_: float) -> float:
+            return (
+                k["defect_intercept"] - k["defect_quality"] * (q - 1.0)
+                + k["defect_rush"] * (h - 1.0) + k["defect_expediting"] * x
+                + k["defect_infeasible"] * phi_
+            )  # fmt: skip
+
+        revenue = shipped * k["price"]
+        margin_base = revenue * k["margin_rate"]
+
+        def downstream(phi_: float) -> dict[str, float]:
+            """Everything the orders cost after the sale, at infeasible share ``phi_``."""
+            otif = _logistic(otif_logit(phi_))
+            defect = _logistic(defect_logit(phi_))
+            tickets = shipped * (
+                k["tickets_per_unit"] + k["tickets_per_late_unit"] * (1.0 - otif)
+                + k["tickets_per_defect"] * defect
+            )  # fmt: skip
+            capacity = n["customer_service"] * k["tickets_per_agent"] * v
+            util = tickets / max(capacity, 1e-12)
+            response = k["response_base"] * util ** k["response_elasticity"]
+            cust_logit = (
+                k["customer_intercept"] + k["customer_otif"] * otif
+                - k["customer_defect"] * defect - k["customer_response"] * response
+                + k["joint_call_retention"] * J * lb
+            )  # fmt: skip
+            retention_c = _logistic(cust_logit)
+            staff: dict[str, float] = {}
+            for d in LEVERS:
+                z = _logit(k[f"staff_retention_{d}"])
+                if d == "production":
+                    z -= k["overtime_wear"] * x
+                if d in ("production", "shipping", "customer_service"):
+                    z -= k["infeasible_stress"] * phi_
+                staff[d] = _logistic(z)
+            turnover = sum(
+                n[d] * (1.0 - staff[d]) * self.replacement * self.base[d] for d in LEVERS
+            )
+            return {
+                "otif": otif,
+                "defect": defect,
+                "tickets": tickets,
+                "capacity": capacity,
+                "response": response,
+                "cust_logit": cust_logit,
+                "customer_retention": retention_c,
+                "concessions": revenue * k["concession_rate"] * phi_,
+                "rework": shipped * defect * k["rework_cost"],
+                "lost_customers": (1.0 - retention_c) * margin_base * k["lost_margin_years"],
+                "staff_turnover": turnover,
+                **{f"staff_{d}": staff[d] for d in LEVERS},
+            }
+
+        now = downstream(phi)
+        clean = downstream(0.0) if phi > 0.0 else now
+        staff_from_promises = now["staff_turnover"] - clean["staff_turnover"]
+        promise_cost = (
+            now["concessions"] + now["rework"] + now["lost_customers"] + staff_from_promises
+        )
+
+        bridge_cost = (
+            J * k["joint_call_cost"]
+            + R * n["sales"] * k["rotation_cost_per_day"]
+            + 12.0 * M * k["meeting_cost"]
+            + U_lead * k["leader_cost"]
+            + K * k["ctp_cost"]
+        )
+        expediting = n["production"] * x * k["overtime_cost"]
+        gross_margin = margin_base - now["concessions"]
+        parts = {
+            "gross_margin": gross_margin,
+            "expediting": -expediting,
+            "rework": -now["rework"],
+            "lost_customers": -now["lost_customers"],
+            "staff_turnover": -now["staff_turnover"],
+            "bridge_cost": -bridge_cost,
+            "overhead": -k["overhead"],
+        }
+        value = math.fsum(parts.values())
+        ns = n["sales"]
+        ontime = revenue * now["otif"]
+        metrics = {
+            "bookings": bookings,
+            "shipped_revenue": revenue / ns,
+            "ontime_revenue": ontime / ns,
+            "shipped_margin": margin_base / ns,
+            "ontime_margin": ontime * k["margin_rate"] / ns,
+            "late_bookings": bookings - ontime / ns,
+            "promise_cost": promise_cost / ns,
+            "throughput": produced,
+            "units_shipped": shipped,
+            "revenue": revenue,
+            "gross_margin": gross_margin,
+            "otif": otif_logit(phi),
+            "defect_rate": defect_logit(phi),
+            "response_time": now["response"],
+            "tickets_closed": _softmin(now["tickets"], now["capacity"], nu),
+            "customer_retention": now["cust_logit"],
+            "operating_profit": value - self.base_payroll,
+        }
+        outcomes = {
+            "infeasible_share": phi,
+            "escape_share": escape,
+            "units_ordered": demand,
+            "production_capacity": kp,
+            "shipping_capacity": ks,
+            "load": load,
+            "tickets_raised": now["tickets"],
+            "service_utilisation": now["tickets"] / max(now["capacity"], 1e-12),
+            "concessions": now["concessions"],
+            "promise_cost_total": promise_cost,
+            "base_payroll": self.base_payroll,
+            **{f"value.{name}": val for name, val in parts.items()},
+            **{f"staff_retention.{d}": now[f"staff_{d}"] for d in LEVERS},
+        }
+        retention = {d: now[f"staff_{d}"] for d in LEVERS}
+        return _State(metrics, parts, outcomes, retention, value)
+
+    # the CompanyModel interface -------------------------------------------------------
+    def means(self, t: np.ndarray) -> np.ndarray:
+        m = self._state(t).metrics
+        return np.array([m[name] for name in self.metrics])
+
+    def gross_value(self, t: np.ndarray) -> float:
+        return self._state(t).value
+
+    def outcomes(self, t: np.ndarray) -> Mapping[str, float]:
+        return dict(self._state(t).outcomes)
+
+    def value_parts(self, t: np.ndarray) -> Mapping[str, float]:
+        """Signed parts of gross value (costs negative); they sum to it."""
+        return dict(self._state(t).parts)
+
+    def staff_retention(self, t: np.ndarray) -> Mapping[str, float]:
+        """Share of each department's people staying, before pay against the market."""
+        return dict(self._state(t).retention)
+
+    def team_identification(self, department: str, base: float) -> float:
+        """Team identification after the unofficial-leaders bridge (at most 1)."""
+        u = self.bridge["unofficial_leaders"]
+        return min(1.0, base + self.k["leader_identification"] * u / 5.0) if u > 0 else base
+
+
+register_kind("manufacturer", ManufacturerModel)

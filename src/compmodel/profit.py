@@ -1,0 +1,286 @@
+"""Explaining operating profit: the profit bridge, the gain split and what each bridge is worth.
+
+Money is in the scenario's currency per period. Operating profit is
+
+    gross value parts (margin, expediting, rework, lost customers, bridge costs, overhead)
+    - turnover (lever-driven and pay-driven)
+    - compensation (base + incentive pay, and payroll tax on incentive pay),
+
+so a change between two scenarios splits into those drivers exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import ScenarioError
+from .scenario import Scenario
+from .solve import Solution, solve
+
+__all__ = ["BridgeValue", "GainSplit", "bridge_values", "gain_split", "profit_bridge"]
+
+_LABELS = {
+    "gross_margin": "margin on bookings",
+    "expediting": "expediting",
+    "rework": "rework",
+    "lost_customers": "lost customers",
+    "turnover": "turnover",
+    "compensation": "compensation",
+    "bridge_cost": "bridge costs",
+    "overhead": "overhead",
+    "gross_value": "gross value",
+}
+
+
+def _solved(s: Scenario | Solution) -> tuple[Solution, Scenario | None]:
+    if isinstance(s, Solution):
+        return s, None
+    return solve(s), s
+
+
+def profit_drivers(sol: Solution, scenario: Scenario | None = None) -> dict[str, float]:
+    """Operating profit of a solution as signed drivers that sum to it.
+
+    Drivers are the model's value parts (``value.*`` outcomes; ``gross value`` for
+    models without them), turnover (lever-driven and pay-driven) and compensation
+    (the bill plus payroll tax on incentive pay).
+    """
+    parts = {k[len("value.") :]: v for k, v in sol.outcomes.items() if k.startswith("value.")}
+    out: dict[str, float] = {}
+    if parts:
+        for k, v in parts.items():
+            if k != "staff_turnover":
+                out[k] = float(v)
+    else:
+        out["gross_value"] = sol.gross_value
+    out["turnover"] = -sol.turnover_cost
+    # payroll tax is what remains of operating profit once the rest is accounted for:
+    # operating profit = value - bill - tax - pay-driven turnover (see compmodel.solve)
+    lever_turnover = -float(parts.get("staff_turnover", 0.0))
+    pay_turnover = sol.turnover_cost - lever_turnover
+    tax = sol.gross_value - sol.compensation_bill - pay_turnover - sol.operating_profit
+    out["compensation"] = -(sol.compensation_bill + tax)
+    return out
+
+
+def profit_bridge(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataFrame:
+    """The change in operating profit from ``a`` to ``b``, driver by driver, in money.
+
+    Parameters
+    ----------
+    a, b
+        Scenarios (solved here) or solutions of the same company model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``step`` (``"start"``, ``"driver"`` or ``"end"``), ``driver`` (margin
+        on bookings, expediting, rework, lost customers, turnover, compensation, bridge
+        costs, overhead), ``amount`` (currency per period; for drivers the change, for
+        start and end the operating profit) and ``cumulative``. The drivers sum to
+        the end minus the start (to rounding; ``attrs["residual"]`` holds it).
+    """
+    sa, _ = _solved(a)
+    sb, _ = _solved(b)
+    da, db = profit_drivers(sa), profit_drivers(sb)
+    if set(da) != set(db):
+        raise ScenarioError(
+            "scenarios",
+            "the two solutions come from different company models (their profit drivers "
+            f"differ: {sorted(set(da) ^ set(db))}); compare scenarios of one company",
+        )
+    rows = [{"step": "start", "driver": f"{sa.scenario}: operating profit",
+             "amount": sa.operating_profit}]  # fmt: skip
+    for k in da:
+        rows.append({"step": "driver", "driver": _LABELS.get(k, k), "amount": db[k] - da[k]})
+    rows.append({"step": "end", "driver": f"{sb.scenario}: operating profit",
+                 "amount": sb.operating_profit})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    drivers = frame["step"] == "driver"
+    frame["cumulative"] = sa.operating_profit + frame["amount"].where(drivers, 0.0).cumsum()
+    frame.loc[frame["step"] == "end", "cumulative"] = sb.operating_profit
+    total = math.fsum(frame.loc[drivers, "amount"])
+    frame.attrs["residual"] = (sb.operating_profit - sa.operating_profit) - total
+    return frame
+
+
+def _without_bridges(s: Scenario, names: list[str] | None = None) -> Scenario:
+    off = {k: (0.0 if names is None or k in names else v) for k, v in s.bridges.items()}
+    return dataclasses.replace(s, bridges=off, name=f"{s.name} without bridges")
+
+
+@dataclass(frozen=True)
+class GainSplit:
+    """How much of a proposal's operating-profit gain the plan change and the bridges bring.
+
+    ``plan_change`` is the proposal's plans without its bridges against the baseline;
+    ``bridges`` is what switching the bridges on adds to that. They sum to ``total``.
+    """
+
+    baseline: Solution
+    plans_only: Solution
+    proposal: Solution
+    plan_change: float
+    bridges: float
+    total: float
+
+
+def gain_split(baseline: Scenario, proposal: Scenario, *, tol: float = 1e-8) -> GainSplit:
+    """Split the operating-profit gain from ``baseline`` to ``proposal``.
+
+    Parameters
+    ----------
+    baseline, proposal
+        Scenarios of one company model; the proposal usually changes plans and
+        switches bridges on.
+    tol
+        Passed to :func:`compmodel.solve`.
+    """
+    base = solve(baseline, tol=tol)
+    plans = solve(_without_bridges(proposal), tol=tol)
+    full = solve(proposal, tol=tol, warm_start=plans)
+    return GainSplit(
+        baseline=base,
+        plans_only=plans,
+        proposal=full,
+        plan_change=plans.operating_profit - base.operating_profit,
+        bridges=full.operating_profit - plans.operating_profit,
+        total=full.operating_profit - base.operating_profit,
+    )
+
+
+@dataclass(frozen=True)
+class BridgeValue:
+    """What one bridge is worth in a scenario (currency per period).
+
+    ``net_value`` is operating profit with the bridge minus without it (other bridges
+    as they are), after its cost; ``cost`` its direct cost; ``effect_coefficient`` the
+    coefficient that sets its effect, at ``effect_value``; ``breakeven`` the value
+    of that coefficient at which the net value is zero (``None`` when not asked
+    for, or when the net value keeps its sign over the coefficient's whole range:
+    ``breakeven_note`` says which).
+    """
+
+    bridge: str
+    setting: float
+    net_value: float
+    cost: float
+    effect_coefficient: str
+    effect_value: float
+    breakeven: float | None
+    breakeven_note: str
+
+
+def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e-8) -> pd.DataFrame:
+    """Each switched-on bridge's net value after cost and the breakeven of its effect.
+
+    Parameters
+    ----------
+    scenario
+        A scenario of the manufacturer model with some ``[bridges]`` on.
+    breakeven
+        Also find, by the secant method on solves, the effect coefficient at which
+        the bridge's net value is zero (4-8 solves per bridge).
+    tol
+        Passed to :func:`compmodel.solve`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bridge: the fields of :class:`BridgeValue`.
+    """
+    from .models.manufacturer import BRIDGES
+
+    if scenario.company.kind != "manufacturer":
+        raise ScenarioError(
+            "company.kind",
+            f"is {scenario.company.kind!r}; bridges belong to the 'manufacturer' model",
+        )
+    on = [b for b, v in scenario.bridges.items() if v > 0]
+    if not on:
+        raise ScenarioError(
+            "bridges",
+            "no bridge is switched on; set e.g. bridges.meetings = 4 (see "
+            "data/samples/acme_aligned.toml)",
+        )
+    full = solve(scenario, tol=tol)
+    rows = []
+    for b in on:
+        effect = BRIDGES[b][0]
+        off = solve(_without_bridges(scenario, [b]), tol=tol, warm_start=full)
+        net = full.operating_profit - off.operating_profit
+        cost = _bridge_cost(scenario, b)
+        k0 = scenario.company.coefficient(effect)
+        be: float | None = None
+        note = "not asked for"
+        if breakeven:
+            be, note = _breakeven(scenario, b, effect, off.operating_profit, net, full, tol)
+        rows.append(
+            dataclasses.asdict(
+                BridgeValue(b, float(scenario.bridges[b]), net, cost, effect, k0, be, note)
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _bridge_cost(s: Scenario, bridge: str) -> float:
+    from .models.manufacturer import BRIDGES
+
+    _, cost_name, _ = BRIDGES[bridge]
+    v = s.bridges[bridge]
+    c = s.company.coefficient(cost_name)
+    if bridge == "rotation_days":
+        return v * c * s.departments["sales"].headcount
+    if bridge == "meetings":
+        return 12.0 * v * c
+    return v * c
+
+
+def _breakeven(
+    s: Scenario,
+    bridge: str,
+    effect: str,
+    op_off: float,
+    net_now: float,
+    warm: Solution,
+    tol: float,
+) -> tuple[float | None, str]:
+    """Effect coefficient where the bridge's net value is zero (secant on solves)."""
+    coef = s.company.coefficients[effect]
+
+    def net_at(k: float) -> float:
+        s2 = _with_unchecked(s, effect, k)
+        return solve(s2, tol=tol, warm_start=warm).operating_profit - op_off
+
+    k1 = float(coef.value)
+    f1 = net_now
+    k0 = 0.0
+    f0 = net_at(k0)
+    if f0 * f1 > 0:
+        return None, (
+            f"net value keeps its sign from {effect} = 0 to {k1:g} "
+            f"({f0:,.0f} to {f1:,.0f}): no breakeven in between"
+        )
+    for _ in range(8):
+        if f1 == f0:
+            break
+        k2 = k1 - f1 * (k1 - k0) / (f1 - f0)
+        f2 = net_at(k2)
+        k0, f0, k1, f1 = k1, f1, k2, f2
+        if abs(k1 - k0) <= 1e-4 * max(abs(k1), 1e-12):
+            break
+    return k1, "secant on solves"
+
+
+def _with_unchecked(s: Scenario, name: str, value: float) -> Scenario:
+    """``s`` with coefficient ``name`` set to ``value``, its range widened to hold it."""
+    c = s.company.coefficients[name]
+    lo, hi = c.range if c.range is not None else (value, value)
+    new = dataclasses.replace(c, value=value, range=(min(lo, value), max(hi, value)))
+    coefs = dict(s.company.coefficients)
+    coefs[name] = new
+    return dataclasses.replace(s, company=dataclasses.replace(s.company, coefficients=coefs))

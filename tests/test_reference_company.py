@@ -1,0 +1,257 @@
+"""The reference company (data/samples/acme*.toml): its story in numbers.
+
+Solves are expensive (10-20 s each for the five-department manufacturer), so each
+sample is solved once per test session (``solved``) and every test reads from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+import compmodel as cm
+from compmodel.models import build_model
+from compmodel.models.manufacturer import BRIDGES, COEFFICIENTS, LEVERS
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+TOL = 1e-8
+
+
+@cache
+def scenario(name: str) -> cm.Scenario:
+    return cm.load_scenario(SAMPLES / f"{name}.toml")
+
+
+@cache
+def solved(name: str) -> cm.Solution:
+    return cm.solve(scenario(name), tol=TOL)
+
+
+# --------------------------------------------------------------------------------------
+# the company file
+# --------------------------------------------------------------------------------------
+def test_every_coefficient_is_sourced_with_a_range() -> None:
+    s = scenario("acme_today")
+    assert set(COEFFICIENTS) <= set(s.company.coefficients)
+    for name in COEFFICIENTS:
+        c = s.company.coefficients[name]
+        assert c.unit and c.source, name
+        assert c.range is not None and c.range[0] <= c.value <= c.range[1], name
+
+
+def test_every_coefficient_has_a_comment_or_a_described_source() -> None:
+    text = (SAMPLES / "acme.toml").read_text()
+    lines = text.splitlines()
+    for name in COEFFICIENTS:
+        (i,) = [k for k, line in enumerate(lines) if line.startswith(f"{name} = ")]
+        comment = lines[i - 1].startswith("#") or "source" in lines[i]
+        assert comment, name
+
+
+def test_samples_use_fixed_base() -> None:
+    for name in ("acme_today", "acme_aligned", "acme_otif_gate", "acme_margin_on_delivery"):
+        assert scenario(name).settings.participation == "fixed_base"
+
+
+def test_missing_coefficient_is_a_clear_error() -> None:
+    s = scenario("acme_today")
+    coefs = {k: v for k, v in s.company.coefficients.items() if k != "otif_load"}
+    bad = dataclasses.replace(s, company=dataclasses.replace(s.company, coefficients=coefs))
+    with pytest.raises(cm.ScenarioError, match=r"otif_load.*acme\.toml"):
+        cm.solve(bad)
+
+
+def test_unknown_or_excessive_bridge_is_a_clear_error() -> None:
+    s = scenario("acme_today")
+    with pytest.raises(cm.ScenarioError, match=r"bridges.*joint_sales_calls"):
+        build_model(dataclasses.replace(s, bridges={"jont_sales_calls": 0.2}))
+    with pytest.raises(cm.ScenarioError, match="allowed: 0 to 1"):
+        build_model(dataclasses.replace(s, bridges={"capable_to_promise": 2.0}))
+    with pytest.raises(cm.ScenarioError, match=">= 0"):
+        s.with_value("bridges.meetings", -1.0)
+
+
+def test_bridge_paths_address_the_setting() -> None:
+    s = scenario("acme_aligned")
+    assert s.get("bridges.meetings") == 4.0
+    assert s.with_value("bridges.meetings", 2.0).get("bridges.meetings") == 2.0
+    for b in BRIDGES:
+        assert f"bridges.{b}" in cm.parameter_paths(s)
+
+
+def test_model_declares_the_article_levers() -> None:
+    m = build_model(scenario("acme_today"))
+    assert set(m.levers.names) == {f"{d}.{lv}" for d, ls in LEVERS.items() for lv in ls}
+
+
+# --------------------------------------------------------------------------------------
+# the story: today against aligned
+# --------------------------------------------------------------------------------------
+def test_today_tells_the_article_story() -> None:
+    sol = solved("acme_today")
+    rest = build_model(scenario("acme_today")).levers
+    over = sol.levers["sales.overpromise"]
+    assert over > 3 * rest.rest[rest.names.index("sales.overpromise")]  # over-promises
+    assert 0.75 <= sol.metrics["otif"] <= 0.85
+    assert sol.metrics["customer_retention"] < 0.80
+    assert sol.departments["production"].retention < 0.70
+    assert sol.alignment_efficiency is not None and sol.alignment_efficiency < 0.2
+    assert sol.diagnostics.converged
+
+
+@pytest.mark.parametrize(
+    ("figure", "direction"),
+    [
+        ("sales.overpromise", -1),
+        ("otif", +1),
+        ("customer_retention", +1),
+        ("operating_profit", +1),
+        ("alignment_efficiency", +1),
+        ("production_retention", +1),
+        ("shipping_retention", +1),
+        ("customer_service_retention", +1),
+    ],
+)
+def test_aligned_moves_every_figure_the_right_way(figure: str, direction: int) -> None:
+    def value(sol: cm.Solution) -> float:
+        if figure in sol.levers:
+            return sol.levers[figure]
+        if figure in sol.metrics:
+            return sol.metrics[figure]
+        if figure.endswith("_retention") and figure[: -len("_retention")] in sol.departments:
+            return sol.departments[figure[: -len("_retention")]].retention
+        v = getattr(sol, figure)
+        assert v is not None
+        return float(v)
+
+    today, aligned = value(solved("acme_today")), value(solved("acme_aligned"))
+    assert direction * (aligned - today) > 0, (figure, today, aligned)
+
+
+def test_operating_profit_nets_all_pay() -> None:
+    sol = solved("acme_aligned")
+    tax = sum(
+        o.headcount * o.incentive_mean * scenario("acme_aligned").settings.payroll_tax_rate
+        for o in sol.departments.values()
+    )
+    pay_turnover = sol.turnover_cost + sol.outcomes["value.staff_turnover"]
+    assert math.isclose(
+        sol.operating_profit,
+        sol.gross_value - sol.compensation_bill - tax - pay_turnover,
+        rel_tol=1e-12,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# the profit bridge and the gain split
+# --------------------------------------------------------------------------------------
+def test_profit_bridge_sums_exactly_to_the_change() -> None:
+    a, b = solved("acme_today"), solved("acme_aligned")
+    frame = cm.profit_bridge(a, b)
+    drivers = frame[frame["step"] == "driver"].set_index("driver")["amount"]
+    assert list(drivers.index) == [
+        "margin on bookings", "expediting", "rework", "lost customers", "bridge costs",
+        "overhead", "turnover", "compensation",
+    ]  # fmt: skip
+    change = b.operating_profit - a.operating_profit
+    assert abs(math.fsum(drivers) - change) <= 1e-9 * abs(change)
+    assert abs(frame.attrs["residual"]) <= 1e-9 * abs(change)
+    # the story: fewer lost customers and less rework, bridges cost money
+    assert drivers["lost customers"] > 0
+    assert drivers["rework"] > 0
+    assert drivers["bridge costs"] < 0
+    assert frame.iloc[-1]["cumulative"] == b.operating_profit
+
+
+def test_profit_bridge_refuses_different_models() -> None:
+    theory = cm.solve(cm.load_scenario(SAMPLES / "theory" / "hm87.toml"))
+    with pytest.raises(cm.ScenarioError, match="different company models"):
+        cm.profit_bridge(solved("acme_today"), theory)
+
+
+def test_gain_split_adds_up() -> None:
+    split = cm.gain_split(scenario("acme_today"), scenario("acme_aligned"), tol=TOL)
+    assert math.isclose(split.plan_change + split.bridges, split.total, rel_tol=1e-12)
+    assert math.isclose(split.total, solved("acme_aligned").operating_profit
+                        - solved("acme_today").operating_profit, rel_tol=1e-6)  # fmt: skip
+    assert split.plans_only.outcomes["value.bridge_cost"] == 0.0
+
+
+# --------------------------------------------------------------------------------------
+# THEORY.md section 4: kappa = 1 gives the first-best over-promising
+# --------------------------------------------------------------------------------------
+def _kappa_scenario(kappa: float) -> cm.Scenario:
+    s = scenario("acme_today")
+    sales = s.departments["sales"]
+    tp = sales.target_incentive * sales.base_pay
+    margin = cm.Component(
+        metric="shipped_margin",
+        weight=1.0,
+        # a line through 0 and (target payout, target payout): pays 1 USD per USD
+        payout=cm.PayoutCurve(threshold=0.0, target=tp, floor=None),
+    )
+    comps: dict[str, cm.Component] = {"margin": margin}
+    if kappa > 0:
+        comps["clawback"] = cm.Component(metric="promise_cost", payout=cm.Clawback(kappa))
+    depts = {
+        d: dataclasses.replace(v, plan=cm.Plan(components={}))
+        for d, v in s.departments.items()
+        if d != "sales"
+    }
+    depts["sales"] = dataclasses.replace(sales, plan=cm.Plan(components=comps), risk_aversion=0.0)
+    return dataclasses.replace(s, departments=depts, name=f"kappa {kappa}")
+
+
+def _first_best_sales(s: cm.Scenario) -> np.ndarray:
+    """Sales levers that maximise gross value less sales' effort, others at rest."""
+    m = build_model(s)
+    idx = m.levers.index("sales")
+    n = s.departments["sales"].headcount
+
+    def neg(x: np.ndarray) -> float:
+        t = m.levers.rest.copy()
+        t[idx] = x
+        return -(m.gross_value(t) - n * m.levers.effort_cost("sales", t)) / 1e6
+
+    bounds = list(zip(m.levers.lower[idx], m.levers.upper[idx], strict=True))
+    best = None
+    for x0 in (m.levers.rest[idx], np.array([1.2, 0.3, 0.1])):
+        r = optimize.minimize(neg, x0, method="L-BFGS-B", bounds=bounds,
+                              options={"ftol": 1e-15, "gtol": 1e-10})  # fmt: skip
+        if best is None or r.fun < best.fun:
+            best = r
+    assert best is not None
+    return np.asarray(best.x)
+
+
+def test_kappa_one_gives_first_best_overpromising() -> None:
+    s = _kappa_scenario(1.0)
+    sol = cm.solve(s, tol=1e-10)
+    got = np.array([sol.levers[f"sales.{lv}"] for lv in LEVERS["sales"]])
+    want = _first_best_sales(s)
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+    # without the clawback sales over-promises beyond the company's optimum
+    loose = cm.solve(_kappa_scenario(0.0), tol=1e-8)
+    assert loose.levers["sales.overpromise"] > want[1] + 0.02
+
+
+# --------------------------------------------------------------------------------------
+# simulation and the other samples
+# --------------------------------------------------------------------------------------
+def test_analytic_pay_agrees_with_simulation() -> None:
+    sol = solved("acme_aligned")
+    sim = cm.simulate(scenario("acme_aligned"), n_draws=20_000, seed=1, solution=sol)
+    assert sim.budget.diagnostics.max_abs_z < 4.0
+
+
+def test_margin_on_delivery_curbs_overpromising() -> None:
+    sol = cm.solve(scenario("acme_margin_on_delivery"), tol=TOL)
+    today = solved("acme_today")
+    assert sol.levers["sales.overpromise"] < today.levers["sales.overpromise"]
+    assert sol.metrics["otif"] > today.metrics["otif"]
