@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize
 
 import compmodel as cm
@@ -255,3 +257,103 @@ def test_margin_on_delivery_curbs_overpromising() -> None:
     today = solved("acme_today")
     assert sol.levers["sales.overpromise"] < today.levers["sales.overpromise"]
     assert sol.metrics["otif"] > today.metrics["otif"]
+
+
+# --------------------------------------------------------------------------------------
+# DESIGN.md section 6: risk neutrality, full line of sight and a measure equal to value
+# --------------------------------------------------------------------------------------
+def _value_share_scenario(share: float) -> cm.Scenario:
+    """Every department paid ``1 - share`` on its own output, ``share`` on profit.
+
+    The profit component pays each person ``1/N_d`` of operating profit at share 1 (a
+    line through 0 whose target is ``N_d x target payout``): departments together are
+    paid value per unit of value, no more. Binding participation, r = 0, lambda = 1,
+    no payroll tax.
+    """
+    s = scenario("acme_today")
+    own = {
+        "sales": "bookings",
+        "production": "throughput",
+        "shipping": "units_shipped",
+        "customer_service": "tickets_closed",
+        "leadership": "revenue",
+    }
+    depts = {}
+    for d, dept in s.departments.items():
+        comp = dept.plan.components[own[d]]
+        tp = dept.target_incentive * dept.base_pay
+        profit = cm.Component(
+            metric="operating_profit",
+            weight=share,
+            payout=cm.PayoutCurve(threshold=0.0, target=dept.headcount * tp, floor=None),
+        )
+        plan = cm.Plan(components={own[d]: dataclasses.replace(comp, weight=1.0 - share),
+                                   "operating_profit": profit})  # fmt: skip
+        depts[d] = dataclasses.replace(dept, plan=plan, risk_aversion=0.0, team_identification=1.0)
+    settings = dataclasses.replace(s.settings, participation="binding", payroll_tax_rate=0.0)
+    return dataclasses.replace(s, departments=depts, settings=settings, name=f"share {share}")
+
+
+def test_share_one_is_first_best_when_the_measure_is_value() -> None:
+    sols = {sh: cm.solve(_value_share_scenario(sh)) for sh in (0.0, 0.5, 1.0)}
+    profits = {sh: sol.operating_profit for sh, sol in sols.items()}
+    assert profits[1.0] > profits[0.5] > profits[0.0]
+    fb = cm.first_best(_value_share_scenario(1.0))
+    np.testing.assert_allclose(sols[1.0].lever_vector, fb.lever_vector, rtol=1e-5, atol=1e-5)
+    assert sols[1.0].alignment_efficiency == pytest.approx(1.0, abs=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# the shared-outcome share and the bridges
+# --------------------------------------------------------------------------------------
+def _aligned_plans(share: float) -> cm.Scenario:
+    """The aligned plans without bridges, every non-leader's shared share at ``share``."""
+    s = scenario("acme_aligned")
+    s = dataclasses.replace(s, bridges={k: 0.0 for k in s.bridges})
+    for d in ("sales", "production", "shipping", "customer_service"):
+        s = s.with_value(f"{d}.shared_share", share)
+    return s
+
+
+def test_shared_share_has_an_interior_optimum() -> None:
+    profit = {sh: cm.solve(_aligned_plans(sh)).operating_profit for sh in (0.0, 0.5, 1.0)}
+    assert profit[0.5] > profit[0.0]
+    assert profit[0.5] > profit[1.0]
+
+
+def test_a_bridge_reports_its_net_value_and_breakeven() -> None:
+    s = dataclasses.replace(scenario("acme_today"), bridges={"capable_to_promise": 1.0})
+    s = dataclasses.replace(s, name="today with a capable-to-promise check")
+    frame = cm.bridge_values(s)
+    (row,) = frame.to_dict("records")
+    assert row["bridge"] == "capable_to_promise"
+    assert row["cost"] == s.company.coefficient("ctp_cost")
+    base = solved("acme_today").operating_profit
+    with_ctp = cm.solve(s).operating_profit
+    assert row["net_value"] == pytest.approx(with_ctp - base, rel=1e-4)
+    if row["breakeven"] is not None:
+        assert 0.0 < row["breakeven"] < row["effect_value"]
+        assert row["net_value"] > 0
+
+
+# --------------------------------------------------------------------------------------
+# plausibility across the coefficients' ranges
+# --------------------------------------------------------------------------------------
+@settings(max_examples=4, deadline=None, derandomize=True)
+@given(name=st.sampled_from(COEFFICIENTS), where=st.floats(0.0, 1.0))
+def test_today_stays_plausible_across_ranges(name: str, where: float) -> None:
+    s = scenario("acme_today")
+    lo, hi = s.company.coefficients[name].range  # type: ignore[misc]
+    s = s.with_value(f"company.coefficients.{name}", lo + where * (hi - lo))
+    sol = cm.solve(s, tol=1e-6)
+    assert sol.diagnostics.converged
+    numbers = [*sol.levers.values(), *sol.metrics.values(), sol.operating_profit]
+    assert all(math.isfinite(v) for v in numbers)
+    assert 0.60 <= sol.metrics["otif"] <= 0.95
+    bands = s.company.options["plausible"]
+    revenue = sol.metrics["revenue"]
+    lo_c, hi_c = bands["compensation_share_of_revenue"]
+    assert lo_c <= sol.compensation_bill / revenue <= hi_c
+    sales = sol.departments["sales"]
+    lo_s, hi_s = bands["sales_cost_of_sales"]
+    assert lo_s <= sales.headcount * sales.expected_pay / revenue <= hi_s
