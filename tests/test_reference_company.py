@@ -357,3 +357,17 @@ def test_today_stays_plausible_across_ranges(name: str, where: float) -> None:
     sales = sol.departments["sales"]
     lo_s, hi_s = bands["sales_cost_of_sales"]
     assert lo_s <= sales.headcount * sales.expected_pay / revenue <= hi_s
+
+
+def test_reference_doc_lists_every_coefficient_as_in_the_file() -> None:
+    text = (SAMPLES.parents[1] / "docs" / "reference-company.md").read_text()
+    s = scenario("acme_today")
+
+    def fmt(v: float) -> str:
+        return f"{int(v):,}" if abs(v) >= 1000 and v == int(v) else f"{v:g}"
+
+    for name in COEFFICIENTS:
+        c = s.company.coefficients[name]
+        assert c.range is not None
+        row = f"| `{name}` | {fmt(c.value)} | {c.unit} | {fmt(c.range[0])} – {fmt(c.range[1])} |"
+        assert row in text, f"docs/reference-company.md has no row {row!r}"
