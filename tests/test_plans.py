@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -10,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import compmodel as cm
+from compmodel.errors import PlanError
 from compmodel.moments import PiecewisePoly, normal_expectation
+from compmodel.plans import Clawback, Component, PayoutCurve, Plan, RateTable, Tier
 from helpers import one_component
 
 PROFILE = settings(derandomize=True, max_examples=150, deadline=None)
@@ -185,3 +188,42 @@ def test_quota_scaling_is_the_same_curve_in_attainment(c: cm.PayoutCurve, k: flo
     g = f.scaled_x(k)
     xs = np.linspace(-2e4, 2e4, 57)
     np.testing.assert_allclose(g(xs * k), f(xs), rtol=1e-9, atol=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# clawbacks
+# --------------------------------------------------------------------------------------
+def test_clawback_takes_back_a_share_of_the_referenced_rate() -> None:
+    commission = Component("bookings", RateTable(2_000_000.0, (Tier(0.03),)))
+    late = Component("late_bookings", Clawback(0.5, rate_of="commission"))
+    cost = Component("promise_cost", Clawback(0.25))
+    plan = Plan({"commission": commission, "late": late, "cost": cost})
+    assert plan.clawback_rate("late", 60_000.0) == pytest.approx(0.03, rel=1e-15)
+    assert plan.clawback_rate("cost", 60_000.0) == 1.0
+    poly = late.money_poly("lower", 60_000.0, 1.0, plan.clawback_rate("late", 60_000.0))
+    assert poly(100_000.0) == pytest.approx(-1_500.0, rel=1e-15)  # half of 3% of 100k
+    assert cost.money_poly("lower", 60_000.0)(40_000.0) == pytest.approx(-10_000.0)
+    assert late.at_target(60_000.0) == 0.0 and late.max_payout(60_000.0) == 0.0
+
+
+def test_clawback_of_a_curve_uses_its_payout_per_unit_at_target() -> None:
+    curve = Component("margin", PayoutCurve(threshold=0.0, target=750_000.0), weight=1.0)
+    claw = Component("late", Clawback(1.0, rate_of="margin"))
+    plan = Plan({"margin": curve, "claw": claw})
+    assert plan.clawback_rate("claw", 60_000.0) == pytest.approx(60_000.0 / 750_000.0)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Component("x", Clawback(0.5), weight=0.2), "takes no weight"),
+        (lambda: Clawback(1.5), "0 <= share <= 1"),
+        (
+            lambda: Plan({"c": Component("x", Clawback(0.5, rate_of="nope"))}),
+            "must name a paying component",
+        ),
+    ],
+)
+def test_clawback_errors_say_what_is_allowed(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(PlanError, match=message):
+        build()

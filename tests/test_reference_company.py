@@ -47,13 +47,15 @@ def test_every_coefficient_is_sourced_with_a_range() -> None:
         assert c.range is not None and c.range[0] <= c.value <= c.range[1], name
 
 
-def test_every_coefficient_has_a_comment_or_a_described_source() -> None:
-    text = (SAMPLES / "acme.toml").read_text()
-    lines = text.splitlines()
+def test_every_coefficient_line_follows_a_comment() -> None:
+    """Each coefficient sits under a comment saying what it means (its group's or its own)."""
+    lines = (SAMPLES / "acme.toml").read_text().splitlines()
     for name in COEFFICIENTS:
         (i,) = [k for k, line in enumerate(lines) if line.startswith(f"{name} = ")]
-        comment = lines[i - 1].startswith("#") or "source" in lines[i]
-        assert comment, name
+        block = lines[:i]
+        while block and block[-1].split(" = ")[0] in COEFFICIENTS:
+            block.pop()  # coefficients of the same group share the comment above them
+        assert block and block[-1].startswith("#"), name
 
 
 def test_samples_use_fixed_base() -> None:
@@ -105,6 +107,23 @@ def test_today_tells_the_article_story() -> None:
     assert sol.departments["production"].retention < 0.70
     assert sol.alignment_efficiency is not None and sol.alignment_efficiency < 0.2
     assert sol.diagnostics.converged
+    # every fixed starting profile reaches the same equilibrium
+    (point,) = sol.diagnostics.equilibria
+    assert set(point.starts) == {"no_incentive", "first_best", "stretched"}
+
+
+def test_sales_roster_gives_winners_and_losers() -> None:
+    frame = cm.winners_losers(
+        scenario("acme_today"),
+        scenario("acme_aligned"),
+        n_draws=2_000,
+        before_solution=solved("acme_today"),
+        after_solution=solved("acme_aligned"),
+    )
+    reps = frame[frame["department"] == "sales"]
+    assert len(reps) == 24
+    assert reps["ce_before"].nunique() == 24  # quotas and abilities differ
+    assert np.isfinite(frame[["ce_before", "ce_after"]].to_numpy()).all()
 
 
 @pytest.mark.parametrize(

@@ -150,9 +150,14 @@ def winners_losers(
     *,
     n_draws: int = 10_000,
     seed: int = 0,
+    before_solution: Solution | None = None,
+    after_solution: Solution | None = None,
 ) -> pd.DataFrame:
     """Per person: expected pay and certainty equivalent before and after, and who falls
     below the market.
+
+    ``before_solution`` and ``after_solution``, when given, are the scenarios'
+    equilibria (from :func:`compmodel.solve`), which are then not solved again.
 
     A person's CE is their base (after participation) plus expected incentive, minus
     ``r/2`` times their pay variance and their department's effort cost per person.
@@ -165,8 +170,11 @@ def winners_losers(
         ``winner`` (CE rises).
     """
     frames = []
-    for label, s in (("before", before), ("after", after)):
-        sim = simulate(s, n_draws=n_draws, seed=seed)
+    for label, s, given in (
+        ("before", before, before_solution),
+        ("after", after, after_solution),
+    ):
+        sim = simulate(s, n_draws=n_draws, seed=seed, solution=given)
         p = sim.people.copy()
         r = p["department"].map({d: s.departments[d].risk_aversion for d in s.departments})
         cost = p["department"].map(

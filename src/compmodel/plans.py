@@ -484,11 +484,17 @@ class Component:
             if not 0.0 <= w <= 1.0:
                 raise PlanError("weight", f"is {w}; allowed: 0 <= weight <= 1")
             object.__setattr__(self, "weight", w)
-            if isinstance(self.payout, (RateTable, Clawback)):
+            if isinstance(self.payout, RateTable):
                 raise PlanError(
                     "weight",
-                    f"a {self.kind.replace('_', ' ')} works in currency and takes no weight; "
-                    "remove `weight` (or use a curve component)",
+                    "a rate table pays its rates in currency and takes no weight; remove "
+                    "`weight` (or use a curve component)",
+                )
+            if isinstance(self.payout, Clawback):
+                raise PlanError(
+                    "weight",
+                    "a clawback takes pay back in currency and takes no weight; remove "
+                    "`weight` (its size is `share`)",
                 )
             if isinstance(self.payout, LumpSum) and self.payout.amount is not None:
                 raise PlanError(
