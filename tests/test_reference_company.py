@@ -47,15 +47,13 @@ def test_every_coefficient_is_sourced_with_a_range() -> None:
         assert c.range is not None and c.range[0] <= c.value <= c.range[1], name
 
 
-def test_every_coefficient_line_follows_a_comment() -> None:
-    """Each coefficient sits under a comment saying what it means (its group's or its own)."""
+def test_every_coefficient_line_follows_its_own_comment() -> None:
+    """Each coefficient sits under a comment saying what it means (not a section header)."""
     lines = (SAMPLES / "acme.toml").read_text().splitlines()
     for name in COEFFICIENTS:
         (i,) = [k for k, line in enumerate(lines) if line.startswith(f"{name} = ")]
-        block = lines[:i]
-        while block and block[-1].split(" = ")[0] in COEFFICIENTS:
-            block.pop()  # coefficients of the same group share the comment above them
-        assert block and block[-1].startswith("#"), name
+        above = lines[i - 1]
+        assert above.startswith("# ") and not above.startswith("# ----"), name
 
 
 def test_samples_use_fixed_base() -> None:
