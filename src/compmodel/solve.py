@@ -32,7 +32,13 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
    points along the line from rest through them (quotas, steps, gates and retroactive
    tiers make a department's problem non-concave: where a plan is not concave, the
    candidates are also points along that line and an even grid inside finite bounds,
-   of which the three with the highest CE are refined).
+   of which the three with the highest CE are refined). The search over candidates
+   runs while levers still move by more than 1e-3 (relative) in a sweep; closer in,
+   best responses refine from the current levers, and a point counts as settled only
+   after one more sweep with the full search. A department whose move reverses
+   direction from one sweep to the next moves half as far each time it does so (at
+   least 1/64 of the way): this damps overshooting responses (a gate on a company
+   metric) without changing the fixed points.
 3. Every distinct equilibrium reached is reported; the selected one has the highest
    total surplus (ties: the smallest levers in order).
 4. A warm start (a previous solution) is tried first and kept only if a fixed profile
