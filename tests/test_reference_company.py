@@ -388,3 +388,23 @@ def test_reference_doc_lists_every_coefficient_as_in_the_file() -> None:
         assert c.range is not None
         row = f"| `{name}` | {fmt(c.value)} | {c.unit} | {fmt(c.range[0])} – {fmt(c.range[1])} |"
         assert row in text, f"docs/reference-company.md has no row {row!r}"
+
+
+def test_late_order_clawback_takes_its_share_of_the_commission_rate() -> None:
+    """First clawback form, exactly: E[pay] falls by share x rate x E[late bookings]."""
+    s = scenario("acme_today")
+    levers = dict(solved("acme_today").levers)
+    sales = s.departments["sales"]
+    comps = dict(sales.plan.components)
+    comps["late"] = cm.Component("late_bookings", cm.Clawback(0.5, rate_of="bookings"))
+    clawed = dataclasses.replace(
+        s, departments={**s.departments, "sales": dataclasses.replace(
+            sales, plan=cm.Plan(components=comps))},
+    )  # fmt: skip
+    before = cm.evaluate(s, levers)
+    after = cm.evaluate(clawed, levers)
+    rate = 0.8 * 75_000 / 2_000_000  # the bookings curve's payout at target over its target
+    late = after.metrics["late_bookings"]
+    drop = before.departments["sales"].incentive_mean - after.departments["sales"].incentive_mean
+    assert drop == pytest.approx(0.5 * rate * late, rel=1e-9)
+    assert after.metrics["late_bookings"] > 0
