@@ -408,3 +408,20 @@ def test_late_order_clawback_takes_its_share_of_the_commission_rate() -> None:
     drop = before.departments["sales"].incentive_mean - after.departments["sales"].incentive_mean
     assert drop == pytest.approx(0.5 * rate * late, rel=1e-9)
     assert after.metrics["late_bookings"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("staff_retention_sales", 1.0, "strictly between 0 and 1"),
+        ("price", 0.0, "must be > 0"),
+        ("knee_width", -0.1, "must be > 0"),
+    ],
+)
+def test_impossible_coefficient_is_a_clear_error(name: str, value: float, message: str) -> None:
+    s = scenario("acme_today")
+    c = dataclasses.replace(s.company.coefficients[name], value=value, range=None)
+    coefs = {**s.company.coefficients, name: c}
+    bad = dataclasses.replace(s, company=dataclasses.replace(s.company, coefficients=coefs))
+    with pytest.raises(cm.ScenarioError, match=message):
+        build_model(bad)

@@ -209,6 +209,12 @@ COEFFICIENTS: tuple[str, ...] = (
     "ctp_cost",
 )  # fmt: skip
 
+#: Coefficients that must be positive.
+_POSITIVE = frozenset({
+    "bookings_base", "selling_days", "price", "units_per_worker", "units_per_shipper",
+    "fill_sharpness", "knee_width", "tickets_per_agent", "response_base",
+})  # fmt: skip
+
 #: The parts of value, in the order of a profit bridge (signed: costs negative).
 VALUE_PARTS: tuple[str, ...] = (
     "gross_margin", "expediting", "rework", "lost_customers", "staff_turnover",
@@ -289,6 +295,19 @@ class ManufacturerModel:
                     f"metrics.{m}",
                     "is missing; the manufacturer model sets it. Copy [metrics] from "
                     "data/samples/acme.toml.",
+                )
+        for name in COEFFICIENTS:
+            value = scenario.company.coefficient(name)
+            if name.startswith("staff_retention_") and not 0.0 < value < 1.0:
+                raise ScenarioError(
+                    f"company.coefficients.{name}",
+                    f"is {value:g}; a retention share must lie strictly between 0 and 1",
+                )
+            if name in _POSITIVE and not value > 0.0:
+                raise ScenarioError(
+                    f"company.coefficients.{name}",
+                    f"is {value:g}; it must be > 0 (the equations divide by it or raise "
+                    "to its power); see data/samples/acme.toml for a plausible value",
                 )
         self.scenario = scenario
         self.levers: LeverSpace = lever_space(scenario)
