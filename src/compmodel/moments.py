@@ -263,6 +263,28 @@ def normal_expectations_shared(
     return out
 
 
+def normal_expectations_with_score(
+    breaks: FloatArray, coefs: FloatArray, mu: float, sigma: float
+) -> tuple[FloatArray, FloatArray]:
+    """``E[p_k(X)]`` and ``E[p_k(X) Z]`` with ``Z = (X - mu)/sigma``, ``X ~ N(mu, sigma^2)``.
+
+    The second is ``sigma`` times the derivative of the first in ``mu`` (Stein's
+    identity), so the gradient of a closed-form expectation costs one more moment.
+    ``coefs`` has shape ``(k, pieces, degree + 1)``; ``sigma > 0``.
+    """
+    deg = coefs.shape[-1] - 1
+    edges = np.concatenate([[-np.inf], breaks, [np.inf]])
+    z = (edges - mu) / sigma
+    m = _truncated_std_moments(z[:-1], z[1:], deg + 1)  # (pieces, deg+2)
+    values = np.empty(coefs.shape[0])
+    scores = np.empty(coefs.shape[0])
+    for k in range(coefs.shape[0]):
+        zc = _shift_to_z(coefs[k], np.asarray(mu), np.asarray(sigma))  # (pieces, deg+1)
+        values[k] = float(np.sum(zc * m[:, :-1]))
+        scores[k] = float(np.sum(zc * m[:, 1:]))
+    return values, scores
+
+
 @functools.lru_cache(maxsize=8)
 def _gl_rule(n: int) -> tuple[FloatArray, FloatArray]:
     """Gauss-Legendre nodes and weights on [-1, 1] (cached: computing them is costly)."""

@@ -78,6 +78,7 @@ from .moments import (
     logit_expectation,
     normal_expectation,
     normal_expectations_shared,
+    normal_expectations_with_score,
 )
 from .scenario import Scenario
 
@@ -286,6 +287,64 @@ class _PayMoments:
         both = normal_expectations_shared(poly.breaks, self.stacked[c], mu, sd)
         return float(both[0]), float(both[1])
 
+    @property
+    def has_gradient(self) -> bool:
+        """Whether :meth:`with_gradient` applies: one-variable components, all noisy."""
+        if self.general or self.factorised:
+            return False
+        if any(prod is None for _, _, prod in self.pairs):
+            return False
+        return bool(np.all(self.sd[self.vars] > 0.0)) if self.vars else False
+
+    def _one_score(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> tuple[float, float]:
+        """``E[poly]`` and its derivative in the mean of ``var`` (noisy variables only)."""
+        mu, sd = float(mean[var]), float(self.sd[var])
+        if self.pp.logit[var]:
+            y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
+            f = poly(special.expit(y))
+            return float(np.dot(w, f)), float(np.dot(w, f * (y - mu))) / (sd * sd)
+        c = poly.coefs[None, :, :]
+        v, sc = normal_expectations_with_score(poly.breaks, c, mu, sd)
+        return float(v[0]), float(sc[0]) / sd
+
+    def with_gradient(self, mean: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """``E``, ``Var`` and their gradients in the plan means (see :attr:`has_gradient`)."""
+        n = len(self.polys)
+        e = np.empty(n)
+        de = np.empty(n)
+        second = np.empty(n)
+        dsecond = np.empty(n)
+        for c in range(n):
+            var, poly = self.vars[c], self.polys[c]
+            mu, sd = float(mean[var]), float(self.sd[var])
+            if self.pp.logit[var]:
+                y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
+                f = poly(special.expit(y))
+                k = (y - mu) / (sd * sd)
+                e[c], de[c] = float(np.dot(w, f)), float(np.dot(w, f * k))
+                second[c], dsecond[c] = float(np.dot(w, f * f)), float(np.dot(w, f * f * k))
+            else:
+                vals, sc = normal_expectations_with_score(poly.breaks, self.stacked[c], mu, sd)
+                e[c], second[c] = float(vals[0]), float(vals[1])
+                de[c], dsecond[c] = float(sc[0]) / sd, float(sc[1]) / sd
+        grad_e = np.zeros(len(mean))
+        grad_v = np.zeros(len(mean))
+        var_total = 0.0
+        for c in range(n):
+            grad_e[self.vars[c]] += de[c]
+        for c, d, prod in self.pairs:
+            vi = self.vars[c]
+            if c == d:
+                cov = second[c] - e[c] * e[c]
+                var_total += max(cov, 0.0)
+                grad_v[vi] += dsecond[c] - 2.0 * e[c] * de[c]
+            else:
+                assert prod is not None  # has_gradient guarantees it
+                ecd, decd = self._one_score(prod, vi, mean)
+                var_total += 2.0 * (ecd - e[c] * e[d])
+                grad_v[vi] += 2.0 * (decd - de[c] * e[d] - e[c] * de[d])
+        return math.fsum(e), max(var_total, 0.0), grad_e, grad_v
+
     def _one(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> float:
         mu, sd = float(mean[var]), float(self.sd[var])
         if self.pp.logit[var]:
@@ -440,6 +499,40 @@ class _Problem:
         e, v = self.pay(d, means)
         return e - 0.5 * d.r * v - self.space.effort_cost(d.name, t2)
 
+    def perceived_ce_and_gradient(
+        self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """:meth:`perceived_ce` and its gradient in ``x``.
+
+        Pay moments are differentiated analytically in the plan means (Stein's identity
+        on the same closed forms and quadrature rules); the company model's response
+        of the means to the department's levers by central differences.
+        """
+        assert d.moments is not None  # only called when has_gradient
+        t2 = t.copy()
+        t2[d.levers] = x
+        mu = self.model.means(t2)
+        base_means = self._plan_means(d, mu0)
+        moved = self._plan_means(d, mu)
+        means = base_means + d.los * (moved - base_means)
+        e, v, ge, gv = d.moments.with_gradient(means)
+        g_means = ge - 0.5 * d.r * gv  # per plan variable
+        jac = np.zeros((means.size, x.size))
+        mask = d.model_index >= 0
+        for j, pos in enumerate(d.levers):
+            h = 1e-6 * max(1.0, abs(float(t2[pos])))
+            up, dn = t2.copy(), t2.copy()
+            up[pos] += h
+            dn[pos] -= h
+            diff = (self.model.means(up) - self.model.means(dn)) / (2.0 * h)
+            jac[mask, j] = diff[d.model_index[mask]]
+        idx = d.levers
+        dev = x - self.space.rest[idx]
+        cmat = self.space.cost[np.ix_(idx, idx)]
+        ce = e - 0.5 * d.r * v - float(0.5 * dev @ cmat @ dev)
+        grad = (g_means * d.los) @ jac - cmat @ dev
+        return ce, np.asarray(grad, dtype=float)
+
     def total_surplus(self, t: np.ndarray, risk: bool = True) -> float:
         ts = self.model.gross_value(t)
         mu = self.model.means(t)
@@ -459,25 +552,40 @@ class _Problem:
         lo: np.ndarray,
         hi: np.ndarray,
         scale: float,
+        fg: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
     ) -> tuple[np.ndarray, float]:
-        """Bounded L-BFGS-B on ``f / scale`` from ``x0``: (argmax, max)."""
+        """Bounded L-BFGS-B on ``f / scale`` from ``x0``: (argmax, max).
 
-        def neg(x: np.ndarray) -> float:
-            return -float(f(x)) / scale
-
+        ``fg`` gives the value and its gradient together; without it the gradient is
+        taken by central differences.
+        """
         bounds = [
             (None if not np.isfinite(a) else float(a), None if not np.isfinite(b) else float(b))
             for a, b in zip(lo, hi, strict=True)
         ]
-        res = optimize.minimize(
-            neg,
-            np.clip(x0, lo, hi),
-            method="L-BFGS-B",
-            jac="3-point",
-            bounds=bounds,
-            options={"ftol": 1e-16, "gtol": 1e-11, "maxiter": 5000, "maxls": 60},
-        )
-        return np.asarray(res.x, dtype=float), -float(res.fun) * scale
+        options = {"ftol": 1e-16, "gtol": 1e-11, "maxiter": 5000, "maxls": 60}
+        if fg is not None:
+            grad_fn = fg
+
+            def neg_fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+                val, grad = grad_fn(x)
+                return -float(val) / scale, -grad / scale
+
+            res = optimize.minimize(
+                neg_fg, np.clip(x0, lo, hi), method="L-BFGS-B", jac=True, bounds=bounds,
+                options=options,
+            )  # fmt: skip
+        else:
+
+            def neg(x: np.ndarray) -> float:
+                return -float(f(x)) / scale
+
+            res = optimize.minimize(
+                neg, np.clip(x0, lo, hi), method="L-BFGS-B", jac="3-point", bounds=bounds,
+                options=options,
+            )  # fmt: skip
+        x = np.asarray(res.x, dtype=float)
+        return x, float(f(x))
 
     def starts_for(
         self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True
@@ -517,9 +625,15 @@ class _Problem:
                     uniq.append(x0)
             ranked = sorted(uniq[1:], key=lambda x0: -f(x0))
             starts = [uniq[0], *ranked[:3]]
+        fg: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
+        if d.moments is not None and d.moments.has_gradient:
+
+            def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+                return self.perceived_ce_and_gradient(d, t, x, mu0)
+
         best_x, best_v = t[idx], -math.inf
         for x0 in starts:
-            x, v = self._maximise(f, x0, lo, hi, scale)
+            x, v = self._maximise(f, x0, lo, hi, scale, fg)
             tol = 1e-12 * scale
             if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
                 best_x, best_v = x, v
