@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+from scipy import optimize
 
 from .errors import ScenarioError
 from .scenario import Scenario
@@ -183,8 +184,10 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
     scenario
         A scenario of the manufacturer model with some ``[bridges]`` on.
     breakeven
-        Also find, by the secant method on solves, the effect coefficient at which
-        the bridge's net value is zero (4-8 solves per bridge).
+        Also find, by Brent's method on solves, the effect coefficient at which the
+        bridge's net value is zero: bracketed between 0 and the current value, or,
+        for a bridge that loses money, up to 8 times the current value (about 5-15
+        solves per bridge).
     tol
         Passed to :func:`compmodel.solve`.
 
@@ -249,31 +252,35 @@ def _breakeven(
     warm: Solution,
     tol: float,
 ) -> tuple[float | None, str]:
-    """Effect coefficient where the bridge's net value is zero (secant on solves)."""
-    coef = s.company.coefficients[effect]
+    """Effect coefficient where the bridge's net value is zero (Brent's method on solves).
+
+    The root is bracketed first between 0 and the current value, then, when the bridge
+    loses money today, between the current value and 2, 4 and 8 times it.
+    """
+    k_now = float(s.company.coefficients[effect].value)
+    cache: dict[float, float] = {k_now: net_now}
 
     def net_at(k: float) -> float:
-        s2 = _with_unchecked(s, effect, k)
-        return solve(s2, tol=tol, warm_start=warm).operating_profit - op_off
+        if k not in cache:
+            s2 = _with_unchecked(s, effect, k)
+            cache[k] = solve(s2, tol=tol, warm_start=warm).operating_profit - op_off
+        return cache[k]
 
-    k1 = float(coef.value)
-    f1 = net_now
-    k0 = 0.0
-    f0 = net_at(k0)
-    if f0 * f1 > 0:
-        return None, (
-            f"net value keeps its sign from {effect} = 0 to {k1:g} "
-            f"({f0:,.0f} to {f1:,.0f}): no breakeven in between"
-        )
-    for _ in range(8):
-        if f1 == f0:
-            break
-        k2 = k1 - f1 * (k1 - k0) / (f1 - f0)
-        f2 = net_at(k2)
-        k0, f0, k1, f1 = k1, f1, k2, f2
-        if abs(k1 - k0) <= 1e-4 * max(abs(k1), 1e-12):
-            break
-    return k1, "secant on solves"
+    if k_now <= 0.0:
+        return None, f"{effect} is {k_now:g}: no effect to scale"
+    points = [0.0, k_now, 2.0 * k_now, 4.0 * k_now, 8.0 * k_now]
+    lo_i = 0 if net_at(0.0) * net_now <= 0.0 else 1
+    for a, b in zip(points[lo_i:], points[lo_i + 1 :], strict=False):
+        fa, fb = net_at(a), net_at(b)
+        if fa == 0.0:
+            return a, "exact"
+        if fa * fb < 0.0:
+            root = optimize.brentq(net_at, a, b, xtol=1e-4 * k_now, rtol=1e-6, maxiter=30)
+            return float(root), "Brent's method on solves"
+    values = ", ".join(f"{k:g}: {net_at(k):,.0f}" for k in points if k in cache)
+    return None, (
+        f"net value keeps its sign for {effect} from 0 to 8 times its value ({values})"
+    )
 
 
 def _with_unchecked(s: Scenario, name: str, value: float) -> Scenario:
