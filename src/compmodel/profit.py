@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import optimize
 
-from .errors import ScenarioError
+from .errors import ConvergenceError, ScenarioError
 from .scenario import Scenario
 from .solve import Solution, solve
 
@@ -271,16 +271,17 @@ def _breakeven(
     points = [0.0, k_now, 2.0 * k_now, 4.0 * k_now, 8.0 * k_now]
     lo_i = 0 if net_at(0.0) * net_now <= 0.0 else 1
     for a, b in zip(points[lo_i:], points[lo_i + 1 :], strict=False):
-        fa, fb = net_at(a), net_at(b)
+        try:
+            fa, fb = net_at(a), net_at(b)
+        except ConvergenceError:
+            return None, f"the equilibrium did not settle at {effect} = {b:g}"
         if fa == 0.0:
             return a, "exact"
         if fa * fb < 0.0:
             root = optimize.brentq(net_at, a, b, xtol=1e-4 * k_now, rtol=1e-6, maxiter=30)
             return float(root), "Brent's method on solves"
     values = ", ".join(f"{k:g}: {net_at(k):,.0f}" for k in points if k in cache)
-    return None, (
-        f"net value keeps its sign for {effect} from 0 to 8 times its value ({values})"
-    )
+    return None, (f"net value keeps its sign for {effect} from 0 to 8 times its value ({values})")
 
 
 def _with_unchecked(s: Scenario, name: str, value: float) -> Scenario:

@@ -668,7 +668,10 @@ class _Problem:
         less than ``1e-5``: from there the sweeps converge to it. Non-concave departments
         search their starting points while levers still move by more than ``1e-3``
         (relative); closer in, a sweep refines from the current levers, and a point
-        counts as settled only after a sweep with the full search confirms it.
+        counts as settled only after a sweep with the full search confirms it. After
+        30 sweeps, changes below ``1e-6`` that no longer shrink (at least half the
+        smallest of the last 20) are the best responses' precision floor: the point
+        counts as settled too, and ``solve`` notes the residual.
         """
         t = self.space.clip(t0.copy())
         resid = math.inf
@@ -678,6 +681,7 @@ class _Problem:
         # on a company metric) moves only part of the way; fixed points are unchanged
         step = {d.name: 1.0 for d in self.depts}
         last: dict[str, np.ndarray] = {}
+        history: list[float] = []
         for sweep in range(1, max_sweeps + 1):
             old = t.copy()
             for d in self.depts:
@@ -691,7 +695,11 @@ class _Problem:
                     last[d.name] = move
             scale = np.maximum(1.0, np.abs(t))
             resid = float(np.max(np.abs(t - old) / scale, initial=0.0))
-            if resid < tol:
+            history.append(resid)
+            # the precision floor: changes stay tiny but stop shrinking (best responses
+            # are only so precise); accept after a confirming full search, and report
+            floor = sweep >= 30 and resid < 1e-6 and resid >= 0.5 * min(history[-20:-1])
+            if resid < tol or floor:
                 if explore:
                     return t, True, sweep, resid
                 explore = True  # confirm with the full search before stopping
@@ -979,6 +987,11 @@ def solve(
         if ok:
             any_ok = True
             add(t, label)
+            if resid >= tol:
+                notes.append(
+                    f"the {label} start settled at a relative change of {resid:.1e} per "
+                    f"sweep, above tol = {tol:g}: best responses are not more precise here"
+                )
         else:
             notes.append(f"the {label} start did not settle (last change {resid:.3g})")
     if not any_ok:
