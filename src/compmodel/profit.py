@@ -37,13 +37,11 @@ _LABELS = {
 }
 
 
-def _solved(s: Scenario | Solution) -> tuple[Solution, Scenario | None]:
-    if isinstance(s, Solution):
-        return s, None
-    return solve(s), s
+def _solved(s: Scenario | Solution) -> Solution:
+    return s if isinstance(s, Solution) else solve(s)
 
 
-def profit_drivers(sol: Solution, scenario: Scenario | None = None) -> dict[str, float]:
+def profit_drivers(sol: Solution) -> dict[str, float]:
     """Operating profit of a solution as signed drivers that sum to it.
 
     Drivers are the model's value parts (``value.*`` outcomes; ``gross value`` for
@@ -54,17 +52,12 @@ def profit_drivers(sol: Solution, scenario: Scenario | None = None) -> dict[str,
     out: dict[str, float] = {}
     if parts:
         for k, v in parts.items():
-            if k != "staff_turnover":
+            if k != "staff_turnover":  # part of turnover below
                 out[k] = float(v)
     else:
         out["gross_value"] = sol.gross_value
     out["turnover"] = -sol.turnover_cost
-    # payroll tax is what remains of operating profit once the rest is accounted for:
-    # operating profit = value - bill - tax - pay-driven turnover (see compmodel.solve)
-    lever_turnover = -float(parts.get("staff_turnover", 0.0))
-    pay_turnover = sol.turnover_cost - lever_turnover
-    tax = sol.gross_value - sol.compensation_bill - pay_turnover - sol.operating_profit
-    out["compensation"] = -(sol.compensation_bill + tax)
+    out["compensation"] = -(sol.compensation_bill + sol.payroll_tax)
     return out
 
 
@@ -85,8 +78,8 @@ def profit_bridge(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataFram
         start and end the operating profit) and ``cumulative``. The drivers sum to
         the end minus the start (to rounding; ``attrs["residual"]`` holds it).
     """
-    sa, _ = _solved(a)
-    sb, _ = _solved(b)
+    sa = _solved(a)
+    sb = _solved(b)
     da, db = profit_drivers(sa), profit_drivers(sb)
     if set(da) != set(db):
         raise ScenarioError(

@@ -152,7 +152,12 @@ class Solution:
     """The outcome of a scenario at some levers.
 
     Money is in the scenario's currency per period; ``metrics`` are expected values in
-    each metric's unit (shares as shares).
+    each metric's unit (shares as shares). ``compensation_bill`` is base plus expected
+    incentive pay of all people; ``payroll_tax`` the employer's tax on the incentive
+    part; ``turnover_cost`` what replacing leavers costs (those the levers drive away,
+    already netted in ``gross_value``, and those pay below the market drives away);
+    ``operating_profit`` is gross value less the bill, the tax and the pay-driven
+    turnover.
     """
 
     scenario: str
@@ -164,6 +169,7 @@ class Solution:
     total_surplus: float
     compensation_bill: float
     turnover_cost: float
+    payroll_tax: float
     operating_profit: float
     alignment_efficiency: float | None
     outcomes: Mapping[str, float]
@@ -192,7 +198,7 @@ class Solution:
         for m, v in self.outcomes.items():
             rows.append({"section": "outcomes", "department": "", "figure": m, "value": v})
         for f in (
-            "gross_value", "total_surplus", "compensation_bill", "turnover_cost",
+            "gross_value", "total_surplus", "compensation_bill", "turnover_cost", "payroll_tax",
             "operating_profit", "alignment_efficiency",
         ):  # fmt: skip
             v = getattr(self, f)
@@ -825,6 +831,7 @@ def _solution(
         total_surplus=ts,
         compensation_bill=bill,
         turnover_cost=turnover + lever_turnover,
+        payroll_tax=tax,
         operating_profit=value - bill - tax - turnover,
         alignment_efficiency=efficiency,
         outcomes=MappingProxyType(dict(p.model.outcomes(t))),
