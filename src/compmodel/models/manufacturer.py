@@ -37,7 +37,7 @@ Equations
 Sales (per sales person)::
 
     escape  = exp(-collaboration_catch * c * (1 + joint_call_catch * J * Lb))
-              * (1 - min(0.95, meeting_catch * M * Lb)) * (1 - ctp_catch * K)
+              * (1 - min(0.95, meeting_catch * M * Lb)) * (1 - min(1, ctp_catch * K))
     learn   = 1 - min(0.9, rotation_learning * R)
     phi     = min(1, o * learn * escape)             infeasible share of booked orders
     sell    = (1 - c - R / selling_days) / (1 - c_rest)
@@ -353,7 +353,7 @@ class ManufacturerModel:
         escape = (
             math.exp(-k["collaboration_catch"] * c * (1.0 + k["joint_call_catch"] * J * lb))
             * (1.0 - min(0.95, k["meeting_catch"] * M * lb))
-            * (1.0 - k["ctp_catch"] * K)
+            * (1.0 - min(1.0, k["ctp_catch"] * K))
         )
         learn = 1.0 - min(0.9, k["rotation_learning"] * R)
         phi = min(1.0, max(0.0, o * learn * escape))
