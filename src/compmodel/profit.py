@@ -169,7 +169,7 @@ class BridgeValue:
     breakeven_note: str
 
 
-def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e-8) -> pd.DataFrame:
+def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e-7) -> pd.DataFrame:
     """Each switched-on bridge's net value after cost and the breakeven of its effect.
 
     Parameters
@@ -182,7 +182,8 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
         for a bridge that loses money, up to 8 times the current value (about 5-15
         solves per bridge).
     tol
-        Passed to :func:`compmodel.solve`.
+        Passed to :func:`compmodel.solve` (looser than its default: a breakeven needs
+        many solves, some far from the calibrated values).
 
     Returns
     -------
