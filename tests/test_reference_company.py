@@ -463,3 +463,35 @@ def test_analytic_gradient_matches_finite_differences() -> None:
                 fd[j] = (p.perceived_ce(d, t, up, mu0) - p.perceived_ce(d, t, dn, mu0)) / (2 * h)
             scale = max(1.0, float(np.max(np.abs(fd))))
             np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-8 * scale)
+
+
+# --------------------------------------------------------------------------------------
+# the story at the tightest range ends (scripts/range_robustness.py checks all 120)
+# --------------------------------------------------------------------------------------
+# The four ends where today -> aligned gains the least operating profit in the full
+# offline run (0.13, 0.30, 0.53 and 0.90 million): a calibration change that breaks
+# the story is most likely to show here first.
+TIGHT_ENDS = [
+    ("customer_otif", 5.5),
+    ("overpromise_win", 0.25),
+    ("bookings_base", 1_650_000.0),
+    ("lost_margin_years", 0.5),
+]
+
+
+@pytest.mark.parametrize(("name", "end"), TIGHT_ENDS)
+def test_story_holds_at_the_tightest_range_ends(name: str, end: float) -> None:
+    rng = scenario("acme_today").company.coefficients[name].range
+    assert rng is not None and end in rng  # still an end of the stated range
+    path = f"company.coefficients.{name}"
+    a = cm.solve(scenario("acme_today").with_value(path, end), tol=1e-6)
+    b = cm.solve(scenario("acme_aligned").with_value(path, end), tol=1e-6)
+    assert b.levers["sales.overpromise"] < a.levers["sales.overpromise"]
+    for m in ("otif", "customer_retention"):
+        assert b.metrics[m] > a.metrics[m], m
+    for d in ("production", "shipping", "customer_service"):
+        assert b.departments[d].retention > a.departments[d].retention, d
+    assert b.operating_profit > a.operating_profit
+    assert a.alignment_efficiency is not None and b.alignment_efficiency is not None
+    assert b.alignment_efficiency > a.alignment_efficiency
+    assert 0.60 <= a.metrics["otif"] <= 0.95
