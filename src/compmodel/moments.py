@@ -244,25 +244,6 @@ def normal_expectation(poly: PiecewisePoly, mu: ArrayLike, sigma: ArrayLike) -> 
     return np.asarray(value, dtype=float)
 
 
-def normal_expectations_shared(
-    breaks: FloatArray, coefs: FloatArray, mu: float, sigma: float
-) -> FloatArray:
-    """``E[p_k(X)]`` for several piecewise polynomials on the same ``breaks``.
-
-    ``coefs`` has shape ``(k, pieces, degree + 1)``; ``X ~ N(mu, sigma^2)``,
-    ``sigma > 0``. One pass over the pieces (the normal masses are shared).
-    """
-    deg = coefs.shape[-1] - 1
-    edges = np.concatenate([[-np.inf], breaks, [np.inf]])
-    z = (edges - mu) / sigma
-    m = _truncated_std_moments(z[:-1], z[1:], deg)  # (pieces, deg+1)
-    out = np.empty(coefs.shape[0])
-    for k in range(coefs.shape[0]):
-        zc = _shift_to_z(coefs[k], np.asarray(mu), np.asarray(sigma))
-        out[k] = float(np.sum(zc * m))
-    return out
-
-
 def normal_expectations_with_score(
     breaks: FloatArray, coefs: FloatArray, mu: float, sigma: float
 ) -> tuple[FloatArray, FloatArray]:

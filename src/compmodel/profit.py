@@ -190,7 +190,7 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
     pandas.DataFrame
         One row per bridge: the fields of :class:`BridgeValue`.
     """
-    from .models.manufacturer import BRIDGES
+    from .models.manufacturer import BRIDGES, ManufacturerModel
 
     if scenario.company.kind != "manufacturer":
         raise ScenarioError(
@@ -205,12 +205,13 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
             "data/samples/acme_aligned.toml)",
         )
     full = solve(scenario, tol=tol)
+    costs = ManufacturerModel(scenario).bridge_costs
     rows = []
     for b in on:
         effect = BRIDGES[b][0]
         off = solve(_without_bridges(scenario, [b]), tol=tol, warm_start=full)
         net = full.operating_profit - off.operating_profit
-        cost = _bridge_cost(scenario, b)
+        cost = costs[b]
         k0 = scenario.company.coefficient(effect)
         be: float | None = None
         note = "not asked for"
@@ -222,19 +223,6 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
             )
         )
     return pd.DataFrame(rows)
-
-
-def _bridge_cost(s: Scenario, bridge: str) -> float:
-    from .models.manufacturer import BRIDGES
-
-    _, cost_name, _ = BRIDGES[bridge]
-    v = s.bridges[bridge]
-    c = s.company.coefficient(cost_name)
-    if bridge == "rotation_days":
-        return v * c * s.departments["sales"].headcount
-    if bridge == "meetings":
-        return 12.0 * v * c
-    return v * c
 
 
 def _breakeven(

@@ -77,7 +77,6 @@ from .moments import (
     expect_product,
     logit_expectation,
     normal_expectation,
-    normal_expectations_shared,
     normal_expectations_with_score,
 )
 from .scenario import Scenario
@@ -290,7 +289,7 @@ class _PayMoments:
             y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
             f = poly(special.expit(y))
             return float(np.dot(w, f)), float(np.dot(w, f * f))
-        both = normal_expectations_shared(poly.breaks, self.stacked[c], mu, sd)
+        both, _ = normal_expectations_with_score(poly.breaks, self.stacked[c], mu, sd)
         return float(both[0]), float(both[1])
 
     @property
@@ -492,16 +491,23 @@ class _Problem:
             return 0.0, 0.0
         return d.moments(plan_means)
 
-    def perceived_ce(self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
-        """A person's CE (without base) choosing x while everyone else stays at t."""
+    def _perceived(
+        self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Levers with ``x`` for ``d``, and the plan means a person of ``d`` perceives."""
         t2 = t.copy()
         t2[d.levers] = x
-        if d.plan is None:
-            return -self.space.effort_cost(d.name, t2)
-        mu = self.model.means(t2)
         base_means = self._plan_means(d, mu0)
-        moved = self._plan_means(d, mu)
-        means = base_means + d.los * (moved - base_means)
+        moved = self._plan_means(d, self.model.means(t2))
+        return t2, base_means + d.los * (moved - base_means)
+
+    def perceived_ce(self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
+        """A person's CE (without base) choosing x while everyone else stays at t."""
+        if d.plan is None:
+            t2 = t.copy()
+            t2[d.levers] = x
+            return -self.space.effort_cost(d.name, t2)
+        t2, means = self._perceived(d, t, x, mu0)
         e, v = self.pay(d, means)
         return e - 0.5 * d.r * v - self.space.effort_cost(d.name, t2)
 
@@ -515,12 +521,7 @@ class _Problem:
         of the means to the department's levers by central differences.
         """
         assert d.moments is not None  # only called when has_gradient
-        t2 = t.copy()
-        t2[d.levers] = x
-        mu = self.model.means(t2)
-        base_means = self._plan_means(d, mu0)
-        moved = self._plan_means(d, mu)
-        means = base_means + d.los * (moved - base_means)
+        t2, means = self._perceived(d, t, x, mu0)
         e, v, ge, gv = d.moments.with_gradient(means)
         g_means = ge - 0.5 * d.r * gv  # per plan variable
         jac = np.zeros((means.size, x.size))
@@ -590,8 +591,7 @@ class _Problem:
                 neg, np.clip(x0, lo, hi), method="L-BFGS-B", jac="3-point", bounds=bounds,
                 options=options,
             )  # fmt: skip
-        x = np.asarray(res.x, dtype=float)
-        return x, float(f(x))
+        return np.asarray(res.x, dtype=float), -float(res.fun) * scale
 
     def starts_for(
         self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True

@@ -318,6 +318,15 @@ class ManufacturerModel:
         self.base = {d: float(scenario.departments[d].base_pay) for d in LEVERS}
         self.replacement = scenario.settings.replacement_cost
         self.base_payroll = sum(self.n[d] * self.base[d] for d in scenario.departments)
+        on, kk = self.bridge, self.k
+        #: Direct cost of each bridge per period (currency); they do not depend on levers.
+        self.bridge_costs: dict[str, float] = {
+            "joint_sales_calls": on["joint_sales_calls"] * kk["joint_call_cost"],
+            "rotation_days": on["rotation_days"] * self.n["sales"] * kk["rotation_cost_per_day"],
+            "meetings": 12.0 * on["meetings"] * kk["meeting_cost"],
+            "unofficial_leaders": on["unofficial_leaders"] * kk["leader_cost"],
+            "capable_to_promise": on["capable_to_promise"] * kk["ctp_cost"],
+        }
         self._pos = {name: i for i, name in enumerate(self.levers.names)}
         self.c_rest = float(self.levers.rest[self._pos["sales.collaboration"]])
         self._cache: tuple[tuple[float, ...], _State] | None = None
@@ -346,7 +355,7 @@ class ManufacturerModel:
         v = self._lever(t, "customer_service.responsiveness")
         g = self._lever(t, "leadership.bridge_time")
         J, R, M = br["joint_sales_calls"], br["rotation_days"], br["meetings"]
-        U_lead, K = br["unofficial_leaders"], br["capable_to_promise"]
+        K = br["capable_to_promise"]
         lb = 1.0 + k["leadership_bridge_boost"] * g
 
         # sales
@@ -396,6 +405,21 @@ class ManufacturerModel:
         revenue = shipped * k["price"]
         margin_base = revenue * k["margin_rate"]
 
+        def staff_at(phi_: float) -> tuple[dict[str, float], float]:
+            """Staff retention per department and its turnover cost at share ``phi_``."""
+            staff: dict[str, float] = {}
+            for d in LEVERS:
+                z = _logit(k[f"staff_retention_{d}"])
+                if d == "production":
+                    z -= k["overtime_wear"] * x
+                if d in ("production", "shipping", "customer_service"):
+                    z -= k["infeasible_stress"] * phi_
+                staff[d] = _logistic(z)
+            turnover = sum(
+                n[d] * (1.0 - staff[d]) * self.replacement * self.base[d] for d in LEVERS
+            )
+            return staff, turnover
+
         def downstream(phi_: float) -> dict[str, float]:
             """Everything the orders cost after the sale, at infeasible share ``phi_``."""
             otif = _logistic(otif_logit(phi_))
@@ -413,17 +437,7 @@ class ManufacturerModel:
                 + k["joint_call_retention"] * J * lb
             )  # fmt: skip
             retention_c = _logistic(cust_logit)
-            staff: dict[str, float] = {}
-            for d in LEVERS:
-                z = _logit(k[f"staff_retention_{d}"])
-                if d == "production":
-                    z -= k["overtime_wear"] * x
-                if d in ("production", "shipping", "customer_service"):
-                    z -= k["infeasible_stress"] * phi_
-                staff[d] = _logistic(z)
-            turnover = sum(
-                n[d] * (1.0 - staff[d]) * self.replacement * self.base[d] for d in LEVERS
-            )
+            staff, turnover = staff_at(phi_)
             return {
                 "otif": otif,
                 "defect": defect,
@@ -440,19 +454,13 @@ class ManufacturerModel:
             }
 
         now = downstream(phi)
-        clean = downstream(0.0) if phi > 0.0 else now
-        staff_from_promises = now["staff_turnover"] - clean["staff_turnover"]
+        # turnover the infeasible promises cause: against the same levers with none
+        staff_from_promises = now["staff_turnover"] - staff_at(0.0)[1] if phi > 0.0 else 0.0
         promise_cost = (
             now["concessions"] + now["rework"] + now["lost_customers"] + staff_from_promises
         )
 
-        bridge_cost = (
-            J * k["joint_call_cost"]
-            + R * n["sales"] * k["rotation_cost_per_day"]
-            + 12.0 * M * k["meeting_cost"]
-            + U_lead * k["leader_cost"]
-            + K * k["ctp_cost"]
-        )
+        bridge_cost = math.fsum(self.bridge_costs.values())
         expediting = n["production"] * x * k["overtime_cost"]
         gross_margin = margin_base - now["concessions"]
         parts = {
