@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -333,9 +334,20 @@ def _aligned_plans(share: float) -> cm.Scenario:
 
 
 def test_shared_share_has_an_interior_optimum() -> None:
-    profit = {sh: cm.solve(_aligned_plans(sh)).operating_profit for sh in (0.0, 0.5, 1.0)}
+    """``compmodel.sweep`` over every non-leader's shared share, on a process pool."""
+    s = scenario("acme_aligned")
+    s = dataclasses.replace(s, bridges={k: 0.0 for k in s.bridges})
+    shares = tuple(
+        f"{d}.shared_share" for d in ("sales", "production", "shipping", "customer_service")
+    )
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        frame = cm.sweep(s, {shares: [0.0, 0.5, 1.0]}, executor=pool)
+    rows = frame[frame["figure"] == "operating_profit"]
+    profit = dict(zip(rows[" & ".join(shares)], rows["value"], strict=True))
     assert profit[0.5] > profit[0.0]
     assert profit[0.5] > profit[1.0]
+    # the same point solved directly gives the same number
+    assert profit[0.5] == cm.solve(_aligned_plans(0.5)).operating_profit
 
 
 def test_a_bridge_reports_its_net_value_and_breakeven() -> None:

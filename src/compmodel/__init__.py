@@ -11,7 +11,9 @@ The workflow, in the order of the modules:
   :func:`first_best`, :func:`no_incentive`), with company models in
   :mod:`compmodel.models`;
 * simulate outcomes at the equilibrium (:func:`simulate`) and compare plans
-  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`).
+  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_bridge`);
+* sweep a setting or a coefficient and rank what matters (:func:`sweep`,
+  :func:`tornado`), on any :class:`concurrent.futures.Executor`.
 
 Money is in the scenario's currency per period per person unless a name says total.
 """
@@ -58,6 +60,7 @@ from .scenario import (
     Settings,
     parameter_paths,
 )
+from .sensitivity import figure_of, sweep, tornado
 from .simulate import Simulation, simulate
 from .solve import (
     DepartmentOutcome,
@@ -118,6 +121,7 @@ __all__ = [
     "compare",
     "cost_sheet",
     "evaluate",
+    "figure_of",
     "first_best",
     "gain_split",
     "load_roster",
@@ -129,5 +133,7 @@ __all__ = [
     "scenario_from_dict",
     "simulate",
     "solve",
+    "sweep",
+    "tornado",
     "winners_losers",
 ]

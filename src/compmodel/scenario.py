@@ -378,6 +378,13 @@ class Scenario:
 
         validate_scenario(self)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its TOML document (mapping proxies do not pickle): process pools
+        # and dask workers receive the same scenario, validated again on arrival
+        from .io import scenario_from_dict
+
+        return (_rebuild, (scenario_from_dict, self.to_dict(), self.base_dir, self.company_file))
+
     # ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The scenario as a plain dict (the TOML document, company file merged in)."""
@@ -540,6 +547,13 @@ def _short(keys: tuple[str, ...]) -> str:
     if len(keys) == 3 and keys[0] == "company" and keys[1] == "coefficients":
         return ".".join(keys)
     return ".".join(keys)
+
+
+def _rebuild(
+    from_dict: Any, doc: dict[str, Any], base_dir: Path | None, company_file: Path | None
+) -> Scenario:
+    out: Scenario = from_dict(doc, base_dir=base_dir, company_file=company_file)
+    return out
 
 
 def parameter_paths(scenario: Scenario) -> list[str]:

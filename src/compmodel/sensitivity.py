@@ -1,0 +1,482 @@
+"""Sweeps and sensitivity: how the equilibrium moves with a plan setting or a coefficient.
+
+* :func:`sweep` solves a scenario on a grid of one or two parameter paths (any number
+  the scenario holds: a weight, a cap, a threshold, ``<dept>.shared_share``, the target
+  incentive, ``bridges.<name>``, ``company.coefficients.<name>``) and returns a tidy
+  frame of levers, metrics, pay, profit, surplus, efficiency and solver diagnostics.
+* :func:`tornado` moves each coefficient across its stated range, one at a time, and
+  ranks them by the swing they cause in a figure (operating profit by default), with
+  the breakeven value wherever the figure crosses zero.
+
+Every grid point is solved on its own, from the solver's fixed starting profiles, so
+the frame does not depend on the order of the points or on the executor that ran them:
+pass any :class:`concurrent.futures.Executor` (a process pool, or a dask.distributed
+``Client(...).get_executor()`` for sweeps that outgrow one machine) and the numbers are
+the same as in a serial run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .errors import ConvergenceError, ScenarioError
+from .scenario import Scenario
+from .solve import Solution, solve
+
+__all__ = ["FIGURES", "figure_of", "sweep", "tornado"]
+
+#: Company-level figures of a :class:`~compmodel.Solution` (currency per period,
+#: except ``alignment_efficiency``, a share).
+FIGURES = (
+    "operating_profit",
+    "total_surplus",
+    "gross_value",
+    "compensation_bill",
+    "payroll_tax",
+    "turnover_cost",
+    "alignment_efficiency",
+)
+
+_PAY = (
+    "incentive_mean",
+    "incentive_variance",
+    "risk_premium",
+    "effort_cost",
+    "base_pay",
+    "expected_pay",
+    "certainty_equivalent",
+    "retention",
+)
+
+Path = str | tuple[str, ...]
+
+
+def figure_of(solution: Solution, name: str) -> float:
+    """One number of a solution, by name.
+
+    Parameters
+    ----------
+    solution
+        A solved scenario.
+    name
+        A company figure (``"operating_profit"``, see :data:`FIGURES`), a model outcome
+        (``"customer_retention"``, ``"value.lost_customers"``), a metric (``"otif"``,
+        as a share for shares), a lever (``"sales.overpromise"``) or a department's pay
+        figure (``"sales.expected_pay"``, ``"production.retention"``).
+
+    Raises
+    ------
+    ScenarioError
+        If the name is none of these (the message lists what is available).
+    """
+    if name in FIGURES:
+        v = getattr(solution, name)
+        if v is None:
+            raise ScenarioError(
+                "figure",
+                f"{name} is undefined for {solution.scenario!r} "
+                f"({'; '.join(solution.diagnostics.notes)}); choose another figure",
+            )
+        return float(v)
+    for table in (solution.outcomes, solution.metrics, solution.levers):
+        if name in table:
+            return float(table[name])
+    dept, _, field = name.partition(".")
+    if dept in solution.departments and field in _PAY:
+        return float(getattr(solution.departments[dept], field))
+    options = (
+        list(FIGURES)
+        + sorted(solution.outcomes)
+        + sorted(solution.metrics)
+        + list(solution.levers)
+        + [f"{d}.{f}" for d in solution.departments for f in ("expected_pay", "retention")]
+    )
+    raise ScenarioError(
+        "figure",
+        f"unknown figure {name!r}; allowed: a company figure {list(FIGURES)}, a model "
+        f"outcome, a metric, a lever or '<department>.<pay figure>' such as "
+        f"'sales.expected_pay'. Available here: {', '.join(options[:40])}"
+        + (" ..." if len(options) > 40 else ""),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# running points
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Task:
+    scenario: Scenario
+    values: tuple[tuple[str, float], ...]  # (path, value) in the order they are set
+    tol: float
+
+
+def _apply(scenario: Scenario, values: Iterable[tuple[str, float]]) -> Scenario:
+    out = scenario
+    for path, value in values:
+        out = out.with_value(path, value)
+    return out
+
+
+def _rows(sol: Solution) -> list[tuple[str, str, str, float]]:
+    frame = sol.to_frame()
+    rows = list(frame.itertuples(index=False, name=None))
+    d = sol.diagnostics
+    rows += [
+        ("diagnostics", "", "converged", float(d.converged)),
+        ("diagnostics", "", "sweeps", float(d.iterations)),
+        ("diagnostics", "", "residual", float(d.residual)),
+        ("diagnostics", "", "equilibria", float(len(d.equilibria))),
+    ]
+    return rows
+
+
+def _run(task: _Task) -> tuple[list[tuple[str, str, str, float]], tuple[str, ...]]:
+    """Solve one point (top level, so process pools and dask can ship it)."""
+    sol = solve(_apply(task.scenario, task.values), tol=task.tol)
+    return _rows(sol), sol.diagnostics.notes
+
+
+def _progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
+    if enabled is False or total <= 1:
+        return None
+    from tqdm.auto import tqdm  # a widget bar in a notebook, plain text in a terminal
+
+    # disable=None: shown on a terminal or in a notebook, off when output is captured
+    return tqdm(total=total, desc=desc, disable=None if enabled is None else False)
+
+
+def _map(
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    executor: cf.Executor | None,
+    progress: bool | None,
+    desc: str,
+) -> list[Any]:
+    bar = _progress_bar(len(tasks), progress, desc)
+    out: list[Any] = [None] * len(tasks)
+    try:
+        if executor is None:
+            for i, task in enumerate(tasks):
+                out[i] = fn(task)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            futures = {executor.submit(fn, task): i for i, task in enumerate(tasks)}
+            for fut in cf.as_completed(futures):
+                out[futures[fut]] = fut.result()
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _check_values(path: Path, values: Any) -> list[float]:
+    label = path if isinstance(path, str) else " & ".join(path)
+    try:
+        arr = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ScenarioError(
+            f"sweep[{label!r}]",
+            f"values must be numbers, e.g. numpy.linspace(0, 1, 5); got {values!r}",
+        ) from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ScenarioError(
+            f"sweep[{label!r}]",
+            "give at least one finite value, e.g. numpy.linspace(0, 1, 5)",
+        )
+    return [float(v) for v in arr]
+
+
+def sweep(
+    scenario: Scenario,
+    grid: Mapping[Path, Sequence[float] | np.ndarray],
+    *,
+    executor: cf.Executor | None = None,
+    progress: bool | None = None,
+    tol: float = 1e-8,
+) -> pd.DataFrame:
+    """Solve ``scenario`` on a grid of one or two parameters.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a company model.
+    grid
+        One or two entries ``path -> values`` (each path as in
+        :meth:`Scenario.with_value`, e.g. ``{"sales.shared_share": np.linspace(0, 1, 5)}``).
+        A tuple of paths moves them together, e.g. every department's shared share:
+        ``{("sales.shared_share", "production.shared_share"): [0, 0.5, 1]}``. With two
+        entries the grid is their product (the first varies slowest).
+    executor
+        Any :class:`concurrent.futures.Executor` to solve points in parallel (a
+        ``ProcessPoolExecutor``, or a dask ``Client(...).get_executor()``); ``None``
+        solves them one after another. Results do not depend on it.
+    progress
+        ``None`` (default): a progress bar when output goes to a terminal or a
+        notebook, none when it is captured (tests, logs); ``True`` always; ``False``
+        never.
+    tol
+        Solver tolerance (see :func:`compmodel.solve`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: one row per grid point and figure. Columns: one per grid entry (named
+        by its path, or ``"a & b"`` for a tuple), then ``section`` (``levers``,
+        ``metrics``, ``pay``, ``outcomes``, ``company``, ``diagnostics``),
+        ``department``, ``figure`` and ``value`` (units as in
+        :meth:`Solution.to_frame`; diagnostics: converged 1/0, Gauss-Seidel sweeps,
+        last residual, equilibria found). ``frame.attrs["notes"]`` holds the
+        solver's notes per grid point.
+
+    Raises
+    ------
+    ScenarioError
+        For a path the scenario does not have or a value it does not allow (checked
+        for every grid point before any solving starts).
+    ConvergenceError
+        If a point does not settle (its parameter values are named).
+
+    Examples
+    --------
+    >>> frame = sweep(s, {"sales.shared_share": [0.0, 0.5, 1.0]})  # doctest: +SKIP
+    >>> frame.query("figure == 'operating_profit'")  # doctest: +SKIP
+    """
+    if not isinstance(grid, Mapping) or not 1 <= len(grid) <= 2:
+        raise ScenarioError(
+            "sweep",
+            "grid takes one or two entries path -> values, e.g. "
+            "{'sales.shared_share': numpy.linspace(0, 1, 5)}; for more parameters nest "
+            "sweeps or use compmodel.tornado",
+        )
+    axes: list[tuple[str, tuple[str, ...], list[float]]] = []
+    for key, given in grid.items():
+        paths = (key,) if isinstance(key, str) else tuple(key)
+        if not paths or not all(isinstance(p, str) for p in paths):
+            raise ScenarioError(
+                "sweep", f"a grid key is a parameter path or a tuple of them; got {key!r}"
+            )
+        label = paths[0] if len(paths) == 1 else " & ".join(paths)
+        axes.append((label, paths, _check_values(key, given)))
+    if len(axes) == 2 and axes[0][0] == axes[1][0]:
+        raise ScenarioError("sweep", f"the two grid entries are the same path {axes[0][0]!r}")
+    points: list[tuple[float, ...]] = [(v,) for v in axes[0][2]]
+    if len(axes) == 2:
+        points = [(a, b) for a in axes[0][2] for b in axes[1][2]]
+    tasks = []
+    for pt in points:
+        values: tuple[tuple[str, float], ...] = tuple(
+            (p, v) for (_, paths, _), v in zip(axes, pt, strict=True) for p in paths
+        )
+        _apply(scenario, values)  # bad paths and values fail here, before any solving
+        tasks.append(_Task(scenario, values, tol))
+    try:
+        results = _map(_run, tasks, executor, progress, "sweep")
+    except ConvergenceError as err:  # pragma: no cover - message enrichment
+        raise ConvergenceError(f"a sweep point did not settle: {err}") from err
+    labels = [a[0] for a in axes]
+    records: list[tuple[Any, ...]] = []
+    notes: dict[tuple[float, ...], tuple[str, ...]] = {}
+    for pt, (rows, pt_notes) in zip(points, results, strict=True):
+        records.extend((*pt, *row) for row in rows)
+        if pt_notes:
+            notes[pt] = pt_notes
+    frame = pd.DataFrame.from_records(
+        records, columns=[*labels, "section", "department", "figure", "value"]
+    )
+    frame.attrs["notes"] = notes
+    return frame
+
+
+# --------------------------------------------------------------------------------------
+# tornado
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _FigureTask:
+    scenario: Scenario
+    versus: Scenario | None
+    values: tuple[tuple[str, float], ...]
+    figure: str
+    tol: float
+
+
+def _figure_at(task: _FigureTask) -> float:
+    sol = solve(_apply(task.scenario, task.values), tol=task.tol)
+    out = figure_of(sol, task.figure)
+    if task.versus is not None:
+        out -= figure_of(solve(_apply(task.versus, task.values), tol=task.tol), task.figure)
+    return out
+
+
+def _coefficient_paths(scenario: Scenario) -> list[str]:
+    return [
+        f"company.coefficients.{name}"
+        for name, c in scenario.company.coefficients.items()
+        if c.range is not None
+    ]
+
+
+def _ends(scenario: Scenario, path: str, spread: float | None) -> tuple[float, float, float]:
+    base = scenario.get(path)
+    rng = None
+    if path.startswith("company.coefficients."):
+        coef = scenario.company.coefficients.get(path.split(".", 2)[2])
+        rng = coef.range if coef is not None else None
+    if spread is None:
+        if rng is None:
+            raise ScenarioError(
+                f"tornado[{path!r}]",
+                "has no stated range; give spread= (e.g. 0.2 for +-20% of its value), or "
+                "a range in the company file ({value, unit, range, source})",
+            )
+        return base, float(rng[0]), float(rng[1])
+    lo, hi = base - spread * abs(base), base + spread * abs(base)
+    if rng is not None:  # never outside the stated range (with_value refuses it)
+        lo, hi = max(lo, float(rng[0])), min(hi, float(rng[1]))
+    return base, lo, hi
+
+
+def tornado(
+    scenario: Scenario,
+    paths: Sequence[str] | None = None,
+    *,
+    spread: float | None = None,
+    figure: str = "operating_profit",
+    versus: Scenario | None = None,
+    executor: cf.Executor | None = None,
+    progress: bool | None = None,
+    tol: float = 1e-8,
+    breakeven_rtol: float = 1e-4,
+) -> pd.DataFrame:
+    """Rank parameters by how much a figure swings when each moves alone.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a company model.
+    paths
+        Parameter paths to move (default: every company coefficient with a stated
+        range, ``company.coefficients.<name>``).
+    spread
+        ``None`` (default): each path moves to the ends of its stated range. A number:
+        to ``value x (1 -+ spread)`` (e.g. 0.2 for +-20%), kept inside a stated range;
+        needed for paths without one (plan settings, bridges).
+    figure
+        What to rank on (see :func:`figure_of`); default operating profit (currency
+        per period).
+    versus
+        A second scenario (e.g. today's plans, with ``scenario`` the proposal): the
+        figure becomes ``figure(scenario) - figure(versus)``, each path moved in both,
+        so the tornado shows how robust the gain is and where it would vanish.
+    executor, progress, tol
+        As in :func:`sweep`.
+    breakeven_rtol
+        Relative precision of a breakeven value (each step is a solve).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per path, largest swing first: ``path``, ``base``, ``low``, ``high``
+        (parameter values), ``figure_base``, ``figure_low``, ``figure_high``,
+        ``delta_low``, ``delta_high`` (change against the base), ``swing``
+        (``|figure_high - figure_low|``), ``rank`` (1 = largest) and ``breakeven``:
+        the parameter value where the figure crosses zero between ``low`` and
+        ``high`` (NaN when it keeps one sign there). ``frame.attrs`` records the
+        figure, ``versus`` and ``spread``.
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown path or figure, a path without a range and no ``spread``, or
+        a spread outside (0, 1].
+    """
+    if spread is not None and not (
+        isinstance(spread, (int, float)) and not isinstance(spread, bool) and 0 < spread <= 1
+    ):
+        raise ScenarioError(
+            "spread", f"is {spread!r}; allowed: a share in (0, 1], e.g. 0.2 for +-20%"
+        )
+    if paths is None:
+        paths = _coefficient_paths(scenario)
+        if not paths:
+            raise ScenarioError(
+                "tornado",
+                "the scenario has no coefficients with a stated range; pass paths= and "
+                "spread=, e.g. tornado(s, ['sales.target_incentive'], spread=0.2)",
+            )
+    if isinstance(paths, str):
+        paths = [paths]
+    if len(set(paths)) != len(paths):
+        raise ScenarioError("paths", "list each path once")
+    ends: dict[str, tuple[float, float, float]] = {}
+    for path in paths:
+        ends[path] = _ends(scenario, path, spread)
+        if versus is not None:
+            versus.get(path)  # the path must exist in both
+    tasks = []
+    for path, (_, lo, hi) in ends.items():
+        for v in (lo, hi):
+            _apply(scenario, [(path, v)])
+            if versus is not None:
+                _apply(versus, [(path, v)])
+            tasks.append(_FigureTask(scenario, versus, ((path, v),), figure, tol))
+    # the base first, alone: an unknown figure fails before the long part
+    f_base = _figure_at(_FigureTask(scenario, versus, (), figure, tol))
+    values = [f_base, *_map(_figure_at, tasks, executor, progress, "tornado")]
+    rows = []
+    for k, (path, (base, lo, hi)) in enumerate(ends.items()):
+        f_lo, f_hi = values[1 + 2 * k], values[2 + 2 * k]
+        breakeven = math.nan
+        bracket = None
+        if f_lo == 0.0:
+            breakeven = lo
+        elif f_hi == 0.0:
+            breakeven = hi
+        elif np.sign(f_lo) != np.sign(f_base) and lo < base:
+            bracket = (lo, base)
+        elif np.sign(f_hi) != np.sign(f_base) and base < hi:
+            bracket = (base, hi)
+        elif np.sign(f_lo) != np.sign(f_hi):
+            bracket = (lo, hi)
+        if bracket is not None:
+
+            def f(x: float, path: str = path) -> float:
+                return _figure_at(_FigureTask(scenario, versus, ((path, x),), figure, tol))
+
+            scale = max(abs(bracket[0]), abs(bracket[1]), 1e-12)
+            breakeven = float(
+                optimize.brentq(f, *bracket, xtol=breakeven_rtol * scale, rtol=breakeven_rtol)
+            )
+        rows.append(
+            {
+                "path": path,
+                "base": base,
+                "low": lo,
+                "high": hi,
+                "figure_base": f_base,
+                "figure_low": f_lo,
+                "figure_high": f_hi,
+                "delta_low": f_lo - f_base,
+                "delta_high": f_hi - f_base,
+                "swing": abs(f_hi - f_lo),
+                "breakeven": breakeven,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame = frame.sort_values(["swing", "path"], ascending=[False, True], kind="stable")
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    frame = frame.reset_index(drop=True)
+    frame.attrs.update(
+        {"figure": figure, "versus": None if versus is None else versus.name, "spread": spread}
+    )
+    return frame
