@@ -560,17 +560,26 @@ class _Problem:
         hi: np.ndarray,
         scale: float,
         fg: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
+        precise: bool = True,
     ) -> tuple[np.ndarray, float]:
         """Bounded L-BFGS-B on ``f / scale`` from ``x0``: (argmax, max).
 
         ``fg`` gives the value and its gradient together; without it the gradient is
-        taken by central differences.
+        taken by central differences. ``precise=False`` stops at a relative change of
+        1e-10 and a scaled gradient of 1e-7: enough to tell optima apart or to move
+        towards an equilibrium, not to settle one.
         """
         bounds = [
             (None if not np.isfinite(a) else float(a), None if not np.isfinite(b) else float(b))
             for a, b in zip(lo, hi, strict=True)
         ]
-        options = {"ftol": 1e-16, "gtol": 1e-11, "maxiter": 5000, "maxls": 60}
+        if precise:
+            # with an analytic gradient, stop on the gradient alone: a relative change
+            # of 1e-16 in the objective still leaves levers ~1e-8 from the optimum
+            ftol = 0.0 if fg is not None else 1e-16
+            options = {"ftol": ftol, "gtol": 1e-11, "maxiter": 5000, "maxls": 60}
+        else:
+            options = {"ftol": 1e-10, "gtol": 1e-7, "maxiter": 5000, "maxls": 60}
         if fg is not None:
             grad_fn = fg
 
@@ -610,8 +619,14 @@ class _Problem:
         return [np.clip(p, lo, hi) for p in pts]
 
     def best_response(
-        self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True
+        self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True, precise: bool = True
     ) -> np.ndarray:
+        """Department ``d``'s best levers with everyone else at ``t``.
+
+        Several starting points are each climbed coarsely (``precise=False`` in
+        :meth:`_maximise`); the best is then refined precisely unless ``precise`` is
+        false (Gauss-Seidel sweeps far from an equilibrium need only the direction).
+        """
         idx = d.levers
         if idx.size == 0:
             return t[idx]
@@ -638,11 +653,14 @@ class _Problem:
                 return self.perceived_ce_and_gradient(d, t, x, mu0)
 
         best_x, best_v = t[idx], -math.inf
+        several = len(starts) > 1
         for x0 in starts:
-            x, v = self._maximise(f, x0, lo, hi, scale, fg)
+            x, v = self._maximise(f, x0, lo, hi, scale, fg, precise=precise and not several)
             tol = 1e-12 * scale
             if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
                 best_x, best_v = x, v
+        if several and precise:
+            best_x, best_v = self._maximise(f, best_x, lo, hi, scale, fg, precise=True)
         if idx.size == 1 and d.plan is not None and np.any(np.diag(d.plan.cov) <= 0):
             # a noiseless metric makes pay kinked in the lever, where finite-difference
             # gradients stall: polish with a derivative-free bounded search nearby
@@ -688,11 +706,15 @@ class _Problem:
         step = {d.name: 1.0 for d in self.depts}
         last: dict[str, np.ndarray] = {}
         history: list[float] = []
+        # far from a fixed point best responses are climbed coarsely (the others move
+        # anyway); once a sweep changes levers by less than 1e-4 every sweep is precise,
+        # and only a precise sweep can stop the search
+        precise = False
         for sweep in range(1, max_sweeps + 1):
             old = t.copy()
             for d in self.depts:
                 if d.levers.size:
-                    br = self.best_response(d, t, fb, explore)
+                    br = self.best_response(d, t, fb, explore, precise)
                     move = br - t[d.levers]
                     prev = last.get(d.name)
                     if prev is not None and float(move @ prev) < 0.0:
@@ -705,6 +727,10 @@ class _Problem:
             # the precision floor: changes stay tiny but stop shrinking (best responses
             # are only so precise); accept after a confirming full search, and report
             floor = sweep >= 30 and resid < 1e-6 and resid >= 0.5 * min(history[-20:-1])
+            was_precise, precise = precise, precise or resid < 1e-4
+            if not was_precise:
+                explore = resid > 1e-3
+                continue
             if resid < tol or floor:
                 if explore:
                     return t, True, sweep, resid

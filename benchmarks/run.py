@@ -1,0 +1,220 @@
+"""Speed of compmodel on the reference company, against the straightforward way.
+
+Run from the repository root::
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/run.py            # a table
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/run.py --json     # + JSON line
+
+Figures (medians of ``--repeats`` runs unless said otherwise; one core):
+
+* ``slider_update_ms`` - one slider move on today's plans: the sales target incentive
+  moves by 0.01, :func:`compmodel.solve` warm-started from the previous equilibrium,
+  then a 10,000-draw :func:`compmodel.simulate` (DESIGN.md section 7: < 30 ms);
+* ``cold_solve_ms`` - :func:`compmodel.solve` of today's plans from nothing;
+* ``sweep_41x41_s`` - a 41 x 41 sweep of the sales and production target incentives
+  with :func:`compmodel.sweep` on a process pool of every core (< 5 s). By default a
+  ``--sweep-grid`` x ``--sweep-grid`` grid is timed and scaled by points; the JSON
+  then says ``"sweep_41x41_extrapolated": true``. ``--full-sweep`` runs the real one;
+* the same equilibrium the straightforward way: (a) a Gauss-Seidel loop of
+  per-department ``scipy.optimize.minimize`` (L-BFGS-B, finite-difference gradients)
+  best responses on the library's own exact expectations, from every lever at rest
+  until no lever moves by more than 1e-10 (relative); (b) that loop with the pay
+  moments from 10,000 vectorised Monte Carlo draws (common random numbers), as an
+  analyst would first write it. ``speedup_vs_*`` = their time / ``cold_solve_ms``;
+  ``max_abs_diff_vs_exact_loop`` = largest lever difference between solve and (a).
+
+Targets from DESIGN.md section 7 are printed beside each figure; nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize, special
+
+import compmodel as cm
+from compmodel.solve import _Dept, _Problem
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = ROOT / "data" / "samples" / "acme_today.toml"
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median wall time (s) of ``repeats`` calls, and the last result."""
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+# --------------------------------------------------------------------------------------
+# the straightforward way
+# --------------------------------------------------------------------------------------
+def _mc_moments(d: _Dept, means: np.ndarray, z: np.ndarray) -> tuple[float, float]:
+    """Mean and variance of a person's pay from draws ``z`` (n_draws x variables)."""
+    pp = d.plan
+    assert pp is not None
+    chol = np.linalg.cholesky(pp.cov + 1e-300 * np.eye(len(means)))
+    x = means[None, :] + z @ chol.T
+    for i, is_share in enumerate(pp.logit):
+        if is_share:
+            x[:, i] = special.expit(x[:, i])
+    pay = np.zeros(len(z))
+    for _, var, poly, gate in pp.components:
+        part = poly(x[:, var])
+        if gate is not None:
+            part = part * gate[1](x[:, gate[0]])
+        pay += part
+    if pp.modifier is not None:
+        pay = pay * pp.modifier[1](x[:, pp.modifier[0]])
+    return float(pay.mean()), float(pay.var())
+
+
+def straightforward(
+    scenario: cm.Scenario, monte_carlo: bool, n_draws: int = 10_000, seed: int = 0
+) -> np.ndarray:
+    """Gauss-Seidel best responses with L-BFGS-B, from rest (one start, no search)."""
+    p = _Problem(scenario)
+    rng = np.random.default_rng(seed)
+    draws = {
+        d.name: rng.standard_normal((n_draws, len(d.plan.mean)))
+        for d in p.depts
+        if d.plan is not None
+    }
+
+    def ce(d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
+        if not monte_carlo or d.plan is None:
+            return p.perceived_ce(d, t, x, mu0)
+        t2, means = p._perceived(d, t, x, mu0)
+        e, v = _mc_moments(d, means, draws[d.name])
+        return e - 0.5 * d.r * v - p.space.effort_cost(d.name, t2)
+
+    t = p.space.rest.copy()
+    for _ in range(500):
+        old = t.copy()
+        for d in p.depts:
+            idx = d.levers
+            if idx.size == 0:
+                continue
+            mu0 = p.model.means(t)
+            scale = 1.0 + abs(ce(d, t, t[idx], mu0))
+            bounds = list(zip(p.space.lower[idx], p.space.upper[idx], strict=True))
+            res = optimize.minimize(
+                lambda x, d=d, t=t, mu0=mu0, scale=scale: -ce(d, t, x, mu0) / scale,
+                t[idx],
+                method="L-BFGS-B",
+                bounds=[
+                    (None if math.isinf(a) else a, None if math.isinf(b) else b) for a, b in bounds
+                ],
+                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+            )
+            t[idx] = res.x
+        if np.max(np.abs(t - old) / np.maximum(1.0, np.abs(t))) < 1e-10:
+            break
+    return t
+
+
+# --------------------------------------------------------------------------------------
+def _sweep_point_grid(n: int) -> dict[str, np.ndarray]:
+    return {
+        "sales.target_incentive": np.linspace(0.4, 1.2, n),
+        "production.target_incentive": np.linspace(0.0, 0.16, n),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", action="store_true", help="end with one JSON line")
+    ap.add_argument("--repeats", type=int, default=5, help="runs per median (default 5)")
+    ap.add_argument("--sweep-grid", type=int, default=3, help="side of the timed grid")
+    ap.add_argument("--full-sweep", action="store_true", help="time the real 41 x 41 grid")
+    ap.add_argument("--skip-montecarlo", action="store_true", help="leave out loop (b)")
+    args = ap.parse_args(argv)
+    today = cm.load_scenario(TODAY)
+    r = max(1, args.repeats)
+
+    cold_s, sol = timed(lambda: cm.solve(today), r)
+    assert isinstance(sol, cm.Solution)
+
+    # slider: alternate the sales target incentive between two values, warm-started
+    state = {"sol": sol, "k": 0}
+    ti = today.get("sales.target_incentive")
+
+    def slider() -> object:
+        state["k"] += 1
+        s = today.with_value("sales.target_incentive", ti + 0.01 * (state["k"] % 2))
+        new = cm.solve(s, warm_start=state["sol"])  # type: ignore[arg-type]
+        state["sol"] = new
+        return cm.simulate(s, 10_000, 0, solution=new)
+
+    slider_s, _ = timed(slider, r)
+
+    exact_s, t_exact = timed(lambda: straightforward(today, monte_carlo=False), max(1, r // 2))
+    diff = float(np.max(np.abs(np.asarray(t_exact) - sol.lever_vector)))
+    if args.skip_montecarlo:
+        mc_s, diff_mc = math.nan, math.nan
+    else:
+        mc_s, t_mc = timed(lambda: straightforward(today, monte_carlo=True), 1)
+        diff_mc = float(np.max(np.abs(np.asarray(t_mc) - sol.lever_vector)))
+
+    n = 41 if args.full_sweep else max(2, args.sweep_grid)
+    workers = os.cpu_count() or 1
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        cm.sweep(today, _sweep_point_grid(n), executor=pool, progress=False)
+    sweep_s = (time.perf_counter() - t0) * (41 * 41) / (n * n)
+
+    out = {
+        "slider_update_ms": slider_s * 1e3,
+        "cold_solve_ms": cold_s * 1e3,
+        "sweep_41x41_s": sweep_s,
+        "sweep_41x41_extrapolated": not args.full_sweep,
+        "sweep_grid_timed": f"{n}x{n} on {workers} processes",
+        "exact_loop_ms": exact_s * 1e3,
+        "montecarlo_loop_ms": mc_s * 1e3,
+        "speedup_vs_exact_loop": exact_s / cold_s,
+        "speedup_vs_montecarlo_loop": mc_s / cold_s,
+        "max_abs_diff_vs_exact_loop": diff,
+        "max_abs_diff_vs_montecarlo_loop": diff_mc,
+        "repeats": r,
+        "compmodel": cm.__version__,
+    }
+    rows = [
+        ("slider update (warm solve + 10,000 draws)", f"{out['slider_update_ms']:.0f} ms", "< 30 ms"),
+        ("cold solve", f"{out['cold_solve_ms']:.0f} ms", ""),
+        (
+            "41 x 41 sweep" + (" (scaled from %dx%d)" % (n, n) if not args.full_sweep else ""),
+            f"{sweep_s:.0f} s",
+            "< 5 s",
+        ),
+        ("(a) exact-expectation L-BFGS-B loop, cold", f"{out['exact_loop_ms']:.0f} ms",
+         "DESIGN prototype ~200 ms (8 levers)"),
+        ("(b) 10,000-draw Monte Carlo loop, cold", f"{out['montecarlo_loop_ms']:.0f} ms", ""),
+        ("speed-up vs (a)", f"{out['speedup_vs_exact_loop']:.2f}x", ">= 20x"),
+        ("speed-up vs (b)", f"{out['speedup_vs_montecarlo_loop']:.2f}x", ">= 100x"),
+        ("max |levers - (a) levers|", f"{diff:.2e}", "<= 1e-6"),
+        ("max |levers - (b) levers|", f"{diff_mc:.2e}", ""),
+    ]  # fmt: skip
+    width = max(len(a) for a, _, _ in rows)
+    print(f"compmodel {cm.__version__} on {TODAY.name}, medians of {r} runs")
+    for a, b, c in rows:
+        print(f"  {a:<{width}}  {b:>10}  {c}")
+    if args.json:
+        print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
