@@ -1,4 +1,4 @@
-"""Static checks run with the suite, so CI enforces them: ruff on src and tests, mypy on src."""
+"""Static checks run with the suite, so CI enforces them: ruff on src, tests, benchmarks and scripts; mypy on src."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    r = _run("ruff", "check", "src", "tests")
+    r = _run("ruff", "check", "src", "tests", "benchmarks", "scripts")
     assert r.returncode == 0, r.stdout + r.stderr
 
 

@@ -603,3 +603,39 @@ def test_len_response_of_every_department(case: tuple[dict, dict]) -> None:
         got = np.array([sol.levers[f"{d}.{ln}"] for ln in names])
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
     assert len(sol.diagnostics.equilibria) == 1
+
+
+def test_warm_search_follows_the_branch_it_starts_on(tmp_path: Path) -> None:
+    """search='warm' is continuation: from the low equilibrium it stays there, says so."""
+    (tmp_path / "c.toml").write_text(COORDINATION)
+    s = cm.load_scenario(tmp_path / "c.toml")
+    low = cm.solve(s.with_value("a.curves.bonus.quota", 5.0))
+    assert low.levers["a.effort"] == pytest.approx(0.0, abs=1e-6)
+    warm = cm.solve(s, warm_start=low, search="warm")
+    assert warm.levers["a.effort"] == pytest.approx(0.0, abs=1e-6)
+    assert warm.diagnostics.search == "warm"
+    assert len(warm.diagnostics.equilibria) == 1
+    assert any("search='all'" in n for n in warm.diagnostics.notes)
+    # the full search finds the better one
+    assert cm.solve(s, warm_start=low).levers["a.effort"] > 1.0
+
+
+def test_warm_search_reaches_the_closed_form() -> None:
+    s = load("hm87")
+    start = cm.solve(s.with_value("agent.target_incentive", 0.3))
+    warm = cm.solve(s, warm_start=start, search="warm")
+    assert warm.levers["agent.effort"] == pytest.approx(0.3664 / 1.3, rel=REL)
+    assert warm.alignment_efficiency == pytest.approx(cm.solve(s).alignment_efficiency, rel=REL)
+    assert warm.diagnostics.first_best is not None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"search": "warm"}, "search='warm' follows a previous solution"),
+        ({"search": "fast"}, "allowed: 'all'"),
+    ],
+)
+def test_bad_search_is_a_clear_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(cm.ScenarioError, match=message):
+        cm.solve(load("hm87"), **kwargs)

@@ -33,12 +33,18 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
    tiers make a department's problem non-concave: where a plan is not concave, the
    candidates are also points along that line and an even grid inside finite bounds,
    of which the three with the highest CE are refined). The search over candidates
-   runs while levers still move by more than 1e-3 (relative) in a sweep; closer in,
-   best responses refine from the current levers, and a point counts as settled only
-   after one more sweep with the full search. A department whose move reverses
+   runs in the first sweep from a profile; later sweeps refine from the current
+   levers, and a point counts as settled only after one more sweep with the full
+   search (which restarts the refining when it finds a better optimum). A department whose move reverses
    direction from one sweep to the next moves half as far each time it does so (at
    least 1/64 of the way): this damps overshooting responses (a gate on a company
-   metric) without changing the fixed points.
+   metric) without changing the fixed points. While levers still move by more than
+   1e-4 in a sweep, candidates are climbed coarsely (relative change 1e-10); from
+   then on, and always for the winner of a search, precisely (to a scaled gradient of
+   1e-11), and only a precise sweep can end the search. Where every plan has an
+   analytic gradient, a precise sweep is followed by a chord-Newton solve of the
+   stacked first-order conditions (at most three per profile): it jumps to where
+   they hold, and the sweeps that follow confirm the jump or undo it.
 3. Every distinct equilibrium reached is reported; the selected one has the highest
    total surplus (ties: the smallest levers in order).
 4. A warm start (a previous solution) is tried first and kept only if a fixed profile
@@ -136,6 +142,9 @@ class SolveDiagnostics:
 
     ``equilibria`` lists every distinct equilibrium reached (``selected`` is the index
     of the one reported); ``notes`` says when several exist or a start failed.
+    ``first_best`` holds the first-best levers the efficiency was measured against;
+    ``search`` is ``"all"`` (every starting profile) or ``"warm"`` (followed from a
+    previous solution only; see :func:`solve`).
     """
 
     converged: bool
@@ -144,6 +153,8 @@ class SolveDiagnostics:
     equilibria: tuple[EquilibriumPoint, ...]
     selected: int
     notes: tuple[str, ...]
+    first_best: Mapping[str, float] | None = None
+    search: str = "all"
 
 
 @dataclass(frozen=True)
@@ -684,22 +695,26 @@ class _Problem:
         tol: float,
         max_sweeps: int,
         known: tuple[np.ndarray, ...] = (),
+        warm: bool = False,
     ) -> tuple[np.ndarray, bool, int, float]:
         """Gauss-Seidel best responses from ``t0``.
+
+        ``warm``: ``t0`` is near an equilibrium (a previous one): no search in the first
+        sweep, precise from the start, and a Newton jump before the first sweep.
 
         Stops early when a sweep lands within ``1e-6`` (relative, the tolerance at
         which equilibria count as the same) of a ``known`` equilibrium while moving by
         less than ``1e-5``: from there the sweeps converge to it. Non-concave departments
-        search their starting points while levers still move by more than ``1e-3``
-        (relative); closer in, a sweep refines from the current levers, and a point
-        counts as settled only after a sweep with the full search confirms it. After
+        search their starting points in the first sweep; later sweeps refine from the
+        current levers, and a point counts as settled only after a sweep with the full
+        search confirms it. After
         30 sweeps, changes below ``1e-6`` that no longer shrink (at least half the
         smallest of the last 20) are the best responses' precision floor: the point
         counts as settled too, and ``solve`` notes the residual.
         """
         t = self.space.clip(t0.copy())
         resid = math.inf
-        explore = True
+        explore = not warm
         # damping per department: a department whose move reverses direction from one
         # sweep to the next (its response to its own colleagues overshoots, e.g. a gate
         # on a company metric) moves only part of the way; fixed points are unchanged
@@ -709,7 +724,15 @@ class _Problem:
         # far from a fixed point best responses are climbed coarsely (the others move
         # anyway); once a sweep changes levers by less than 1e-4 every sweep is precise,
         # and only a precise sweep can stop the search
-        precise = False
+        precise = warm
+        smooth, newtons = self.smooth, 3
+        if warm and smooth:
+            newtons -= 1
+            proposal = self.newton(t, tol)
+            if proposal is not None:
+                # the first sweep searches every start: it confirms the jump as a
+                # global best response for each department, or moves on from it
+                t, explore = proposal, True
         for sweep in range(1, max_sweeps + 1):
             old = t.copy()
             for d in self.depts:
@@ -729,33 +752,118 @@ class _Problem:
             floor = sweep >= 30 and resid < 1e-6 and resid >= 0.5 * min(history[-20:-1])
             was_precise, precise = precise, precise or resid < 1e-4
             if not was_precise:
-                explore = resid > 1e-3
+                explore = False
                 continue
             if resid < tol or floor:
                 if explore:
                     return t, True, sweep, resid
                 explore = True  # confirm with the full search before stopping
                 continue
-            explore = resid > 1e-3
+            explore = False
             for k in known:
                 if np.all(np.abs(t - k) <= 1e-6 * scale) and resid < 1e-5:
                     return k.copy(), True, sweep, resid
+            if not explore and newtons and smooth:
+                # close in: jump to where the first-order conditions hold instead of
+                # sweeping towards it; the next sweeps confirm (or undo) the jump
+                newtons -= 1
+                proposal = self.newton(t, tol)
+                if proposal is not None:
+                    t = proposal
         return t, False, max_sweeps, resid
 
-    def first_best_levers(self) -> np.ndarray:
+    @property
+    def smooth(self) -> bool:
+        """Whether every department's perceived CE has an analytic gradient."""
+        return all(
+            d.plan is None or (d.moments is not None and d.moments.has_gradient)
+            for d in self.depts
+            if d.levers.size
+        )
+
+    def foc(self, t: np.ndarray) -> np.ndarray:
+        """Stacked gradients of each department's perceived CE in its own levers at ``t``."""
+        g = np.zeros(t.size)
+        mu0 = self.model.means(t)
+        for d in self.depts:
+            idx = d.levers
+            if idx.size == 0:
+                continue
+            if d.plan is None:
+                dev = t[idx] - self.space.rest[idx]
+                g[idx] = -self.space.cost[np.ix_(idx, idx)] @ dev
+            else:
+                g[idx] = self.perceived_ce_and_gradient(d, t, t[idx], mu0)[1]
+        return g
+
+    def newton(self, t0: np.ndarray, tol: float) -> np.ndarray | None:
+        """Solve the stacked first-order conditions from ``t0`` (near an equilibrium).
+
+        A chord method: the Jacobian of :meth:`foc` by forward differences once, then
+        steps with it, levers at a bound whose gradient pushes outward held there. It
+        only proposes a point: the sweeps that follow check it is a fixed point of the
+        best responses (second-order conditions and the global search included).
+        Returns ``None`` when the steps stop shrinking.
+        """
+        lo, hi = self.space.lower, self.space.upper
+        t = t0.copy()
+        g = self.foc(t)
+        room = 1e-12 * np.maximum(1.0, np.abs(t))
+        at_lo = np.isfinite(lo) & (t <= lo + room) & (g < 0)
+        at_hi = np.isfinite(hi) & (t >= hi - room) & (g > 0)
+        free = np.flatnonzero(~(at_lo | at_hi))
+        if free.size == 0:
+            return t
+        jac = np.empty((free.size, free.size))
+        for k, j in enumerate(free):
+            h = 1e-6 * max(1.0, abs(float(t[j])))
+            if t[j] + h > hi[j]:
+                h = -h
+            up = t.copy()
+            up[j] += h
+            jac[:, k] = (self.foc(up)[free] - g[free]) / h
+        if not np.all(np.isfinite(jac)):
+            return None
+        last = math.inf
+        for _ in range(12):
+            try:
+                step = np.linalg.solve(jac, -g[free])
+            except np.linalg.LinAlgError:
+                return None
+            new = t.copy()
+            new[free] += step
+            new = np.clip(new, lo, hi)
+            rel = float(np.max(np.abs(new - t) / np.maximum(1.0, np.abs(t)), initial=0.0))
+            if not math.isfinite(rel) or rel > 0.5 * last:
+                return None if rel > last else new
+            t, last = new, rel
+            if rel < 0.1 * tol:
+                return t
+            g = self.foc(t)
+        return t
+
+    def first_best_levers(self, start: np.ndarray | None = None) -> np.ndarray:
+        """Levers maximising total surplus without risk.
+
+        With ``start`` (a previous first best), one coarse climb from there: total
+        surplus is flat at its maximum, so it is found to ~1e-10 relative while the
+        levers may sit ~1e-5 off.
+        """
         n = len(self.space.names)
         if n == 0:
             return np.empty(0)
         x0 = self.space.rest.copy()
         scale = 1.0 + abs(self.total_surplus(x0, risk=False))
         best_x, best_v = x0, -math.inf
-        for start in (x0, self.space.clip(x0 + 1.0)):
+        starts = (x0, self.space.clip(x0 + 1.0)) if start is None else (self.space.clip(start),)
+        for x_start in starts:
             x, v = self._maximise(
                 lambda z: self.total_surplus(z, risk=False),
-                start,
+                x_start,
                 self.space.lower,
                 self.space.upper,
                 scale,
+                precise=start is None,
             )
             if v > best_v + 1e-12 * scale:
                 best_x, best_v = x, v
@@ -960,6 +1068,7 @@ def solve(
     warm_start: Solution | None = None,
     tol: float = 1e-8,
     max_sweeps: int = 200,
+    search: Literal["all", "warm"] = "all",
 ) -> Solution:
     """The equilibrium of a scenario: each department's best response to its plan.
 
@@ -968,8 +1077,15 @@ def solve(
     scenario
         A scenario with a company model (``company.kind`` not ``"none"``).
     warm_start
-        A previous solution to try first; it may save time and never changes which
-        equilibrium is selected.
+        A previous solution to try first; with ``search="all"`` it may save time and
+        never changes which equilibrium is selected.
+    search
+        ``"all"`` (default): every starting profile, every equilibrium reached
+        reported, the highest-surplus one selected. ``"warm"``: follow the equilibrium
+        of ``warm_start`` only (continuation: what a slider wants). The result is an
+        equilibrium — every department's global best response is checked — but other
+        equilibria are not looked for, and a note says so; if the warm start does not
+        settle, the full search runs instead.
     tol
         Relative lever change below which best responses have settled.
     max_sweeps
@@ -988,14 +1104,61 @@ def solve(
         If the scenario lacks a company model, noise, or a market reference under
         ``binding`` participation.
     """
+    if search not in ("all", "warm"):
+        raise ScenarioError(
+            "search",
+            f"is {search!r}; allowed: 'all' (every starting profile) or 'warm' (follow "
+            "warm_start only)",
+        )
     p = _Problem(scenario)
     names = p.space.names
+    if search == "warm":
+        if warm_start is None or tuple(warm_start.levers) != names:
+            raise ScenarioError(
+                "warm_start",
+                "search='warm' follows a previous solution: pass warm_start=solve(...) of "
+                f"a scenario with the same levers {list(names)}, or use search='all'",
+            )
+        warm_fb = warm_start.diagnostics.first_best
+        start = None if warm_fb is None else np.array([warm_fb[n] for n in names])
+        fb = p.first_best_levers(start) if names else np.empty(0)
+        t, ok, sw, resid = p.nash(warm_start.lever_vector, fb, tol, max_sweeps, warm=True)
+        if ok:
+            note = (
+                "followed from the warm start only (search='warm'): other equilibria "
+                "were not looked for; solve with search='all' to search every start"
+            )
+            warm_notes = [note]
+            if resid >= tol:
+                warm_notes.append(
+                    f"settled at a relative change of {resid:.1e} per sweep, above tol = "
+                    f"{tol:g}: best responses are not more precise here"
+                )
+            eff, eff_note = _efficiency(p, t, fb)
+            if eff_note:
+                warm_notes.append(eff_note)
+            point = EquilibriumPoint(
+                MappingProxyType(p.space.as_dict(t)), p.total_surplus(t), ("warm_start",)
+            )
+            diag = SolveDiagnostics(
+                converged=True,
+                iterations=sw,
+                residual=resid,
+                equilibria=(point,),
+                selected=0,
+                notes=tuple(warm_notes),
+                first_best=MappingProxyType(p.space.as_dict(fb)),
+                search="warm",
+            )
+            return _solution(p, t, "equilibrium", diag, eff)
     fb = p.first_best_levers() if names else np.empty(0)
     rest = p.space.rest.copy()
     stretched = p.space.clip(rest + 2.0 * (fb - rest))
     profiles = [("no_incentive", rest), ("first_best", fb), ("stretched", stretched)]
     found: list[tuple[np.ndarray, list[str]]] = []
     notes: list[str] = []
+    if search == "warm":  # reached only when the warm start did not settle
+        notes.append("the warm start did not settle (search='warm'); every start was searched")
     total_sweeps, last_resid, any_ok = 0, 0.0, False
 
     def add(t: np.ndarray, label: str) -> None:
@@ -1054,5 +1217,6 @@ def solve(
         equilibria=tuple(points),
         selected=sel,
         notes=tuple(notes),
+        first_best=MappingProxyType(p.space.as_dict(fb)),
     )
     return _solution(p, t, "equilibrium", diag, eff)
