@@ -344,7 +344,7 @@ def test_shared_share_has_an_interior_optimum() -> None:
     )
     with ProcessPoolExecutor(max_workers=2) as pool:
         frame = cm.sweep(s, {shares: [0.0, 0.5, 1.0]}, executor=pool)
-    rows = frame[frame["figure"] == "operating_profit"]
+    rows = frame[(frame["section"] == "company") & (frame["figure"] == "operating_profit")]
     profit = dict(zip(rows[" & ".join(shares)], rows["value"], strict=True))
     assert profit[0.5] > profit[0.0]
     assert profit[0.5] > profit[1.0]

@@ -250,7 +250,7 @@ def sweep(
     Examples
     --------
     >>> frame = sweep(s, {"sales.shared_share": [0.0, 0.5, 1.0]})  # doctest: +SKIP
-    >>> frame.query("figure == 'operating_profit'")  # doctest: +SKIP
+    >>> frame.query("section == 'company' and figure == 'operating_profit'")  # doctest: +SKIP
     """
     if not isinstance(grid, Mapping) or not 1 <= len(grid) <= 2:
         raise ScenarioError(
