@@ -459,7 +459,8 @@ def test_analytic_gradient_matches_finite_differences() -> None:
     import importlib
 
     solve_module = importlib.import_module("compmodel.solve")
-    for name in ("acme_today", "acme_aligned"):
+    # the OTIF gate: a product of one-dimensional expectations (gate on independent OTIF)
+    for name in ("acme_today", "acme_aligned", "acme_otif_gate"):
         p = solve_module._Problem(scenario(name))
         t = p.space.rest.copy() + 0.05
         mu0 = p.model.means(t)

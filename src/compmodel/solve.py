@@ -48,7 +48,9 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
 3. Every distinct equilibrium reached is reported; the selected one has the highest
    total surplus (ties: the smallest levers in order).
 4. A warm start (a previous solution) is tried first and kept only if a fixed profile
-   reaches the same equilibrium: it may save time, never change the selection.
+   reaches the same equilibrium: it may save time, never change the selection. With
+   ``search="warm"`` only the warm start is followed (continuation, for sliders): the
+   result is an equilibrium, but others are not looked for, and a note says so.
 
 Total surplus ``TS = gross value - sum_d N_d (cost_d + (r_d/2) V_d)``; first best
 maximises ``gross value - sum_d N_d cost_d`` (a fixed wage bears no risk); no incentive
@@ -305,12 +307,55 @@ class _PayMoments:
 
     @property
     def has_gradient(self) -> bool:
-        """Whether :meth:`with_gradient` applies: one-variable components, all noisy."""
-        if self.general or self.factorised:
+        """Whether :meth:`with_gradient` applies: every variable noisy, and either
+        one-variable components or gates and modifiers on independent metrics."""
+        if self.general:
             return False
+        if self.factorised:
+            used = {v for factors in self.groups.values() for v, _ in factors}
+            return bool(used) and bool(np.all(self.sd[sorted(used)] > 0.0))
         if any(prod is None for _, _, prod in self.pairs):
             return False
         return bool(np.all(self.sd[self.vars] > 0.0)) if self.vars else False
+
+    def _product_score(self, key: tuple[int, int], mean: np.ndarray) -> tuple[float, np.ndarray]:
+        """A product of one-dimensional expectations and its gradient (product rule)."""
+        parts = [(v, *self._one_score(poly, v, mean)) for v, poly in self.groups[key]]
+        grad = np.zeros(len(mean))
+        value = 1.0
+        for i, (v, e, de) in enumerate(parts):
+            value *= e
+            others = 1.0
+            for j, (_, e2, _) in enumerate(parts):
+                if j != i:
+                    others *= e2
+            grad[v] += de * others
+        return value, grad
+
+    def _factorised_with_gradient(
+        self, mean: np.ndarray
+    ) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """:meth:`with_gradient` for gates and modifiers on independent metrics."""
+        n = len(self.polys)
+        firsts = [self._product_score((c, -1), mean) for c in range(n)]
+        ev = [f for f, _ in firsts]
+        grad_e = np.sum([g for _, g in firsts], axis=0)
+        total, grad_v = 0.0, np.zeros(len(mean))
+        for c in range(n):
+            for d in range(c, n):
+                second, g2 = self._product_score((c, d), mean)
+                cv = second - ev[c] * ev[d]
+                gcv = g2 - firsts[c][1] * ev[d] - ev[c] * firsts[d][1]
+                if c == d:
+                    if cv > 0.0:  # as __call__: a variance below zero is rounding
+                        total += cv
+                        grad_v += gcv
+                else:
+                    total += 2.0 * cv
+                    grad_v += 2.0 * gcv
+        if total < 0.0:
+            return math.fsum(ev), 0.0, grad_e, np.zeros(len(mean))
+        return math.fsum(ev), total, grad_e, grad_v
 
     def _one_score(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> tuple[float, float]:
         """``E[poly]`` and its derivative in the mean of ``var`` (noisy variables only)."""
@@ -325,6 +370,8 @@ class _PayMoments:
 
     def with_gradient(self, mean: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
         """``E``, ``Var`` and their gradients in the plan means (see :attr:`has_gradient`)."""
+        if self.factorised:
+            return self._factorised_with_gradient(mean)
         n = len(self.polys)
         e = np.empty(n)
         de = np.empty(n)
@@ -699,8 +746,10 @@ class _Problem:
     ) -> tuple[np.ndarray, bool, int, float]:
         """Gauss-Seidel best responses from ``t0``.
 
-        ``warm``: ``t0`` is near an equilibrium (a previous one): no search in the first
-        sweep, precise from the start, and a Newton jump before the first sweep.
+        ``warm``: ``t0`` is near an equilibrium (a previous one): sweeps are precise
+        from the start; where every plan has an analytic gradient a Newton jump comes
+        first and the first sweep then searches every start (confirming the jump),
+        otherwise the first sweep refines from ``t0``.
 
         Stops early when a sweep lands within ``1e-6`` (relative, the tolerance at
         which equilibria count as the same) of a ``known`` equilibrium while moving by
