@@ -210,3 +210,12 @@ def test_figure_of_names_the_options() -> None:
     assert cm.figure_of(sol, "agent.expected_pay") == sol.departments["agent"].expected_pay
     with pytest.raises(cm.ScenarioError, match="operating_profit"):
         cm.figure_of(sol, "profits")
+
+
+def test_a_point_that_does_not_settle_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_settling(scenario: cm.Scenario, **kwargs: object) -> cm.Solution:
+        raise cm.ConvergenceError("best responses did not settle ... 1. Look for ...")
+
+    monkeypatch.setattr("compmodel.sensitivity.solve", not_settling)
+    with pytest.raises(cm.ConvergenceError, match=r"at agent\.risk_aversion = 0\.5: best"):
+        cm.sweep(HM87, {"agent.risk_aversion": [0.5]})

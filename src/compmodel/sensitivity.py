@@ -56,7 +56,7 @@ _PAY = (
     "retention",
 )
 
-Path = str | tuple[str, ...]
+GridKey = str | tuple[str, ...]  # a parameter path, or paths moved together
 
 
 def figure_of(solution: Solution, name: str) -> float:
@@ -138,9 +138,17 @@ def _rows(sol: Solution) -> list[tuple[str, str, str, float]]:
     return rows
 
 
+def _solve_at(scenario: Scenario, values: tuple[tuple[str, float], ...], tol: float) -> Solution:
+    try:
+        return solve(_apply(scenario, values), tol=tol)
+    except ConvergenceError as err:  # name the point that did not settle
+        at = ", ".join(f"{p} = {v:g}" for p, v in values) or "the base values"
+        raise ConvergenceError(f"at {at}: {err}") from err
+
+
 def _run(task: _Task) -> tuple[list[tuple[str, str, str, float]], tuple[str, ...]]:
     """Solve one point (top level, so process pools and dask can ship it)."""
-    sol = solve(_apply(task.scenario, task.values), tol=task.tol)
+    sol = _solve_at(task.scenario, task.values, task.tol)
     return _rows(sol), sol.diagnostics.notes
 
 
@@ -180,7 +188,7 @@ def _map(
     return out
 
 
-def _check_values(path: Path, values: Any) -> list[float]:
+def _check_values(path: GridKey, values: Any) -> list[float]:
     label = path if isinstance(path, str) else " & ".join(path)
     try:
         arr = np.asarray(values, dtype=float).ravel()
@@ -199,7 +207,7 @@ def _check_values(path: Path, values: Any) -> list[float]:
 
 def sweep(
     scenario: Scenario,
-    grid: Mapping[Path, Sequence[float] | np.ndarray],
+    grid: Mapping[GridKey, Sequence[float] | np.ndarray],
     *,
     executor: cf.Executor | None = None,
     progress: bool | None = None,
@@ -280,10 +288,7 @@ def sweep(
         )
         _apply(scenario, values)  # bad paths and values fail here, before any solving
         tasks.append(_Task(scenario, values, tol))
-    try:
-        results = _map(_run, tasks, executor, progress, "sweep")
-    except ConvergenceError as err:  # pragma: no cover - message enrichment
-        raise ConvergenceError(f"a sweep point did not settle: {err}") from err
+    results = _map(_run, tasks, executor, progress, "sweep")
     labels = [a[0] for a in axes]
     records: list[tuple[Any, ...]] = []
     notes: dict[tuple[float, ...], tuple[str, ...]] = {}
@@ -311,10 +316,9 @@ class _FigureTask:
 
 
 def _figure_at(task: _FigureTask) -> float:
-    sol = solve(_apply(task.scenario, task.values), tol=task.tol)
-    out = figure_of(sol, task.figure)
+    out = figure_of(_solve_at(task.scenario, task.values, task.tol), task.figure)
     if task.versus is not None:
-        out -= figure_of(solve(_apply(task.versus, task.values), tol=task.tol), task.figure)
+        out -= figure_of(_solve_at(task.versus, task.values, task.tol), task.figure)
     return out
 
 
