@@ -23,6 +23,8 @@ def test_python_example_runs(
     out = capsys.readouterr().out
     assert "expected sales commission saved" in out
     assert "efficiency 0.3664" in out
+    # the sweep and tornado example: the value per unit ranks first
+    assert re.search(r"0\s+company\.levers\.agent\.effort\.value\s+0\.1127\d*\s+1", out)
 
 
 def test_quick_start_has_run_then_test_and_ci_runs_the_test_command() -> None:
