@@ -197,6 +197,7 @@ def test_tornado_uses_the_stated_ranges_of_coefficients() -> None:
             "unknown figure 'profit'",
         ),
         ({"paths": ["agent.risk_aversio"], "spread": 0.2}, "Did you mean"),
+        ({"paths": ["agent.market_reference"], "spread": 0.2}, "is 0, so a relative spread"),
     ],
 )
 def test_bad_tornados_are_clear_errors(kwargs: dict, message: str) -> None:

@@ -344,6 +344,12 @@ def _ends(scenario: Scenario, path: str, spread: float | None) -> tuple[float, f
                 "a range in the company file ({value, unit, range, source})",
             )
         return base, float(rng[0]), float(rng[1])
+    if base == 0.0 and rng is None:
+        raise ScenarioError(
+            f"tornado[{path!r}]",
+            "is 0, so a relative spread cannot move it; leave it out, or run "
+            "compmodel.sweep over the values you want",
+        )
     lo, hi = base - spread * abs(base), base + spread * abs(base)
     if rng is not None:  # never outside the stated range (with_value refuses it)
         lo, hi = max(lo, float(rng[0])), min(hi, float(rng[1]))
