@@ -1161,6 +1161,10 @@ def solve(
         )
     p = _Problem(scenario)
     names = p.space.names
+    found: list[tuple[np.ndarray, list[str]]] = []
+    notes: list[str] = []
+    total_sweeps, last_resid, any_ok = 0, 0.0, False
+    followed = False
     if search == "warm":
         if warm_start is None or tuple(warm_start.levers) != names:
             raise ScenarioError(
@@ -1171,44 +1175,24 @@ def solve(
         warm_fb = warm_start.diagnostics.first_best
         start = None if warm_fb is None else np.array([warm_fb[n] for n in names])
         fb = p.first_best_levers(start) if names else np.empty(0)
-        t, ok, sw, resid = p.nash(warm_start.lever_vector, fb, tol, max_sweeps, warm=True)
+        t, ok, total_sweeps, last_resid = p.nash(
+            warm_start.lever_vector, fb, tol, max_sweeps, warm=True
+        )
         if ok:
-            note = (
+            followed = any_ok = True
+            found.append((t, ["warm_start"]))
+            notes.append(
                 "followed from the warm start only (search='warm'): other equilibria "
                 "were not looked for; solve with search='all' to search every start"
             )
-            warm_notes = [note]
-            if resid >= tol:
-                warm_notes.append(
-                    f"settled at a relative change of {resid:.1e} per sweep, above tol = "
-                    f"{tol:g}: best responses are not more precise here"
+            if last_resid >= tol:
+                notes.append(
+                    f"settled at a relative change of {last_resid:.1e} per sweep, above "
+                    f"tol = {tol:g}: best responses are not more precise here"
                 )
-            eff, eff_note = _efficiency(p, t, fb)
-            if eff_note:
-                warm_notes.append(eff_note)
-            point = EquilibriumPoint(
-                MappingProxyType(p.space.as_dict(t)), p.total_surplus(t), ("warm_start",)
-            )
-            diag = SolveDiagnostics(
-                converged=True,
-                iterations=sw,
-                residual=resid,
-                equilibria=(point,),
-                selected=0,
-                notes=tuple(warm_notes),
-                first_best=MappingProxyType(p.space.as_dict(fb)),
-                search="warm",
-            )
-            return _solution(p, t, "equilibrium", diag, eff)
-    fb = p.first_best_levers() if names else np.empty(0)
-    rest = p.space.rest.copy()
-    stretched = p.space.clip(rest + 2.0 * (fb - rest))
-    profiles = [("no_incentive", rest), ("first_best", fb), ("stretched", stretched)]
-    found: list[tuple[np.ndarray, list[str]]] = []
-    notes: list[str] = []
-    if search == "warm":  # reached only when the warm start did not settle
-        notes.append("the warm start did not settle (search='warm'); every start was searched")
-    total_sweeps, last_resid, any_ok = 0, 0.0, False
+        else:
+            last_resid = 0.0  # the residual reported is the full search's
+            notes.append("the warm start did not settle (search='warm'); every start was searched")
 
     def add(t: np.ndarray, label: str) -> None:
         for u, labels in found:
@@ -1217,28 +1201,33 @@ def solve(
                 return
         found.append((t, [label]))
 
-    known: list[np.ndarray] = []
-    if warm_start is not None and tuple(warm_start.levers) == names:
-        # the warm start's equilibrium only helps later runs stop early; it counts as
-        # found only if a fixed profile reaches it
-        t, ok, sw, _ = p.nash(warm_start.lever_vector, fb, tol, max_sweeps)
-        total_sweeps += sw
-        if ok:
-            known.append(t)
-    for label, t0 in profiles:
-        t, ok, sw, resid = p.nash(t0, fb, tol, max_sweeps, tuple(known + [u for u, _ in found]))
-        total_sweeps += sw
-        last_resid = max(last_resid, resid) if ok else resid
-        if ok:
-            any_ok = True
-            add(t, label)
-            if resid >= tol:
-                notes.append(
-                    f"the {label} start settled at a relative change of {resid:.1e} per "
-                    f"sweep, above tol = {tol:g}: best responses are not more precise here"
-                )
-        else:
-            notes.append(f"the {label} start did not settle (last change {resid:.3g})")
+    if not followed:
+        fb = p.first_best_levers() if names else np.empty(0)
+        rest = p.space.rest.copy()
+        stretched = p.space.clip(rest + 2.0 * (fb - rest))
+        profiles = [("no_incentive", rest), ("first_best", fb), ("stretched", stretched)]
+        known: list[np.ndarray] = []
+        if warm_start is not None and tuple(warm_start.levers) == names:
+            # the warm start's equilibrium only helps later runs stop early; it counts
+            # as found only if a fixed profile reaches it
+            t, ok, sw, _ = p.nash(warm_start.lever_vector, fb, tol, max_sweeps)
+            total_sweeps += sw
+            if ok:
+                known.append(t)
+        for label, t0 in profiles:
+            t, ok, sw, resid = p.nash(t0, fb, tol, max_sweeps, tuple(known + [u for u, _ in found]))
+            total_sweeps += sw
+            last_resid = max(last_resid, resid) if ok else resid
+            if ok:
+                any_ok = True
+                add(t, label)
+                if resid >= tol:
+                    notes.append(
+                        f"the {label} start settled at a relative change of {resid:.1e} per "
+                        f"sweep, above tol = {tol:g}: best responses are not more precise here"
+                    )
+            else:
+                notes.append(f"the {label} start did not settle (last change {resid:.3g})")
     if not any_ok:
         raise ConvergenceError(_checklist(scenario, last_resid, max_sweeps))
     points = [
@@ -1267,5 +1256,6 @@ def solve(
         selected=sel,
         notes=tuple(notes),
         first_best=MappingProxyType(p.space.as_dict(fb)),
+        search="warm" if followed else "all",
     )
     return _solution(p, t, "equilibrium", diag, eff)
