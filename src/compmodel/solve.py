@@ -800,19 +800,18 @@ class _Problem:
             # are only so precise); accept after a confirming full search, and report
             floor = sweep >= 30 and resid < 1e-6 and resid >= 0.5 * min(history[-20:-1])
             was_precise, precise = precise, precise or resid < 1e-4
-            if not was_precise:
-                explore = False
-                continue
-            if resid < tol or floor:
+            if was_precise and (resid < tol or floor):
                 if explore:
                     return t, True, sweep, resid
                 explore = True  # confirm with the full search before stopping
                 continue
-            explore = False
+            explore = False  # the search runs in the first and the confirming sweep only
+            if not was_precise:
+                continue
             for k in known:
                 if np.all(np.abs(t - k) <= 1e-6 * scale) and resid < 1e-5:
                     return k.copy(), True, sweep, resid
-            if not explore and newtons and smooth:
+            if newtons and smooth:
                 # close in: jump to where the first-order conditions hold instead of
                 # sweeping towards it; the next sweeps confirm (or undo) the jump
                 newtons -= 1
