@@ -43,6 +43,7 @@ Methods
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb
@@ -50,6 +51,8 @@ from math import comb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
+
+from ._jit import jit
 
 __all__ = [
     "Expectation",
@@ -65,6 +68,8 @@ FloatArray = NDArray[np.float64]
 _Z_WINDOW = 9.0  # standard deviations integrated on each side of the mean (mass beyond: 2e-19)
 _GL_NODES = 12  # Gauss-Legendre nodes per sub-interval
 _SQRT2PI = np.sqrt(2.0 * np.pi)
+_SQRT2PI_F = math.sqrt(2.0 * math.pi)  # a plain float for the kernels
+_SQRT2 = math.sqrt(2.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -251,18 +256,65 @@ def normal_expectations_with_score(
 
     The second is ``sigma`` times the derivative of the first in ``mu`` (Stein's
     identity), so the gradient of a closed-form expectation costs one more moment.
-    ``coefs`` has shape ``(k, pieces, degree + 1)``; ``sigma > 0``.
+    ``coefs`` has shape ``(k, pieces, degree + 1)``; ``sigma > 0``. Same closed form
+    as :func:`normal_expectation`, compiled (the solver calls it thousands of times).
     """
-    deg = coefs.shape[-1] - 1
-    edges = np.concatenate([[-np.inf], breaks, [np.inf]])
-    z = (edges - mu) / sigma
-    m = _truncated_std_moments(z[:-1], z[1:], deg + 1)  # (pieces, deg+2)
-    values = np.empty(coefs.shape[0])
-    scores = np.empty(coefs.shape[0])
-    for k in range(coefs.shape[0]):
-        zc = _shift_to_z(coefs[k], np.asarray(mu), np.asarray(sigma))  # (pieces, deg+1)
-        values[k] = float(np.sum(zc * m[:, :-1]))
-        scores[k] = float(np.sum(zc * m[:, 1:]))
+    return _normal_with_score(
+        np.asarray(breaks, dtype=float), np.asarray(coefs, dtype=float), float(mu), float(sigma)
+    )
+
+
+@jit
+def _ndtr(x: float) -> float:
+    """Standard normal CDF."""
+    return 0.5 * math.erfc(-x / _SQRT2)
+
+
+@jit
+def _normal_with_score(
+    breaks: FloatArray, coefs: FloatArray, mu: float, sigma: float
+) -> tuple[FloatArray, FloatArray]:
+    """Kernel of :func:`normal_expectations_with_score`.
+
+    On piece ``i`` (between breaks, ``z`` in ``[a_i, b_i)``) the polynomial
+    ``sum_j c_ij x^j`` becomes ``sum_r d_ir z^r`` with
+    ``d_ir = sum_{j >= r} C(j, r) c_ij mu^(j-r) sigma^r``; its expectation is
+    ``sum_r d_ir m_ir`` with the truncated moments ``m_ir = int_a^b z^r phi(z) dz``
+    (recursion ``m_r = (r-1) m_(r-2) + a^(r-1) phi(a) - b^(r-1) phi(b)``), and
+    ``E[p Z]`` is ``sum_r d_ir m_i(r+1)``.
+    """
+    n_pieces = breaks.size + 1
+    deg = coefs.shape[2] - 1
+    m = np.empty((n_pieces, deg + 2))
+    for i in range(n_pieces):
+        a = -np.inf if i == 0 else (breaks[i - 1] - mu) / sigma
+        b = np.inf if i == n_pieces - 1 else (breaks[i] - mu) / sigma
+        # probability mass, differenced in the tail where it is accurate
+        m[i, 0] = _ndtr(-a) - _ndtr(-b) if a > 0.0 else _ndtr(b) - _ndtr(a)
+        pa = math.exp(-0.5 * a * a) / _SQRT2PI_F if math.isfinite(a) else 0.0
+        pb = math.exp(-0.5 * b * b) / _SQRT2PI_F if math.isfinite(b) else 0.0
+        af = a if math.isfinite(a) else 0.0
+        bf = b if math.isfinite(b) else 0.0
+        m[i, 1] = pa - pb
+        for k in range(2, deg + 2):
+            m[i, k] = (k - 1) * m[i, k - 2] + af ** (k - 1) * pa - bf ** (k - 1) * pb
+    values = np.zeros(coefs.shape[0])
+    scores = np.zeros(coefs.shape[0])
+    for c in range(coefs.shape[0]):
+        v, s = 0.0, 0.0
+        for i in range(n_pieces):
+            for j in range(deg + 1):
+                cij = coefs[c, i, j]
+                if cij == 0.0:
+                    continue
+                binom = 1.0  # C(j, r)
+                for r in range(j + 1):
+                    d = binom * cij * mu ** (j - r) * sigma**r
+                    v += d * m[i, r]
+                    s += d * m[i, r + 1]
+                    binom = binom * (j - r) / (r + 1)
+        values[c] = v
+        scores[c] = s
     return values, scores
 
 
@@ -311,6 +363,73 @@ def _nodes(
     zb = (breaks_latent - mu) / sigma
     z, w = _z_grid(zb, width, _GL_NODES)
     return mu + sigma * z, w
+
+
+def logit_expectations_with_score(
+    poly: PiecewisePoly, mu: float, sigma: float
+) -> tuple[float, float, float, float]:
+    """``E[f]``, ``E[f Z]``, ``E[f^2]`` and ``E[f^2 Z]`` for ``f = poly(expit(Y))``,
+    ``Y ~ N(mu, sigma^2)``, ``Z = (Y - mu)/sigma``, ``sigma > 0``.
+
+    The same composite Gauss-Legendre rule as :func:`logit_expectation` (one set of
+    nodes for all four), compiled. ``E[f Z] / sigma`` is the derivative of ``E[f]`` in
+    ``mu`` (Stein's identity).
+    """
+    x, w = _gl_rule(_GL_NODES)
+    return _logit_with_score(poly.breaks, poly.coefs, float(mu), float(sigma), x, w)
+
+
+@jit
+def _logit_with_score(
+    breaks: FloatArray,
+    coefs: FloatArray,
+    mu: float,
+    sigma: float,
+    gl_x: FloatArray,
+    gl_w: FloatArray,
+) -> tuple[float, float, float, float]:
+    """Kernel of :func:`logit_expectations_with_score`: the rule of :func:`_z_grid`.
+
+    In ``z``, the window ``[-9, 9]`` is cut at the breaks (on the latent scale) and
+    each cut into sub-intervals of width at most ``min(1, 1/sigma)``, each with the
+    Gauss-Legendre nodes ``gl_x`` and weights ``gl_w`` times the normal density.
+    """
+    # edges of the window in z: -9, the breaks strictly inside, 9
+    edges = np.empty(breaks.size + 2)
+    n = 0
+    edges[n] = -_Z_WINDOW
+    n += 1
+    for b in breaks:
+        if 0.0 < b < 1.0:
+            z = (math.log(b / (1.0 - b)) - mu) / sigma
+            if -_Z_WINDOW < z < _Z_WINDOW:
+                edges[n] = z
+                n += 1
+    edges[n] = _Z_WINDOW
+    n += 1
+    width = min(1.0, 1.0 / sigma)
+    ef, efz, ef2, ef2z = 0.0, 0.0, 0.0, 0.0
+    deg = coefs.shape[1] - 1
+    for e in range(n - 1):
+        lo, hi = edges[e], edges[e + 1]
+        parts = max(1, math.ceil((hi - lo) / width - 1e-12))
+        size = (hi - lo) / parts
+        for part in range(parts):
+            start = lo + (hi - lo) * part / parts
+            for node in range(gl_x.size):
+                z = start + 0.5 * size * (gl_x[node] + 1.0)
+                w = 0.5 * size * gl_w[node] * math.exp(-0.5 * z * z) / _SQRT2PI_F
+                y = mu + sigma * z
+                x = 1.0 / (1.0 + math.exp(-y))
+                piece = np.searchsorted(breaks, x, side="right")
+                f = coefs[piece, deg]
+                for j in range(deg - 1, -1, -1):
+                    f = f * x + coefs[piece, j]
+                ef += w * f
+                efz += w * f * z
+                ef2 += w * f * f
+                ef2z += w * f * f * z
+    return ef, efz, ef2, ef2z
 
 
 def logit_expectation(poly: PiecewisePoly, mu: float, sigma: float, refine: int = 1) -> float:

@@ -80,11 +80,9 @@ from .models import CompanyModel, build_model
 from .moments import (
     Factor,
     PiecewisePoly,
-    _latent_breaks,
-    _nodes,
     expect_product,
     logit_expectation,
-    normal_expectation,
+    logit_expectations_with_score,
     normal_expectations_with_score,
 )
 from .scenario import Scenario
@@ -299,9 +297,8 @@ class _PayMoments:
             return self._one(poly, var, mean), self._one(sq, var, mean)
         if self.pp.logit[var]:
             # one set of nodes for both (the square has the same breakpoints)
-            y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
-            f = poly(special.expit(y))
-            return float(np.dot(w, f)), float(np.dot(w, f * f))
+            ef, _, ef2, _ = logit_expectations_with_score(poly, mu, sd)
+            return ef, ef2
         both, _ = normal_expectations_with_score(poly.breaks, self.stacked[c], mu, sd)
         return float(both[0]), float(both[1])
 
@@ -361,9 +358,8 @@ class _PayMoments:
         """``E[poly]`` and its derivative in the mean of ``var`` (noisy variables only)."""
         mu, sd = float(mean[var]), float(self.sd[var])
         if self.pp.logit[var]:
-            y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
-            f = poly(special.expit(y))
-            return float(np.dot(w, f)), float(np.dot(w, f * (y - mu))) / (sd * sd)
+            ef, efz, _, _ = logit_expectations_with_score(poly, mu, sd)
+            return ef, efz / sd
         c = poly.coefs[None, :, :]
         v, sc = normal_expectations_with_score(poly.breaks, c, mu, sd)
         return float(v[0]), float(sc[0]) / sd
@@ -381,11 +377,8 @@ class _PayMoments:
             var, poly = self.vars[c], self.polys[c]
             mu, sd = float(mean[var]), float(self.sd[var])
             if self.pp.logit[var]:
-                y, w = _nodes(mu, sd, _latent_breaks(poly.breaks, True), True, 1)
-                f = poly(special.expit(y))
-                k = (y - mu) / (sd * sd)
-                e[c], de[c] = float(np.dot(w, f)), float(np.dot(w, f * k))
-                second[c], dsecond[c] = float(np.dot(w, f * f)), float(np.dot(w, f * f * k))
+                ef, efz, ef2, ef2z = logit_expectations_with_score(poly, mu, sd)
+                e[c], de[c], second[c], dsecond[c] = ef, efz / sd, ef2, ef2z / sd
             else:
                 vals, sc = normal_expectations_with_score(poly.breaks, self.stacked[c], mu, sd)
                 e[c], second[c] = float(vals[0]), float(vals[1])
@@ -410,11 +403,11 @@ class _PayMoments:
 
     def _one(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> float:
         mu, sd = float(mean[var]), float(self.sd[var])
+        if sd <= 0.0:
+            return float(poly(float(special.expit(mu)) if self.pp.logit[var] else mu))
         if self.pp.logit[var]:
-            if sd <= 0.0:
-                return float(poly(float(special.expit(mu))))
-            return logit_expectation(poly, mu, sd)
-        return float(normal_expectation(poly, mu, sd))
+            return logit_expectations_with_score(poly, mu, sd)[0]
+        return float(normal_expectations_with_score(poly.breaks, poly.coefs[None], mu, sd)[0][0])
 
     def __call__(self, mean: np.ndarray) -> tuple[float, float]:
         if self.general:
@@ -579,24 +572,37 @@ class _Problem:
         of the means to the department's levers by central differences.
         """
         assert d.moments is not None  # only called when has_gradient
-        t2, means = self._perceived(d, t, x, mu0)
+        t2 = t.copy()
+        t2[d.levers] = x
+        mu, dmu = self._means_jacobian(t2, d.levers)
+        base_means = self._plan_means(d, mu0)
+        means = base_means + d.los * (self._plan_means(d, mu) - base_means)
         e, v, ge, gv = d.moments.with_gradient(means)
         g_means = ge - 0.5 * d.r * gv  # per plan variable
         jac = np.zeros((means.size, x.size))
         mask = d.model_index >= 0
-        for j, pos in enumerate(d.levers):
-            h = 1e-6 * max(1.0, abs(float(t2[pos])))
-            up, dn = t2.copy(), t2.copy()
-            up[pos] += h
-            dn[pos] -= h
-            diff = (self.model.means(up) - self.model.means(dn)) / (2.0 * h)
-            jac[mask, j] = diff[d.model_index[mask]]
+        jac[mask] = dmu[d.model_index[mask]]
         idx = d.levers
         dev = x - self.space.rest[idx]
         cmat = self.space.cost[np.ix_(idx, idx)]
         ce = e - 0.5 * d.r * v - float(0.5 * dev @ cmat @ dev)
         grad = (g_means * d.los) @ jac - cmat @ dev
         return ce, np.asarray(grad, dtype=float)
+
+    def _means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Metric means at ``t`` and their central-difference derivatives in the levers
+        ``columns`` (step ``1e-6 max(1, |t_j|)``); compiled where the model offers it."""
+        fast = getattr(self.model, "means_jacobian", None)
+        if fast is not None:
+            return fast(t, columns)
+        jac = np.empty((len(self.model.metrics), columns.size))
+        for j, pos in enumerate(columns):
+            h = 1e-6 * max(1.0, abs(float(t[pos])))
+            up, dn = t.copy(), t.copy()
+            up[pos] += h
+            dn[pos] -= h
+            jac[:, j] = (self.model.means(up) - self.model.means(dn)) / (2.0 * h)
+        return self.model.means(t), jac
 
     def total_surplus(self, t: np.ndarray, risk: bool = True) -> float:
         ts = self.model.gross_value(t)

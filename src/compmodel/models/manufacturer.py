@@ -131,11 +131,14 @@ without noise); the forecast's noise is what plans pay on.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
+from .._jit import jit
 from ..errors import ScenarioError
 from ..scenario import Scenario
 from . import LeverSpace, lever_space, register_kind
@@ -222,6 +225,7 @@ VALUE_PARTS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+@jit
 def _logistic(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
@@ -229,10 +233,12 @@ def _logistic(z: float) -> float:
     return e / (1.0 + e)
 
 
+@jit
 def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
+@jit
 def _softmin(a: float, b: float, nu: float) -> float:
     if a <= 0.0 or b <= 0.0:
         return 0.0
@@ -240,9 +246,197 @@ def _softmin(a: float, b: float, nu: float) -> float:
     return m * ((a / m) ** -nu + (b / m) ** -nu) ** (-1.0 / nu)
 
 
+@jit
 def _softplus(z: float, w: float) -> float:
     u = z / w
     return w * (u + math.log1p(math.exp(-u))) if u > 0 else w * math.log1p(math.exp(u))
+
+
+#: What the kernel needs besides the levers: the coefficients, then the scenario's
+#: bridges, headcounts and base pay (one record, so the kernel reads ``k.price``).
+# (fields built from COEFFICIENTS, which mypy's namedtuple support cannot read)
+_Inputs = cast(Any, namedtuple)(
+    "_Inputs",
+    (
+        *COEFFICIENTS, "J", "R", "M", "K", "c_rest", "bridge_cost", "replacement",
+        "base_payroll", *(f"n_{d}" for d in LEVERS), *(f"base_{d}" for d in LEVERS),
+    ),
+)  # fmt: skip
+
+_OUTCOMES = (
+    "infeasible_share", "escape_share", "units_ordered", "production_capacity",
+    "shipping_capacity", "load", "tickets_raised", "service_utilisation", "concessions",
+    "promise_cost_total",
+)  # fmt: skip
+
+#: What the kernel returns, in order: the metrics' latent means, the signed parts of
+#: value, outcomes, staff retention per department, and value.
+_OUT: tuple[str, ...] = (
+    tuple(f"metric.{m}" for m in MANUFACTURER_METRICS)
+    + tuple(f"value.{name}" for name in VALUE_PARTS)
+    + _OUTCOMES
+    + tuple(f"staff_retention.{d}" for d in LEVERS)
+    + ("value",)
+)  # fmt: skip
+_N_METRICS = len(MANUFACTURER_METRICS)
+_N_OUT = len(_OUT)
+
+
+@jit
+def _staff(k: Any, x: float, phi: float) -> tuple[float, float, float, float, float, float]:
+    """Staff retention of sales, production, shipping, customer service and leadership
+    at expediting ``x`` and infeasible share ``phi``, and the turnover cost (USD)."""
+    sales = _logistic(_logit(k.staff_retention_sales))
+    prod = _logistic(
+        _logit(k.staff_retention_production) - k.overtime_wear * x - k.infeasible_stress * phi
+    )
+    ship = _logistic(_logit(k.staff_retention_shipping) - k.infeasible_stress * phi)
+    cs = _logistic(_logit(k.staff_retention_customer_service) - k.infeasible_stress * phi)
+    lead = _logistic(_logit(k.staff_retention_leadership))
+    turnover = k.replacement * (
+        k.n_sales * (1.0 - sales) * k.base_sales
+        + k.n_production * (1.0 - prod) * k.base_production
+        + k.n_shipping * (1.0 - ship) * k.base_shipping
+        + k.n_customer_service * (1.0 - cs) * k.base_customer_service
+        + k.n_leadership * (1.0 - lead) * k.base_leadership
+    )
+    return sales, prod, ship, cs, lead, turnover
+
+
+@jit
+def _equations(t: np.ndarray, pos: np.ndarray, k: Any) -> np.ndarray:
+    """The equations of the module docstring at levers ``t`` (``t[pos[i]]`` is the
+    i-th lever of :data:`LEVERS` in order); the result is laid out as :data:`_OUT`."""
+    p = max(t[pos[0]], 0.0)
+    o, c = t[pos[1]], t[pos[2]]
+    h, q, x = t[pos[3]], t[pos[4]], t[pos[5]]
+    s, v, g = t[pos[6]], t[pos[7]], t[pos[8]]
+    J, R, M, K = k.J, k.R, k.M, k.K
+    lb = 1.0 + k.leadership_bridge_boost * g
+
+    # sales
+    escape = (
+        math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
+        * (1.0 - min(0.95, k.meeting_catch * M * lb))
+        * (1.0 - min(1.0, k.ctp_catch * K))
+    )
+    learn = 1.0 - min(0.9, k.rotation_learning * R)
+    phi = min(1.0, max(0.0, o * learn * escape))
+    sell = (1.0 - c - R / k.selling_days) / (1.0 - k.c_rest)
+    bookings = (
+        k.bookings_base
+        * p**k.prospecting_elasticity
+        * max(sell, 0.0)
+        * (1.0 + k.overpromise_win * o * escape)
+        * (1.0 + k.joint_call_win * J * lb)
+        * (1.0 - k.ctp_quote_loss * K)
+    )
+
+    # operations
+    nu = k.fill_sharpness
+    demand = k.n_sales * bookings / k.price
+    kp = (
+        k.n_production * k.units_per_worker * h
+        * (1.0 - k.quality_time * (q - 1.0)) * (1.0 + k.overtime_output * x)
+    )  # fmt: skip
+    produced = _softmin(demand, kp, nu)
+    ks = k.n_shipping * k.units_per_shipper * s
+    shipped = _softmin(produced, ks, nu)
+    load = demand / max(min(kp, ks), 1e-12)
+    overload = _softplus(load - k.load_knee, k.knee_width)
+    otif_logit = (
+        k.otif_intercept - k.otif_load * overload - k.otif_infeasible * phi
+        + k.otif_expediting * x + k.otif_dispatch * (s - 1.0)
+    )  # fmt: skip
+    defect_logit = (
+        k.defect_intercept - k.defect_quality * (q - 1.0) + k.defect_rush * (h - 1.0)
+        + k.defect_expediting * x + k.defect_infeasible * phi
+    )  # fmt: skip
+    otif = _logistic(otif_logit)
+    defect = _logistic(defect_logit)
+    revenue = shipped * k.price
+    margin_base = revenue * k.margin_rate
+
+    # customer service, customers and staff
+    tickets = shipped * (
+        k.tickets_per_unit + k.tickets_per_late_unit * (1.0 - otif)
+        + k.tickets_per_defect * defect
+    )  # fmt: skip
+    capacity = k.n_customer_service * k.tickets_per_agent * v
+    util = tickets / max(capacity, 1e-12)
+    response = k.response_base * util**k.response_elasticity
+    cust_logit = (
+        k.customer_intercept + k.customer_otif * otif - k.customer_defect * defect
+        - k.customer_response * response + k.joint_call_retention * J * lb
+    )  # fmt: skip
+    retention_c = _logistic(cust_logit)
+    sales_r, prod_r, ship_r, cs_r, lead_r, turnover = _staff(k, x, phi)
+
+    # money
+    concessions = revenue * k.concession_rate * phi
+    rework = shipped * defect * k.rework_cost
+    lost_customers = (1.0 - retention_c) * margin_base * k.lost_margin_years
+    # turnover the infeasible promises cause: against the same levers with none
+    from_promises = turnover - _staff(k, x, 0.0)[5] if phi > 0.0 else 0.0
+    promise_cost = concessions + rework + lost_customers + from_promises
+    expediting = k.n_production * x * k.overtime_cost
+    gross_margin = margin_base - concessions
+    parts = (
+        gross_margin, -expediting, -rework, -lost_customers, -turnover, -k.bridge_cost,
+        -k.overhead,
+    )  # fmt: skip
+    value, err = 0.0, 0.0  # Neumaier's compensated sum: the parts nearly cancel
+    for part in parts:
+        total = value + part
+        err += (value - total) + part if abs(value) >= abs(part) else (part - total) + value
+        value = total
+    value += err
+    ns = k.n_sales
+    ontime = revenue * otif
+    out = np.empty(_N_OUT)
+    metrics = (  # MANUFACTURER_METRICS order
+        bookings, revenue / ns, ontime / ns, margin_base / ns, ontime * k.margin_rate / ns,
+        bookings - ontime / ns, promise_cost / ns, produced, shipped, revenue, gross_margin,
+        otif_logit, defect_logit, response, _softmin(tickets, capacity, nu), cust_logit,
+        value - k.base_payroll,
+    )  # fmt: skip
+    i = 0
+    for val in metrics:
+        out[i] = val
+        i += 1
+    for part in parts:
+        out[i] = part
+        i += 1
+    rest = (
+        phi, escape, demand, kp, ks, load, tickets, util, concessions, promise_cost,
+        sales_r, prod_r, ship_r, cs_r, lead_r, value,
+    )  # fmt: skip
+    for val in rest:
+        out[i] = val
+        i += 1
+    return out
+
+
+@jit
+def _means_jacobian(
+    t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Metric means at ``t`` and their central-difference derivatives in the levers
+    ``columns`` (step ``1e-6 * max(1, |t_j|)``): shapes (metrics,), (metrics, columns)."""
+    means = _equations(t, pos, k)[:_N_METRICS].copy()
+    jac = np.empty((_N_METRICS, columns.size))
+    work = t.copy()
+    for j in range(columns.size):
+        col = columns[j]
+        step = 1e-6 * max(1.0, abs(t[col]))
+        work[col] = t[col] + step
+        up = _equations(work, pos, k)
+        work[col] = t[col] - step
+        dn = _equations(work, pos, k)
+        work[col] = t[col]
+        for i in range(_N_METRICS):
+            jac[i, j] = (up[i] - dn[i]) / (2.0 * step)
+    return means, jac
 
 
 @dataclass(frozen=True)
@@ -327,195 +521,57 @@ class ManufacturerModel:
             "unofficial_leaders": on["unofficial_leaders"] * kk["leader_cost"],
             "capable_to_promise": on["capable_to_promise"] * kk["ctp_cost"],
         }
-        self._pos = {name: i for i, name in enumerate(self.levers.names)}
-        self.c_rest = float(self.levers.rest[self._pos["sales.collaboration"]])
-        self._cache: tuple[tuple[float, ...], _State] | None = None
+        pos = {name: i for i, name in enumerate(self.levers.names)}
+        #: position in the lever vector of each lever of LEVERS, in that order
+        self._order = np.array(
+            [pos[f"{d}.{name}"] for d, names in LEVERS.items() for name in names]
+        )
+        self._inputs = _Inputs(
+            **self.k,
+            J=on["joint_sales_calls"],
+            R=on["rotation_days"],
+            M=on["meetings"],
+            K=on["capable_to_promise"],
+            c_rest=float(self.levers.rest[pos["sales.collaboration"]]),
+            bridge_cost=math.fsum(self.bridge_costs.values()),
+            replacement=self.replacement,
+            base_payroll=self.base_payroll,
+            **{f"n_{d}": self.n[d] for d in LEVERS},
+            **{f"base_{d}": self.base[d] for d in LEVERS},
+        )
+        self._cache: tuple[bytes, _State] | None = None
 
     # ----------------------------------------------------------------------------------
     def _state(self, t: np.ndarray) -> _State:
-        key = tuple(float(v) for v in t)
+        t = np.asarray(t, dtype=float)
+        key = t.tobytes()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        st = self._equations(key)
+        raw = dict(zip(_OUT, _equations(t, self._order, self._inputs).tolist(), strict=True))
+        st = _State(
+            metrics={m: raw[f"metric.{m}"] for m in MANUFACTURER_METRICS},
+            parts={name: raw[f"value.{name}"] for name in VALUE_PARTS},
+            outcomes={
+                **{name: raw[name] for name in _OUTCOMES},
+                "base_payroll": self.base_payroll,
+                **{name: raw[name] for name in _OUT if name.startswith(("value.", "staff_"))},
+            },
+            retention={d: raw[f"staff_retention.{d}"] for d in LEVERS},
+            value=raw["value"],
+        )
         self._cache = (key, st)
         return st
 
-    def _lever(self, t: tuple[float, ...], name: str) -> float:
-        return t[self._pos[name]]
-
-    def _equations(self, t: tuple[float, ...]) -> _State:
-        k, br, n = self.k, self.bridge, self.n
-        p = max(self._lever(t, "sales.prospecting"), 0.0)
-        o = self._lever(t, "sales.overpromise")
-        c = self._lever(t, "sales.collaboration")
-        h = self._lever(t, "production.throughput")
-        q = self._lever(t, "production.quality")
-        x = self._lever(t, "production.expediting")
-        s = self._lever(t, "shipping.dispatch")
-        v = self._lever(t, "customer_service.responsiveness")
-        g = self._lever(t, "leadership.bridge_time")
-        J, R, M = br["joint_sales_calls"], br["rotation_days"], br["meetings"]
-        K = br["capable_to_promise"]
-        lb = 1.0 + k["leadership_bridge_boost"] * g
-
-        # sales
-        escape = (
-            math.exp(-k["collaboration_catch"] * c * (1.0 + k["joint_call_catch"] * J * lb))
-            * (1.0 - min(0.95, k["meeting_catch"] * M * lb))
-            * (1.0 - min(1.0, k["ctp_catch"] * K))
-        )
-        learn = 1.0 - min(0.9, k["rotation_learning"] * R)
-        phi = min(1.0, max(0.0, o * learn * escape))
-        sell = (1.0 - c - R / k["selling_days"]) / (1.0 - self.c_rest)
-        bookings = (
-            k["bookings_base"]
-            * p ** k["prospecting_elasticity"]
-            * max(sell, 0.0)
-            * (1.0 + k["overpromise_win"] * o * escape)
-            * (1.0 + k["joint_call_win"] * J * lb)
-            * (1.0 - k["ctp_quote_loss"] * K)
-        )
-
-        # operations
-        nu = k["fill_sharpness"]
-        demand = n["sales"] * bookings / k["price"]
-        kp = (
-            n["production"] * k["units_per_worker"] * h
-            * (1.0 - k["quality_time"] * (q - 1.0)) * (1.0 + k["overtime_output"] * x)
-        )  # fmt: skip
-        produced = _softmin(demand, kp, nu)
-        ks = n["shipping"] * k["units_per_shipper"] * s
-        shipped = _softmin(produced, ks, nu)
-        load = demand / max(min(kp, ks), 1e-12)
-        overload = _softplus(load - k["load_knee"], k["knee_width"])
-
-        def otif_logit(phi_: float) -> float:
-            return (
-                k["otif_intercept"] - k["otif_load"] * overload - k["otif_infeasible"] * phi_
-                + k["otif_expediting"] * x + k["otif_dispatch"] * (s - 1.0)
-            )  # fmt: skip
-
-        def defect_logit(phi_: float) -> float:
-            return (
-                k["defect_intercept"] - k["defect_quality"] * (q - 1.0)
-                + k["defect_rush"] * (h - 1.0) + k["defect_expediting"] * x
-                + k["defect_infeasible"] * phi_
-            )  # fmt: skip
-
-        revenue = shipped * k["price"]
-        margin_base = revenue * k["margin_rate"]
-
-        def staff_at(phi_: float) -> tuple[dict[str, float], float]:
-            """Staff retention per department and its turnover cost at share ``phi_``."""
-            staff: dict[str, float] = {}
-            for d in LEVERS:
-                z = _logit(k[f"staff_retention_{d}"])
-                if d == "production":
-                    z -= k["overtime_wear"] * x
-                if d in ("production", "shipping", "customer_service"):
-                    z -= k["infeasible_stress"] * phi_
-                staff[d] = _logistic(z)
-            turnover = sum(
-                n[d] * (1.0 - staff[d]) * self.replacement * self.base[d] for d in LEVERS
-            )
-            return staff, turnover
-
-        def downstream(phi_: float) -> dict[str, float]:
-            """Everything the orders cost after the sale, at infeasible share ``phi_``."""
-            otif = _logistic(otif_logit(phi_))
-            defect = _logistic(defect_logit(phi_))
-            tickets = shipped * (
-                k["tickets_per_unit"] + k["tickets_per_late_unit"] * (1.0 - otif)
-                + k["tickets_per_defect"] * defect
-            )  # fmt: skip
-            capacity = n["customer_service"] * k["tickets_per_agent"] * v
-            util = tickets / max(capacity, 1e-12)
-            response = k["response_base"] * util ** k["response_elasticity"]
-            cust_logit = (
-                k["customer_intercept"] + k["customer_otif"] * otif
-                - k["customer_defect"] * defect - k["customer_response"] * response
-                + k["joint_call_retention"] * J * lb
-            )  # fmt: skip
-            retention_c = _logistic(cust_logit)
-            staff, turnover = staff_at(phi_)
-            return {
-                "otif": otif,
-                "defect": defect,
-                "tickets": tickets,
-                "capacity": capacity,
-                "response": response,
-                "cust_logit": cust_logit,
-                "customer_retention": retention_c,
-                "concessions": revenue * k["concession_rate"] * phi_,
-                "rework": shipped * defect * k["rework_cost"],
-                "lost_customers": (1.0 - retention_c) * margin_base * k["lost_margin_years"],
-                "staff_turnover": turnover,
-                **{f"staff_{d}": staff[d] for d in LEVERS},
-            }
-
-        now = downstream(phi)
-        # turnover the infeasible promises cause: against the same levers with none
-        staff_from_promises = now["staff_turnover"] - staff_at(0.0)[1] if phi > 0.0 else 0.0
-        promise_cost = (
-            now["concessions"] + now["rework"] + now["lost_customers"] + staff_from_promises
-        )
-
-        bridge_cost = math.fsum(self.bridge_costs.values())
-        expediting = n["production"] * x * k["overtime_cost"]
-        gross_margin = margin_base - now["concessions"]
-        parts = {
-            "gross_margin": gross_margin,
-            "expediting": -expediting,
-            "rework": -now["rework"],
-            "lost_customers": -now["lost_customers"],
-            "staff_turnover": -now["staff_turnover"],
-            "bridge_cost": -bridge_cost,
-            "overhead": -k["overhead"],
-        }
-        value = math.fsum(parts.values())
-        ns = n["sales"]
-        ontime = revenue * now["otif"]
-        metrics = {
-            "bookings": bookings,
-            "shipped_revenue": revenue / ns,
-            "ontime_revenue": ontime / ns,
-            "shipped_margin": margin_base / ns,
-            "ontime_margin": ontime * k["margin_rate"] / ns,
-            "late_bookings": bookings - ontime / ns,
-            "promise_cost": promise_cost / ns,
-            "throughput": produced,
-            "units_shipped": shipped,
-            "revenue": revenue,
-            "gross_margin": gross_margin,
-            "otif": otif_logit(phi),
-            "defect_rate": defect_logit(phi),
-            "response_time": now["response"],
-            "tickets_closed": _softmin(now["tickets"], now["capacity"], nu),
-            "customer_retention": now["cust_logit"],
-            "operating_profit": value - self.base_payroll,
-        }
-        outcomes = {
-            "infeasible_share": phi,
-            "escape_share": escape,
-            "units_ordered": demand,
-            "production_capacity": kp,
-            "shipping_capacity": ks,
-            "load": load,
-            "tickets_raised": now["tickets"],
-            "service_utilisation": now["tickets"] / max(now["capacity"], 1e-12),
-            "concessions": now["concessions"],
-            "promise_cost_total": promise_cost,
-            "base_payroll": self.base_payroll,
-            **{f"value.{name}": val for name, val in parts.items()},
-            **{f"staff_retention.{d}": now[f"staff_{d}"] for d in LEVERS},
-        }
-        retention = {d: now[f"staff_{d}"] for d in LEVERS}
-        return _State(metrics, parts, outcomes, retention, value)
-
     # the CompanyModel interface -------------------------------------------------------
     def means(self, t: np.ndarray) -> np.ndarray:
-        m = self._state(t).metrics
-        return np.array([m[name] for name in self.metrics])
+        raw = _equations(np.asarray(t, dtype=float), self._order, self._inputs)
+        return raw[:_N_METRICS].copy()
+
+    def means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Metric means at ``t`` and their derivatives in the levers ``columns``
+        (central differences, step ``1e-6 max(1, |t_j|)``), in one compiled call."""
+        t = np.asarray(t, dtype=float)
+        return _means_jacobian(t, self._order, self._inputs, np.asarray(columns, dtype=np.int64))
 
     def gross_value(self, t: np.ndarray) -> float:
         return self._state(t).value
