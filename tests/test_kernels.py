@@ -1,0 +1,89 @@
+"""The compiled kernels are the Python code they compile.
+
+numba compiles :mod:`compmodel.models.manufacturer`'s equations and the pay-moment
+formulas; with ``NUMBA_DISABLE_JIT=1`` the same functions run as plain Python. A
+subprocess evaluates them that way and the results must agree to rounding, so a
+construct that numba reads differently from Python (integer division, a captured
+global, a loop bound) cannot change a figure unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compmodel as cm
+from compmodel.models import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_PROBE = """
+import json, sys
+import numpy as np
+import compmodel as cm
+from compmodel.models import build_model
+from compmodel.moments import PiecewisePoly, normal_expectations_with_score, logit_expectations_with_score
+s = cm.load_scenario(sys.argv[1]).with_values({
+    "bridges.joint_sales_calls": 0.3, "bridges.rotation_days": 4.0, "bridges.meetings": 2.0,
+    "bridges.capable_to_promise": 0.5})
+m = build_model(s)
+rng = np.random.default_rng(7)
+out = {"means": [], "jac": []}
+for _ in range(20):
+    t = m.levers.rest * (0.6 + 0.8 * rng.random(m.levers.rest.size)) + 0.05 * rng.random(m.levers.rest.size)
+    out["means"].append(m.means(t).tolist())
+    out["jac"].append(m.means_jacobian(t, np.arange(t.size))[1].tolist())
+    out.setdefault("outcomes", []).append(list(m.outcomes(t).values()))
+poly = PiecewisePoly(np.array([0.2, 0.7]), np.array([[0.0, 0.0, 0.0], [0.1, 1.0, -0.5], [0.4, 0.0, 0.0]]))
+out["normal"] = [list(map(float, v)) for v in normal_expectations_with_score(poly.breaks, poly.coefs[None], 0.5, 0.3)]
+out["logit"] = list(logit_expectations_with_score(poly, 0.1, 0.8))
+print(json.dumps(out))
+"""
+
+
+def _probe(jit: bool) -> dict[str, list]:
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "0" if jit else "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(ROOT / "data" / "samples" / "acme_today.toml")],
+        capture_output=True, text=True, env=env, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return json.loads(run.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[dict[str, list], dict[str, list]]:
+    return _probe(jit=True), _probe(jit=False)
+
+
+@pytest.mark.parametrize("key", ["means", "jac", "outcomes", "normal", "logit"])
+def test_compiled_and_interpreted_kernels_agree(
+    both: tuple[dict[str, list], dict[str, list]], key: str
+) -> None:
+    compiled, python = (np.asarray(b[key], dtype=float) for b in both)
+    assert compiled.shape == python.shape
+    np.testing.assert_allclose(compiled, python, rtol=1e-12, atol=1e-9)
+
+
+def test_means_jacobian_is_the_derivative_of_means() -> None:
+    """Against a Richardson-extrapolated central difference of ``means`` itself."""
+    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml")
+    m = build_model(s)
+    t = m.levers.rest + 0.05
+    means, jac = m.means_jacobian(t, np.arange(t.size))
+    np.testing.assert_array_equal(means, m.means(t))
+    for j in range(t.size):
+
+        def d(h: float, j: int = j) -> np.ndarray:
+            up, dn = t.copy(), t.copy()
+            up[j] += h
+            dn[j] -= h
+            return (m.means(up) - m.means(dn)) / (2 * h)
+
+        ref = (4 * d(1e-4) - d(2e-4)) / 3
+        np.testing.assert_allclose(jac[:, j], ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
