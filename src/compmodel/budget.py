@@ -431,7 +431,14 @@ def commission_budget(
             q_person = quota if quota is not None else dept.quota
             track = dept.quota_metric in pp.metrics and q_person is not None and q_person > 0
             att_sum, reach_sum, pay_sum = 0.0, 0.0, 0.0
-            for _ in range(count):
+            # without individual noise the `count` people draw the same pay: simulate
+            # one and weigh it (no random numbers are skipped: none would be drawn)
+            alone = any(
+                scenario.metrics[m].scope == "individual" and fc.metrics[m].individual_sd > 0
+                for m in pp.metrics
+            )
+            reps, weight = (count, 1) if alone else (min(count, 1), count)
+            for _ in range(reps):
                 person_pay = np.zeros(n_draws)
                 x = np.empty((len(pp.metrics), n_draws))
                 for v, m in enumerate(pp.metrics):
@@ -458,15 +465,15 @@ def commission_budget(
                     pay = poly(x[var]) * factor
                     if gate is not None:
                         pay = pay * gate[1](x[gate[0]])
-                    comp_mc[c] += pay
+                    comp_mc[c] += weight * pay
                     person_pay += pay
-                bill += person_pay
-                pay_sum += float(person_pay.mean())
+                bill += weight * person_pay
+                pay_sum += weight * float(person_pay.mean())
                 if track and q_person is not None:
                     att = x[pp.metrics.index(str(dept.quota_metric))] / q_person
                     better = scenario.metrics[str(dept.quota_metric)].direction == "higher"
-                    att_sum += float(att.mean())
-                    reach_sum += float(np.mean(att >= 1.0 if better else att <= 1.0))
+                    att_sum += weight * float(att.mean())
+                    reach_sum += weight * float(np.mean(att >= 1.0 if better else att <= 1.0))
             row = people_rows[-1]
             row["mc_payout"] = pay_sum / count if count else math.nan
             row["attainment_mean"] = att_sum / count if track and count else math.nan

@@ -232,6 +232,10 @@ def normal_expectation(poly: PiecewisePoly, mu: ArrayLike, sigma: ArrayLike) -> 
 
     ``sigma = 0`` is allowed and gives ``poly(mu)``.
     """
+    if np.ndim(mu) == 0 and np.ndim(sigma) == 0 and float(sigma) > 0.0:  # type: ignore[arg-type]
+        # one expectation: the compiled kernel (same closed form)
+        values, _ = _normal_with_score(poly.breaks, poly.coefs[None], float(mu), float(sigma))  # type: ignore[arg-type]
+        return np.asarray(values[0])
     mu_a = np.asarray(mu, dtype=float)
     sig_a = np.broadcast_to(np.asarray(sigma, dtype=float), mu_a.shape).copy()
     mu_b, sig_b = np.broadcast_arrays(mu_a, sig_a)

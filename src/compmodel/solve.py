@@ -68,12 +68,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from . import _compiled as kernels
+from ._compiled import department_arrays, gl_rule
 from .budget import PersonPlan, _moments, _person_plan
 from .errors import ConvergenceError, ScenarioError
 from .models import CompanyModel, build_model
@@ -527,6 +529,15 @@ class _Problem:
                     _PayMoments(pp),
                 )
             )
+        # the compiled path (compmodel._compiled): where the model offers a compiled
+        # Jacobian and every plan fits the kernels; same optimum, no Python per step
+        self._kernel: tuple[Any, Any, dict[str, Any], tuple[np.ndarray, np.ndarray]] | None
+        self._kernel = None
+        jk = getattr(self.model, "jacobian_kernel", None)
+        if jk is not None:
+            packed = {d.name: department_arrays(d, self.space) for d in self.depts if d.levers.size}
+            if all(v is not None for v in packed.values()):
+                self._kernel = (jk[0], jk[1], packed, gl_rule())
 
     # pay moments -------------------------------------------------------------------
     def _plan_means(self, d: _Dept, mu: np.ndarray) -> np.ndarray:
@@ -554,6 +565,8 @@ class _Problem:
 
     def perceived_ce(self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
         """A person's CE (without base) choosing x while everyone else stays at t."""
+        if self._kernel is not None:
+            return self._compiled_ce(d, t, x, mu0)[0]
         if d.plan is None:
             t2 = t.copy()
             t2[d.levers] = x
@@ -571,6 +584,8 @@ class _Problem:
         on the same closed forms and quadrature rules); the company model's response
         of the means to the department's levers by central differences.
         """
+        if self._kernel is not None:
+            return self._compiled_ce(d, t, x, mu0)
         assert d.moments is not None  # only called when has_gradient
         t2 = t.copy()
         t2[d.levers] = x
@@ -604,15 +619,43 @@ class _Problem:
             jac[:, j] = (self.model.means(up) - self.model.means(dn)) / (2.0 * h)
         return self.model.means(t), jac
 
+    def _compiled_ce(
+        self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        assert self._kernel is not None
+        fn, data, packed, (gx, gw) = self._kernel
+        xa = np.asarray(x, dtype=float)
+        ce, grad = kernels.perceived_ce(fn, data, t, xa, mu0, packed[d.name], gx, gw)
+        return float(ce), grad
+
+    def _climb(
+        self, d: _Dept, t: np.ndarray, x0: np.ndarray, mu0: np.ndarray, scale: float, precise: bool
+    ) -> tuple[np.ndarray, float]:
+        """:meth:`_maximise` of ``d``'s perceived CE in compiled code."""
+        assert self._kernel is not None
+        fn, data, packed, (gx, gw) = self._kernel
+        lo, hi = self.space.lower[d.levers], self.space.upper[d.levers]
+        x, v, met = kernels.climb(
+            fn, data, t, np.asarray(x0, dtype=float), mu0, packed[d.name], lo, hi, scale,
+            precise, gx, gw,
+        )  # fmt: skip
+        if not met and precise:
+            # Newton stalls at a kink of the model: finish as the Python path would
+            def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
+                return self._compiled_ce(d, t, z, mu0)
+
+            x2, v2 = self._maximise(lambda z: fg(z)[0], x, lo, hi, scale, fg, precise=True)
+            if v2 >= v:
+                return x2, v2
+        return x, float(v)
+
     def total_surplus(self, t: np.ndarray, risk: bool = True) -> float:
-        ts = self.model.gross_value(t)
-        mu = self.model.means(t)
-        for d in self.depts:
-            cost = self.space.effort_cost(d.name, t)
-            rp = 0.0
-            if risk and d.plan is not None and d.r > 0:
-                rp = 0.5 * d.r * self.pay(d, self._plan_means(d, mu))[1]
-            ts -= d.headcount * (cost + rp)
+        ts = self.model.gross_value(t) - self.space.total_effort_cost(t)
+        if risk:
+            mu = self.model.means(t)
+            for d in self.depts:
+                if d.plan is not None and d.r > 0:
+                    ts -= d.headcount * 0.5 * d.r * self.pay(d, self._plan_means(d, mu))[1]
         return float(ts)
 
     # optimisation ------------------------------------------------------------------
@@ -706,7 +749,7 @@ class _Problem:
             # keep the current levers and the three best distinct starting points
             uniq: list[np.ndarray] = []
             for x0 in starts:
-                if not any(np.allclose(x0, u, rtol=1e-9, atol=1e-12) for u in uniq):
+                if not any(np.all(np.abs(x0 - u) <= 1e-12 + 1e-9 * np.abs(u)) for u in uniq):
                     uniq.append(x0)
             ranked = sorted(uniq[1:], key=lambda x0: -f(x0))
             starts = [uniq[0], *ranked[:3]]
@@ -716,15 +759,20 @@ class _Problem:
             def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
                 return self.perceived_ce_and_gradient(d, t, x, mu0)
 
+        def climb(x0: np.ndarray, precise: bool) -> tuple[np.ndarray, float]:
+            if self._kernel is not None:
+                return self._climb(d, t, x0, mu0, scale, precise)
+            return self._maximise(f, x0, lo, hi, scale, fg, precise=precise)
+
         best_x, best_v = t[idx], -math.inf
         several = len(starts) > 1
         for x0 in starts:
-            x, v = self._maximise(f, x0, lo, hi, scale, fg, precise=precise and not several)
+            x, v = climb(x0, precise and not several)
             tol = 1e-12 * scale
             if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
                 best_x, best_v = x, v
         if several and precise:
-            best_x, best_v = self._maximise(f, best_x, lo, hi, scale, fg, precise=True)
+            best_x, best_v = climb(best_x, True)
         if idx.size == 1 and d.plan is not None and np.any(np.diag(d.plan.cov) <= 0):
             # a noiseless metric makes pay kinked in the lever, where finite-difference
             # gradients stall: polish with a derivative-free bounded search nearby
@@ -910,6 +958,16 @@ class _Problem:
         scale = 1.0 + abs(self.total_surplus(x0, risk=False))
         best_x, best_v = x0, -math.inf
         starts = (x0, self.space.clip(x0 + 1.0)) if start is None else (self.space.clip(start),)
+        fg: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
+        value_gradient = getattr(self.model, "value_gradient", None)
+        if value_gradient is not None:
+            weighted = self.space.cost * self.space.headcount[:, None]
+
+            def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
+                value, grad = value_gradient(z)
+                dev = z - self.space.rest
+                return value - 0.5 * float(dev @ weighted @ dev), grad - weighted @ dev
+
         for x_start in starts:
             x, v = self._maximise(
                 lambda z: self.total_surplus(z, risk=False),
@@ -917,6 +975,7 @@ class _Problem:
                 self.space.lower,
                 self.space.upper,
                 scale,
+                fg,
                 precise=start is None,
             )
             if v > best_v + 1e-12 * scale:

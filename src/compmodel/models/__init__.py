@@ -27,6 +27,7 @@ A model may also offer, and the solver then uses:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,17 +66,33 @@ class LeverSpace:
     cost: np.ndarray
     headcount: np.ndarray
 
+    @functools.cached_property
+    def _blocks(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each department's lever positions and its block of ``cost`` (built once)."""
+        out = {}
+        for dep in dict.fromkeys(self.departments):
+            idx = np.array([i for i, d in enumerate(self.departments) if d == dep], int)
+            out[dep] = (idx, self.cost[np.ix_(idx, idx)])
+        return out
+
     def index(self, department: str) -> np.ndarray:
         """Positions of a department's levers."""
-        return np.array([i for i, d in enumerate(self.departments) if d == department], int)
+        block = self._blocks.get(department)
+        return block[0].copy() if block is not None else np.empty(0, int)
 
     def effort_cost(self, department: str, t: np.ndarray) -> float:
         """Effort cost per person of ``department`` at the full lever vector ``t``."""
-        idx = self.index(department)
-        if idx.size == 0:
+        block = self._blocks.get(department)
+        if block is None:
             return 0.0
+        idx, cost = block
         dev = t[idx] - self.rest[idx]
-        return float(0.5 * dev @ self.cost[np.ix_(idx, idx)] @ dev)
+        return float(0.5 * dev @ cost @ dev)
+
+    def total_effort_cost(self, t: np.ndarray) -> float:
+        """Effort cost of everyone at ``t``: ``sum_d N_d c_d(t)`` (cost is block diagonal)."""
+        dev = t - self.rest
+        return float(0.5 * dev @ (self.cost * self.headcount[:, None]) @ dev)
 
     def clip(self, t: np.ndarray) -> np.ndarray:
         return np.asarray(np.clip(t, self.lower, self.upper), dtype=float)

@@ -418,6 +418,37 @@ def _equations(t: np.ndarray, pos: np.ndarray, k: Any) -> np.ndarray:
 
 
 @jit
+def _value_gradient(
+    t: np.ndarray, pos: np.ndarray, k: Any, lo: np.ndarray, hi: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Gross value at ``t`` and its gradient in every lever: central differences, one
+    sided where a step would leave ``[lo, hi]`` (the kinks of the model sit at bounds,
+    e.g. no over-promising)."""
+    value = _equations(t, pos, k)[-1]
+    grad = np.empty(t.size)
+    work = t.copy()
+    for j in range(t.size):
+        step = 1e-6 * max(1.0, abs(t[j]))
+        up_ok, dn_ok = t[j] + step <= hi[j], t[j] - step >= lo[j]
+        work[j] = t[j] + step if up_ok else t[j]
+        up = _equations(work, pos, k)[-1]
+        work[j] = t[j] - step if dn_ok else t[j]
+        dn = _equations(work, pos, k)[-1]
+        work[j] = t[j]
+        sides = int(up_ok) + int(dn_ok)
+        grad[j] = (up - dn) / (step * sides) if sides else 0.0  # a lever fixed by its bounds
+    return value, grad
+
+
+@jit
+def _means_jacobian_packed(
+    t: np.ndarray, data: tuple[np.ndarray, Any], columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_means_jacobian` with the lever order and inputs as one argument."""
+    return _means_jacobian(t, data[0], data[1], columns)
+
+
+@jit
 def _means_jacobian(
     t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -567,6 +598,21 @@ class ManufacturerModel:
         raw = _equations(np.asarray(t, dtype=float), self._order, self._inputs)
         return raw[:_N_METRICS].copy()
 
+    @property
+    def jacobian_kernel(self) -> tuple[Any, tuple[np.ndarray, Any]]:
+        """The compiled ``(t, data, columns) -> (means, d means / d t[columns])`` and its
+        data, for kernels that call the model without returning to Python."""
+        return _means_jacobian_packed, (self._order, self._inputs)
+
+    def value_gradient(self, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """Gross value and its gradient in the levers (finite differences inside the
+        bounds, compiled)."""
+        value, grad = _value_gradient(
+            np.asarray(t, dtype=float), self._order, self._inputs, self.levers.lower,
+            self.levers.upper,
+        )  # fmt: skip
+        return float(value), grad
+
     def means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Metric means at ``t`` and their derivatives in the levers ``columns``
         (central differences, step ``1e-6 max(1, |t_j|)``), in one compiled call."""
@@ -574,7 +620,7 @@ class ManufacturerModel:
         return _means_jacobian(t, self._order, self._inputs, np.asarray(columns, dtype=np.int64))
 
     def gross_value(self, t: np.ndarray) -> float:
-        return self._state(t).value
+        return float(_equations(np.asarray(t, dtype=float), self._order, self._inputs)[-1])
 
     def outcomes(self, t: np.ndarray) -> Mapping[str, float]:
         return dict(self._state(t).outcomes)

@@ -1,0 +1,288 @@
+"""A department's best response in compiled code: its perceived CE, gradient and climb.
+
+:mod:`compmodel.solve` defines the problem; this module evaluates it without returning
+to Python between steps, for the plans and models where that is possible (everything
+the reference company uses; :func:`department_arrays` says ``None`` otherwise and the
+solver keeps its Python path, which gives the same optimum more slowly).
+
+Notation, for one department with levers ``x`` (``k`` of them) while the others stay at
+``t``: ``mu(t)`` are the company model's metric means, ``m`` the means of the plan's
+variables a person perceives (``m = m0 + LoS (m(x) - m0)``, ``m0`` at ``t``), ``E(m)`` and
+``V(m)`` the mean and variance of the person's incentive pay, ``r`` risk aversion,
+``C`` the effort-cost block and ``x0`` the rest levers. The perceived certainty
+equivalent is
+
+    ``CE(x) = E - (r/2) V - (1/2) (x - x0)' C (x - x0)``
+
+and its gradient ``(dE/dm - (r/2) dV/dm) * LoS @ dm/dx - C (x - x0)``; ``dE/dm`` and
+``dV/dm`` come from Stein's identity on the closed forms, ``dm/dx`` from central
+differences of the model (the model's own compiled Jacobian).
+
+Pay is a sum of components, each a piecewise polynomial of one plan variable (normal
+or, for shares, logit-normal); the variance adds ``2 Cov(f_c, f_d)`` for components on
+the same variable. Gates, modifiers and components on correlated variables are left
+to the Python path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._jit import jit
+from .moments import _GL_NODES, _gl_rule, _logit_with_score, _normal_with_score
+
+FloatArray = np.ndarray
+
+
+def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
+    """Pack a department of :class:`compmodel.solve._Problem` for the kernels.
+
+    Returns ``None`` when its plan has a gate, a modifier, a noiseless variable or
+    components on correlated variables (the Python path handles those).
+    """
+    idx = np.asarray(d.levers, dtype=np.int64)
+    rest = np.ascontiguousarray(space.rest[idx], dtype=float)
+    cost = np.ascontiguousarray(space.cost[np.ix_(idx, idx)], dtype=float)
+    empty_i = np.empty(0, dtype=np.int64)
+    empty_f = np.empty(0, dtype=float)
+    comps: tuple[Any, ...]
+    if d.plan is None:
+        comps = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.empty((0, 2, 1, 1)))
+        pairs = (empty_i, empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)))
+        plan = (empty_i, empty_f, empty_f, empty_f, np.empty(0, dtype=np.bool_))
+        return (idx, rest, cost, float(d.r), plan, comps, pairs)
+    mom = d.moments
+    if mom is None or mom.factorised or mom.general or not mom.has_gradient:
+        return None
+    pp = d.plan
+    plan = (
+        np.asarray(d.model_index, dtype=np.int64),
+        np.asarray(pp.mean, dtype=float),
+        np.asarray(d.los, dtype=float),
+        np.asarray(mom.sd, dtype=float),
+        np.asarray(pp.logit, dtype=np.bool_),
+    )
+    polys = mom.polys
+    comps = (np.asarray(mom.vars, dtype=np.int64), *_pad([(p.breaks, p.coefs) for p in polys]))
+    # each component's polynomial and its square on the component's own breaks
+    stacked = np.zeros((len(polys), 2, comps[1].shape[1] + 1, max(s.shape[2] for s in mom.stacked)))
+    for c, st in enumerate(mom.stacked):
+        stacked[c, :, : st.shape[1], : st.shape[2]] = st
+    comps = (*comps, stacked)
+    cross = [(c, e, prod) for c, e, prod in mom.pairs if c != e]
+    if any(prod is None for _, _, prod in cross):
+        return None
+    pb, pn, pcoef = _pad([(prod.breaks, prod.coefs) for _, _, prod in cross])
+    pairs = (
+        np.array([c for c, _, _ in cross], dtype=np.int64),
+        np.array([e for _, e, _ in cross], dtype=np.int64),
+        pb,
+        pn,
+        pcoef,
+    )
+    return (idx, rest, cost, float(d.r), plan, comps, pairs)
+
+
+def _pad(polys: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Breaks (padded with +inf), their counts and coefficients (padded with 0)."""
+    nb = max((b.size for b, _ in polys), default=0)
+    deg = max((c.shape[1] for _, c in polys), default=1)
+    breaks = np.full((len(polys), nb), np.inf)
+    counts = np.zeros(len(polys), dtype=np.int64)
+    coefs = np.zeros((len(polys), nb + 1, deg))
+    for i, (b, c) in enumerate(polys):
+        breaks[i, : b.size] = b
+        counts[i] = b.size
+        coefs[i, : c.shape[0], : c.shape[1]] = c
+    return breaks, counts, coefs
+
+
+# --------------------------------------------------------------------------------------
+# the kernels
+# --------------------------------------------------------------------------------------
+@jit
+def _one_with_score(
+    breaks: FloatArray, coefs: FloatArray, logit: bool, mu: float, sd: float,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[float, float, float, float]:  # fmt: skip
+    """``E[f]``, ``dE[f]/dmu``, ``E[f^2]``, ``dE[f^2]/dmu`` for one polynomial ``f``
+    (``coefs``: its coefficients; normal: shape (2, pieces, deg) with f^2 second)."""
+    if logit:
+        ef, efz, ef2, ef2z = _logit_with_score(breaks, coefs[0], mu, sd, gl_x, gl_w)
+        return ef, efz / sd, ef2, ef2z / sd
+    vals, scores = _normal_with_score(breaks, coefs, mu, sd)
+    return vals[0], scores[0] / sd, vals[1], scores[1] / sd
+
+
+@jit
+def pay_moments(
+    means: FloatArray, plan: Any, comps: Any, pairs: Any, gl_x: FloatArray, gl_w: FloatArray
+) -> tuple[float, float, FloatArray, FloatArray]:
+    """``E``, ``V`` and their gradients in the plan means ``m`` (same sums as
+    :meth:`compmodel.solve._PayMoments.with_gradient`)."""
+    _, _, _, sd, logit = plan
+    cvar, cbreaks, ccount, _, cstack = comps
+    n = cvar.size
+    e = np.empty(n)
+    de = np.empty(n)
+    grad_e = np.zeros(means.size)
+    grad_v = np.zeros(means.size)
+    total_e, var_total = 0.0, 0.0
+    for c in range(n):
+        v = cvar[c]
+        nb = ccount[c]
+        ef, def_, ef2, def2 = _one_with_score(
+            cbreaks[c, :nb], cstack[c, :, : nb + 1, :], logit[v], means[v], sd[v], gl_x, gl_w
+        )
+        e[c], de[c] = ef, def_
+        total_e += ef
+        grad_e[v] += def_
+        var_total += max(ef2 - ef * ef, 0.0)
+        grad_v[v] += def2 - 2.0 * ef * def_
+    pc, pd, pbreaks, pcount, pcoefs = pairs
+    for i in range(pc.size):
+        c, d = pc[i], pd[i]
+        v = cvar[c]
+        nb = pcount[i]
+        stacked = np.zeros((2, nb + 1, pcoefs.shape[2]))
+        stacked[0] = pcoefs[i, : nb + 1, :]
+        ecd, decd, _, _ = _one_with_score(
+            pbreaks[i, :nb], stacked, logit[v], means[v], sd[v], gl_x, gl_w
+        )
+        var_total += 2.0 * (ecd - e[c] * e[d])
+        grad_v[v] += 2.0 * (decd - de[c] * e[d] - e[c] * de[d])
+    return total_e, max(var_total, 0.0), grad_e, grad_v
+
+
+@jit
+def perceived_ce(
+    jac_kernel: Any, model: Any, t: FloatArray, x: FloatArray, mu0: FloatArray, dept: Any,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[float, FloatArray]:  # fmt: skip
+    """A person's perceived ``CE(x)`` and its gradient (module docstring)."""
+    idx, rest, cost, r, plan, comps, pairs = dept
+    midx, base_mean, los, _, _ = plan
+    t2 = t.copy()
+    for j in range(idx.size):
+        t2[idx[j]] = x[j]
+    dev = x - rest
+    effort = 0.5 * (dev @ (cost @ dev))
+    grad = -(cost @ dev)
+    if midx.size == 0:
+        return -effort, grad
+    mu, dmu = jac_kernel(t2, model, idx)
+    means = base_mean.copy()
+    for v in range(midx.size):
+        if midx[v] >= 0:
+            m0 = mu0[midx[v]]
+            means[v] = m0 + los[v] * (mu[midx[v]] - m0)
+    e, var, ge, gv = pay_moments(means, plan, comps, pairs, gl_x, gl_w)
+    for v in range(midx.size):
+        if midx[v] >= 0:
+            g = (ge[v] - 0.5 * r * gv[v]) * los[v]
+            for j in range(idx.size):
+                grad[j] += g * dmu[midx[v], j]
+    return e - 0.5 * r * var - effort, grad
+
+
+@jit
+def climb(
+    jac_kernel: Any, model: Any, t: FloatArray, x0: FloatArray, mu0: FloatArray, dept: Any,
+    lo: FloatArray, hi: FloatArray, scale: float, precise: bool,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[FloatArray, float, bool]:  # fmt: skip
+    """Maximise :func:`perceived_ce` over ``lo <= x <= hi`` from ``x0``: (argmax, max,
+    whether the scaled projected gradient test was met).
+
+    Projected Newton steps on the levers not held at a bound (a lever at a bound whose
+    gradient points outward is held), with the Hessian from central differences of the
+    gradient, shifted to be negative definite where CE is not concave, and a
+    backtracking (Armijo) line search. Stops when the scaled projected gradient is
+    below ``1e-11`` (``precise``; ``1e-7`` otherwise, or a relative gain below
+    ``1e-10``), when the Newton step is below ``1e-12`` (relative to the levers), or
+    when no step gains (the gradient's own noise): the tests of the L-BFGS-B it
+    replaces, plus the one a Newton step makes possible. The last two count as met
+    only with the scaled gradient below ``1e-7`` (its noise floor is ~1e-10): at a
+    kink of the model (a lever at a ``min``/``max``) Newton steps stall with a large
+    gradient, and the caller finishes with L-BFGS-B.
+    """
+    k = x0.size
+    x = np.minimum(np.maximum(x0, lo), hi)
+    f, g = perceived_ce(jac_kernel, model, t, x, mu0, dept, gl_x, gl_w)
+    gtol = (1e-11 if precise else 1e-7) * scale
+    hess = np.empty((k, k))
+    for _ in range(200):
+        free = np.ones(k, dtype=np.bool_)
+        worst = 0.0
+        for j in range(k):
+            room = 1e-12 * max(1.0, abs(x[j]))
+            if (x[j] <= lo[j] + room and g[j] < 0.0) or (x[j] >= hi[j] - room and g[j] > 0.0):
+                free[j] = False
+            else:
+                worst = max(worst, abs(g[j]))
+        if worst <= gtol:
+            return x, f, True
+        nf = int(free.sum())
+        fi = np.flatnonzero(free)
+        for a in range(nf):
+            j = fi[a]
+            h = 1e-5 * max(1.0, abs(x[j]))
+            up = x.copy()
+            up[j] += h
+            dn = x.copy()
+            dn[j] -= h
+            _, gu = perceived_ce(jac_kernel, model, t, up, mu0, dept, gl_x, gl_w)
+            _, gd = perceived_ce(jac_kernel, model, t, dn, mu0, dept, gl_x, gl_w)
+            hess[:, j] = (gu - gd) / (2.0 * h)
+        # A = -H on the free levers, made positive definite
+        a_mat = np.empty((nf, nf))
+        for a in range(nf):
+            for b in range(nf):
+                a_mat[a, b] = -0.5 * (hess[fi[a], fi[b]] + hess[fi[b], fi[a]])
+        eig = np.linalg.eigvalsh(a_mat)
+        top = max(abs(eig[0]), abs(eig[-1]), 1e-300)
+        shift = 0.0
+        if eig[0] <= 1e-8 * top:
+            shift = -eig[0] + 1e-6 * top
+        for a in range(nf):
+            a_mat[a, a] += shift
+        gf = np.empty(nf)
+        for a in range(nf):
+            gf[a] = g[fi[a]]
+        step = np.linalg.solve(a_mat, gf)
+        # no step longer than the lever's own size (or 1): a trust region for flat CE
+        longest = 0.0
+        for a in range(nf):
+            longest = max(longest, abs(step[a]) / max(1.0, abs(x[fi[a]])))
+        if longest < 1e-12:
+            # the optimum is closer than this: met, unless the gradient says a kink
+            return x, f, worst <= 1e-7 * scale
+        if longest > 1.0:
+            step = step / longest
+        alpha, moved = 1.0, False
+        for _ in range(60):
+            xn = x.copy()
+            for a in range(nf):
+                xn[fi[a]] = min(max(x[fi[a]] + alpha * step[a], lo[fi[a]]), hi[fi[a]])
+            fn, gn = perceived_ce(jac_kernel, model, t, xn, mu0, dept, gl_x, gl_w)
+            if fn >= f + 1e-4 * (g @ (xn - x)) and fn > f:
+                moved = True
+                break
+            alpha *= 0.5
+            if alpha * longest < 1e-15:
+                break  # steps below rounding gain nothing
+        if not moved:  # no step gains: the gradient's own noise, or a kink
+            return x, f, worst <= 1e-7 * scale
+        gain = fn - f
+        x, f, g = xn, fn, gn
+        if not precise and gain <= 1e-10 * max(abs(f), abs(fn), scale):
+            return x, f, True
+    return x, f, False
+
+
+def gl_rule() -> tuple[FloatArray, FloatArray]:
+    """The Gauss-Legendre rule of :mod:`compmodel.moments`, as the kernels take it."""
+    x, w = _gl_rule(_GL_NODES)
+    return np.ascontiguousarray(x), np.ascontiguousarray(w)
