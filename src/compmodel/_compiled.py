@@ -286,3 +286,78 @@ def gl_rule() -> tuple[FloatArray, FloatArray]:
     """The Gauss-Legendre rule of :mod:`compmodel.moments`, as the kernels take it."""
     x, w = _gl_rule(_GL_NODES)
     return np.ascontiguousarray(x), np.ascontiguousarray(w)
+
+
+@jit
+def _before(a: FloatArray, b: FloatArray) -> bool:
+    """``tuple(a) < tuple(b)`` (lexicographic)."""
+    for j in range(a.size):
+        if a[j] != b[j]:
+            return bool(a[j] < b[j])
+    return False
+
+
+@jit
+def best_response(
+    jac_kernel: Any, model: Any, t: FloatArray, starts: FloatArray, mu0: FloatArray,
+    dept: Any, lo: FloatArray, hi: FloatArray, precise: bool,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[FloatArray, float, float, bool]:  # fmt: skip
+    """The department's best levers with everyone else at ``t``: (levers, CE, scale,
+    whether the last climb met its test), as :meth:`compmodel.solve._Problem.best_response`.
+
+    ``starts`` (one per row) begins with the current levers. With several, the
+    distinct ones are kept (``|a - b| <= 1e-12 + 1e-9 |b|`` counts as the same), the
+    current levers and the three with the highest CE are climbed coarsely, and the
+    best (ties: the smallest levers) is refined precisely when ``precise``.
+    """
+    idx = dept[0]
+    cur = t[idx].copy()
+    ce_now, _ = perceived_ce(jac_kernel, model, t, cur, mu0, dept, gl_x, gl_w)
+    scale = 1.0 + abs(ce_now)
+    n = starts.shape[0]
+    keep = np.zeros(n, dtype=np.bool_)
+    kept = 0
+    for i in range(n):
+        fresh = True
+        for j in range(i):
+            if keep[j] and np.all(
+                np.abs(starts[i] - starts[j]) <= 1e-12 + 1e-9 * np.abs(starts[j])
+            ):
+                fresh = False
+                break
+        if fresh:
+            keep[i] = True
+            kept += 1
+    chosen = np.flatnonzero(keep)
+    if kept > 1:
+        values = np.empty(kept - 1)
+        for a in range(1, kept):
+            values[a - 1] = -perceived_ce(
+                jac_kernel, model, t, starts[chosen[a]], mu0, dept, gl_x, gl_w
+            )[0]
+        order = np.argsort(values, kind="mergesort")
+        top = min(3, kept - 1)
+        picked = np.empty(top + 1, dtype=np.int64)
+        picked[0] = chosen[0]
+        for a in range(top):
+            picked[a + 1] = chosen[1 + order[a]]
+    else:
+        picked = chosen[:1]
+    several = picked.size > 1
+    best_x = cur
+    best_v = -np.inf
+    met = True
+    for i in range(picked.size):
+        x, v, ok = climb(
+            jac_kernel, model, t, starts[picked[i]], mu0, dept, lo, hi, scale,
+            precise and not several, gl_x, gl_w,
+        )  # fmt: skip
+        tol = 1e-12 * scale
+        if v > best_v + tol or (abs(v - best_v) <= tol and _before(x, best_x)):
+            best_x, best_v, met = x, v, ok
+    if several and precise:
+        best_x, best_v, met = climb(
+            jac_kernel, model, t, best_x, mu0, dept, lo, hi, scale, True, gl_x, gl_w
+        )
+    return best_x, best_v, scale, met

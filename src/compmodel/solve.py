@@ -640,14 +640,20 @@ class _Problem:
             precise, gx, gw,
         )  # fmt: skip
         if not met and precise:
-            # Newton stalls at a kink of the model: finish as the Python path would
-            def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
-                return self._compiled_ce(d, t, z, mu0)
-
-            x2, v2 = self._maximise(lambda z: fg(z)[0], x, lo, hi, scale, fg, precise=True)
-            if v2 >= v:
-                return x2, v2
+            return self._polish(d, t, x, float(v), mu0, scale)
         return x, float(v)
+
+    def _polish(
+        self, d: _Dept, t: np.ndarray, x: np.ndarray, v: float, mu0: np.ndarray, scale: float
+    ) -> tuple[np.ndarray, float]:
+        """Finish a compiled climb with L-BFGS-B where Newton stalled (a kink)."""
+
+        def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
+            return self._compiled_ce(d, t, z, mu0)
+
+        lo, hi = self.space.lower[d.levers], self.space.upper[d.levers]
+        x2, v2 = self._maximise(lambda z: fg(z)[0], x, lo, hi, scale, fg, precise=True)
+        return (x2, v2) if v2 >= v else (x, v)
 
     def total_surplus(self, t: np.ndarray, risk: bool = True) -> float:
         ts = self.model.gross_value(t) - self.space.total_effort_cost(t)
@@ -739,6 +745,15 @@ class _Problem:
             return t[idx]
         mu0 = self.model.means(t)
         lo, hi = self.space.lower[idx], self.space.upper[idx]
+        if self._kernel is not None:
+            fn, data, packed, (gx, gw) = self._kernel
+            starts_arr = np.array(self.starts_for(d, t, fb, explore), dtype=float)
+            x, v, scale, met = kernels.best_response(
+                fn, data, t, starts_arr, mu0, packed[d.name], lo, hi, precise, gx, gw
+            )
+            if not met and precise:
+                x, _ = self._polish(d, t, x, float(v), mu0, float(scale))
+            return x
         scale = 1.0 + abs(self.perceived_ce(d, t, t[idx], mu0))
 
         def f(x: np.ndarray) -> float:
