@@ -1,9 +1,11 @@
 """A department's best response in compiled code: its perceived CE, gradient and climb.
 
 :mod:`compmodel.solve` defines the problem; this module evaluates it without returning
-to Python between steps, for the plans and models where that is possible (everything
-the reference company uses; :func:`department_arrays` says ``None`` otherwise and the
-solver keeps its Python path, which gives the same optimum more slowly).
+to Python between steps, for the ``manufacturer`` company model and the plans the
+kernels cover (everything the reference company uses; :func:`department_arrays` says
+``None`` otherwise and the solver keeps its Python path, which gives the same optimum
+more slowly). The model is called directly (numba cannot cache kernels that take
+another kernel as an argument), so another company kind would add its own path here.
 
 Notation, for one department with levers ``x`` (``k`` of them) while the others stay at
 ``t``: ``mu(t)`` are the company model's metric means, ``m`` the means of the plan's
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import jit
+from .models.manufacturer import _means_jacobian_packed
 from .moments import _GL_NODES, _gl_rule, _logit_with_score, _normal_with_score
 
 FloatArray = np.ndarray
@@ -158,7 +161,7 @@ def pay_moments(
 
 @jit
 def perceived_ce(
-    jac_kernel: Any, model: Any, t: FloatArray, x: FloatArray, mu0: FloatArray, dept: Any,
+    model: Any, t: FloatArray, x: FloatArray, mu0: FloatArray, dept: Any,
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[float, FloatArray]:  # fmt: skip
     """A person's perceived ``CE(x)`` and its gradient (module docstring)."""
@@ -172,7 +175,7 @@ def perceived_ce(
     grad = -(cost @ dev)
     if midx.size == 0:
         return -effort, grad
-    mu, dmu = jac_kernel(t2, model, idx)
+    mu, dmu = _means_jacobian_packed(t2, model, idx)
     means = base_mean.copy()
     for v in range(midx.size):
         if midx[v] >= 0:
@@ -189,7 +192,7 @@ def perceived_ce(
 
 @jit
 def climb(
-    jac_kernel: Any, model: Any, t: FloatArray, x0: FloatArray, mu0: FloatArray, dept: Any,
+    model: Any, t: FloatArray, x0: FloatArray, mu0: FloatArray, dept: Any,
     lo: FloatArray, hi: FloatArray, scale: float, precise: bool,
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[FloatArray, float, bool]:  # fmt: skip
@@ -210,7 +213,7 @@ def climb(
     """
     k = x0.size
     x = np.minimum(np.maximum(x0, lo), hi)
-    f, g = perceived_ce(jac_kernel, model, t, x, mu0, dept, gl_x, gl_w)
+    f, g = perceived_ce(model, t, x, mu0, dept, gl_x, gl_w)
     gtol = (1e-11 if precise else 1e-7) * scale
     hess = np.empty((k, k))
     for _ in range(200):
@@ -233,8 +236,8 @@ def climb(
             up[j] += h
             dn = x.copy()
             dn[j] -= h
-            _, gu = perceived_ce(jac_kernel, model, t, up, mu0, dept, gl_x, gl_w)
-            _, gd = perceived_ce(jac_kernel, model, t, dn, mu0, dept, gl_x, gl_w)
+            _, gu = perceived_ce(model, t, up, mu0, dept, gl_x, gl_w)
+            _, gd = perceived_ce(model, t, dn, mu0, dept, gl_x, gl_w)
             hess[:, j] = (gu - gd) / (2.0 * h)
         # A = -H on the free levers, made positive definite
         a_mat = np.empty((nf, nf))
@@ -266,7 +269,7 @@ def climb(
             xn = x.copy()
             for a in range(nf):
                 xn[fi[a]] = min(max(x[fi[a]] + alpha * step[a], lo[fi[a]]), hi[fi[a]])
-            fn, gn = perceived_ce(jac_kernel, model, t, xn, mu0, dept, gl_x, gl_w)
+            fn, gn = perceived_ce(model, t, xn, mu0, dept, gl_x, gl_w)
             if fn >= f + 1e-4 * (g @ (xn - x)) and fn > f:
                 moved = True
                 break
@@ -299,7 +302,7 @@ def _before(a: FloatArray, b: FloatArray) -> bool:
 
 @jit
 def best_response(
-    jac_kernel: Any, model: Any, t: FloatArray, starts: FloatArray, mu0: FloatArray,
+    model: Any, t: FloatArray, starts: FloatArray, mu0: FloatArray,
     dept: Any, lo: FloatArray, hi: FloatArray, precise: bool,
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[FloatArray, float, float, bool]:  # fmt: skip
@@ -313,7 +316,7 @@ def best_response(
     """
     idx = dept[0]
     cur = t[idx].copy()
-    ce_now, _ = perceived_ce(jac_kernel, model, t, cur, mu0, dept, gl_x, gl_w)
+    ce_now, _ = perceived_ce(model, t, cur, mu0, dept, gl_x, gl_w)
     scale = 1.0 + abs(ce_now)
     n = starts.shape[0]
     keep = np.zeros(n, dtype=np.bool_)
@@ -333,9 +336,7 @@ def best_response(
     if kept > 1:
         values = np.empty(kept - 1)
         for a in range(1, kept):
-            values[a - 1] = -perceived_ce(
-                jac_kernel, model, t, starts[chosen[a]], mu0, dept, gl_x, gl_w
-            )[0]
+            values[a - 1] = -perceived_ce(model, t, starts[chosen[a]], mu0, dept, gl_x, gl_w)[0]
         order = np.argsort(values, kind="mergesort")
         top = min(3, kept - 1)
         picked = np.empty(top + 1, dtype=np.int64)
@@ -350,14 +351,12 @@ def best_response(
     met = True
     for i in range(picked.size):
         x, v, ok = climb(
-            jac_kernel, model, t, starts[picked[i]], mu0, dept, lo, hi, scale,
+            model, t, starts[picked[i]], mu0, dept, lo, hi, scale,
             precise and not several, gl_x, gl_w,
         )  # fmt: skip
         tol = 1e-12 * scale
         if v > best_v + tol or (abs(v - best_v) <= tol and _before(x, best_x)):
             best_x, best_v, met = x, v, ok
     if several and precise:
-        best_x, best_v, met = climb(
-            jac_kernel, model, t, best_x, mu0, dept, lo, hi, scale, True, gl_x, gl_w
-        )
+        best_x, best_v, met = climb(model, t, best_x, mu0, dept, lo, hi, scale, True, gl_x, gl_w)
     return best_x, best_v, scale, met

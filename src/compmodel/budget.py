@@ -40,6 +40,7 @@ the bill's P10/P50/P90, and a check that the simulated means agree with the exac
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,8 +51,14 @@ import pandas as pd
 from scipy import special
 
 from .errors import ScenarioError
-from .moments import Factor, PiecewisePoly, expect_product
-from .plans import indicator
+from .moments import (
+    Expectation,
+    Factor,
+    PiecewisePoly,
+    expect_product,
+    normal_expectations_with_score,
+)
+from .plans import Component, Direction, indicator
 from .scenario import Department, Forecast, Scenario
 
 __all__ = ["BudgetDiagnostics", "CommissionBudget", "PersonPlan", "commission_budget"]
@@ -105,6 +112,15 @@ def _forecast_of(scenario: Scenario) -> Forecast:
     return scenario.forecast
 
 
+@functools.lru_cache(maxsize=4096)
+def _money_poly(
+    component: Component, direction: Direction, target_payout: float, scale: float, rate: float
+) -> PiecewisePoly:
+    """:meth:`Component.money_poly`, remembered: a slider re-budgets the same plans with
+    new means, and building the polynomials cost as much as integrating them."""
+    return component.money_poly(direction, target_payout, scale, rate)
+
+
 def _person_plan(
     scenario: Scenario,
     dept: Department,
@@ -153,7 +169,7 @@ def _person_plan(
     for cn, c in plan.components.items():
         met = scenario.metrics[c.metric]
         k = scale[idx[c.metric]]
-        poly = c.money_poly(met.direction, tp, k, plan.clawback_rate(cn, tp))
+        poly = _money_poly(c, met.direction, tp, float(k), plan.clawback_rate(cn, tp))
         gate = None
         if c.gate is not None:
             gm = scenario.metrics[c.gate.metric]
@@ -198,7 +214,13 @@ def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
         for d in range(c, nc):
             fc, fd = pp.factors(c), pp.factors(d)
             one_var = {f.var for f in fc} | {f.var for f in fd}
-            if len(one_var) == 1:
+            if len(one_var) == 1 and len(fc) == len(fd) == 1 and _plain(pp, fc[0].var):
+                # one normal variable: the centred product's coefficients piece by piece
+                # (both on the union of breaks), then the closed form
+                var = fc[0].var
+                val = _centred_product(fc[0].poly, e[c], fd[0].poly, e[d], pp, var)
+                r = Expectation(val, 0.0, "closed form")
+            elif len(one_var) == 1:
                 # centred product on one variable: exact without cancellation
                 var = next(iter(one_var))
                 pc = _prod([f.poly for f in fc]) + PiecewisePoly.constant(-e[c])
@@ -216,6 +238,29 @@ def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
     for c in range(nc):
         cov[c, c] = max(cov[c, c], 0.0)
     return _Moments(e, cov, err, frozenset(methods))
+
+
+def _plain(pp: PersonPlan, var: int) -> bool:
+    """A normal-scale variable with noise (the closed form applies directly)."""
+    return not pp.logit[var] and pp.cov[var, var] > 0.0
+
+
+def _centred_product(
+    a: PiecewisePoly, ea: float, b: PiecewisePoly, eb: float, pp: PersonPlan, var: int
+) -> float:
+    """``E[(a(X) - ea)(b(X) - eb)]`` for the normal variable ``var`` of ``pp``."""
+    breaks = np.union1d(a.breaks, b.breaks)
+    ca, cb = a._on(breaks).copy(), b._on(breaks).copy()
+    ca[:, 0] -= ea
+    cb[:, 0] -= eb
+    prod = np.zeros((breaks.size + 1, ca.shape[1] + cb.shape[1] - 1))
+    for i in range(ca.shape[1]):
+        for j in range(cb.shape[1]):
+            prod[:, i + j] += ca[:, i] * cb[:, j]
+    values, _ = normal_expectations_with_score(
+        breaks, prod[None], float(pp.mean[var]), math.sqrt(pp.cov[var, var])
+    )
+    return float(values[0])
 
 
 def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:

@@ -124,6 +124,8 @@ class PiecewisePoly:
 
     def __call__(self, x: ArrayLike) -> FloatArray:
         x = np.asarray(x, dtype=float)
+        if x.size > 256:  # long arrays (simulations): the compiled loop, same Horner sums
+            return _evaluate(self.breaks, self.coefs, x.ravel()).reshape(x.shape)
         k = np.searchsorted(self.breaks, x, side="right")
         c = self.coefs[k]
         out = c[..., -1].copy()
@@ -186,6 +188,21 @@ class PiecewisePoly:
             c = c[rows]
             return PiecewisePoly(breaks, c)
         return PiecewisePoly(self.breaks, c)
+
+
+@jit
+def _evaluate(breaks: FloatArray, coefs: FloatArray, x: FloatArray) -> FloatArray:
+    """:meth:`PiecewisePoly.__call__` on a flat array: the piece by binary search
+    (right side, as ``searchsorted``), then Horner's rule."""
+    out = np.empty(x.size)
+    top = coefs.shape[1] - 1
+    for i in range(x.size):
+        piece = np.searchsorted(breaks, x[i], side="right")
+        acc = coefs[piece, top]
+        for j in range(top - 1, -1, -1):
+            acc = acc * x[i] + coefs[piece, j]
+        out[i] = acc
+    return out
 
 
 # --------------------------------------------------------------------------------------

@@ -531,13 +531,13 @@ class _Problem:
             )
         # the compiled path (compmodel._compiled): where the model offers a compiled
         # Jacobian and every plan fits the kernels; same optimum, no Python per step
-        self._kernel: tuple[Any, Any, dict[str, Any], tuple[np.ndarray, np.ndarray]] | None
+        self._kernel: tuple[Any, dict[str, Any], tuple[np.ndarray, np.ndarray]] | None
         self._kernel = None
-        jk = getattr(self.model, "jacobian_kernel", None)
-        if jk is not None:
+        data = getattr(self.model, "kernel_data", None)
+        if data is not None:
             packed = {d.name: department_arrays(d, self.space) for d in self.depts if d.levers.size}
             if all(v is not None for v in packed.values()):
-                self._kernel = (jk[0], jk[1], packed, gl_rule())
+                self._kernel = (data, packed, gl_rule())
 
     # pay moments -------------------------------------------------------------------
     def _plan_means(self, d: _Dept, mu: np.ndarray) -> np.ndarray:
@@ -623,9 +623,9 @@ class _Problem:
         self, d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
     ) -> tuple[float, np.ndarray]:
         assert self._kernel is not None
-        fn, data, packed, (gx, gw) = self._kernel
+        data, packed, (gx, gw) = self._kernel
         xa = np.asarray(x, dtype=float)
-        ce, grad = kernels.perceived_ce(fn, data, t, xa, mu0, packed[d.name], gx, gw)
+        ce, grad = kernels.perceived_ce(data, t, xa, mu0, packed[d.name], gx, gw)
         return float(ce), grad
 
     def _climb(
@@ -633,10 +633,10 @@ class _Problem:
     ) -> tuple[np.ndarray, float]:
         """:meth:`_maximise` of ``d``'s perceived CE in compiled code."""
         assert self._kernel is not None
-        fn, data, packed, (gx, gw) = self._kernel
+        data, packed, (gx, gw) = self._kernel
         lo, hi = self.space.lower[d.levers], self.space.upper[d.levers]
         x, v, met = kernels.climb(
-            fn, data, t, np.asarray(x0, dtype=float), mu0, packed[d.name], lo, hi, scale,
+            data, t, np.asarray(x0, dtype=float), mu0, packed[d.name], lo, hi, scale,
             precise, gx, gw,
         )  # fmt: skip
         if not met and precise:
@@ -746,10 +746,10 @@ class _Problem:
         mu0 = self.model.means(t)
         lo, hi = self.space.lower[idx], self.space.upper[idx]
         if self._kernel is not None:
-            fn, data, packed, (gx, gw) = self._kernel
+            data, packed, (gx, gw) = self._kernel
             starts_arr = np.array(self.starts_for(d, t, fb, explore), dtype=float)
             x, v, scale, met = kernels.best_response(
-                fn, data, t, starts_arr, mu0, packed[d.name], lo, hi, precise, gx, gw
+                data, t, starts_arr, mu0, packed[d.name], lo, hi, precise, gx, gw
             )
             if not met and precise:
                 x, _ = self._polish(d, t, x, float(v), mu0, float(scale))

@@ -599,10 +599,10 @@ class ManufacturerModel:
         return raw[:_N_METRICS].copy()
 
     @property
-    def jacobian_kernel(self) -> tuple[Any, tuple[np.ndarray, Any]]:
-        """The compiled ``(t, data, columns) -> (means, d means / d t[columns])`` and its
-        data, for kernels that call the model without returning to Python."""
-        return _means_jacobian_packed, (self._order, self._inputs)
+    def kernel_data(self) -> tuple[np.ndarray, Any]:
+        """What :func:`_means_jacobian_packed` takes besides the levers: for the solver's
+        compiled best responses (:mod:`compmodel._compiled`)."""
+        return self._order, self._inputs
 
     def value_gradient(self, t: np.ndarray) -> tuple[float, np.ndarray]:
         """Gross value and its gradient in the levers (finite differences inside the
