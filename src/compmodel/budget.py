@@ -45,18 +45,20 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from ._jit import jit
 from .errors import ScenarioError
 from .moments import (
     Expectation,
     Factor,
     PiecewisePoly,
+    _normal_with_score,
     expect_product,
-    normal_expectations_with_score,
 )
 from .plans import Component, Direction, indicator
 from .scenario import Department, Forecast, Scenario
@@ -205,7 +207,15 @@ def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
     err = 0.0
     methods: set[str] = set()
     for c in range(nc):
-        r = expect_product(pp.factors(c), pp.mean, pp.cov, pp.logit, estimate_error)
+        fc = pp.factors(c)
+        if len(fc) == 1 and _plain(pp, fc[0].var):
+            # one normal variable: the closed form directly
+            poly, var = fc[0].poly, fc[0].var
+            mu, sd = float(pp.mean[var]), math.sqrt(pp.cov[var, var])
+            r = Expectation(float(_normal_with_score(poly.breaks, poly.coefs[None], mu, sd)[0][0]),
+                            0.0, "closed form")  # fmt: skip
+        else:
+            r = expect_product(fc, pp.mean, pp.cov, pp.logit, estimate_error)
         e[c] = r.value
         err = max(err, r.error_bound)
         methods.add(r.method)
@@ -249,18 +259,39 @@ def _centred_product(
     a: PiecewisePoly, ea: float, b: PiecewisePoly, eb: float, pp: PersonPlan, var: int
 ) -> float:
     """``E[(a(X) - ea)(b(X) - eb)]`` for the normal variable ``var`` of ``pp``."""
-    breaks = np.union1d(a.breaks, b.breaks)
-    ca, cb = a._on(breaks).copy(), b._on(breaks).copy()
-    ca[:, 0] -= ea
-    cb[:, 0] -= eb
-    prod = np.zeros((breaks.size + 1, ca.shape[1] + cb.shape[1] - 1))
-    for i in range(ca.shape[1]):
-        for j in range(cb.shape[1]):
-            prod[:, i + j] += ca[:, i] * cb[:, j]
-    values, _ = normal_expectations_with_score(
-        breaks, prod[None], float(pp.mean[var]), math.sqrt(pp.cov[var, var])
-    )
-    return float(values[0])
+    key = (id(a), id(b))
+    hit = _ALIGNED.get(key)
+    if hit is None or hit[0] is not a or hit[1] is not b:
+        if len(_ALIGNED) > 4096:
+            _ALIGNED.clear()
+        breaks = np.union1d(a.breaks, b.breaks)
+        hit = (a, b, breaks, a._on(breaks), b._on(breaks))
+        _ALIGNED[key] = hit
+    _, _, breaks, ca, cb = hit
+    mu, sd = float(pp.mean[var]), math.sqrt(pp.cov[var, var])
+    return float(_centred_product_kernel(breaks, ca, ea, cb, eb, mu, sd))
+
+
+#: (a, b) -> both on the union of their breaks; checked by identity (the polynomials
+#: come from the remembered :func:`_money_poly`, so the same objects come back)
+_ALIGNED: dict[tuple[int, int], tuple[PiecewisePoly, PiecewisePoly, Any, Any, Any]] = {}
+
+
+@jit
+def _centred_product_kernel(
+    breaks: np.ndarray, ca: np.ndarray, ea: float, cb: np.ndarray, eb: float, mu: float,
+    sd: float,
+) -> float:  # fmt: skip
+    """Coefficients of ``(a - ea)(b - eb)`` piece by piece, then its closed form."""
+    prod = np.zeros((1, breaks.size + 1, ca.shape[1] + cb.shape[1] - 1))
+    for piece in range(breaks.size + 1):
+        for i in range(ca.shape[1]):
+            ai = ca[piece, i] - (ea if i == 0 else 0.0)
+            for j in range(cb.shape[1]):
+                bj = cb[piece, j] - (eb if j == 0 else 0.0)
+                prod[0, piece, i + j] += ai * bj
+    values, _ = _normal_with_score(breaks, prod, mu, sd)
+    return values[0]
 
 
 def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:
