@@ -475,6 +475,9 @@ def _concave(pp: PersonPlan) -> bool:
     return True
 
 
+NEWTON_FROM = 1e-2
+
+
 class _Problem:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -876,6 +879,12 @@ class _Problem:
                 continue
             explore = False  # the search runs in the first and the confirming sweep only
             if not was_precise:
+                if newtons and smooth and resid < NEWTON_FROM:
+                    # near enough for Newton: jump now instead of sweeping closer
+                    newtons -= 1
+                    proposal = self.newton(t, tol)
+                    if proposal is not None:
+                        t = proposal
                 continue
             for k in known:
                 if np.all(np.abs(t - k) <= 1e-6 * scale) and resid < 1e-5:

@@ -442,31 +442,39 @@ def _value_gradient(
 
 @jit
 def _means_jacobian_packed(
-    t: np.ndarray, data: tuple[np.ndarray, Any], columns: np.ndarray
+    t: np.ndarray, data: tuple[np.ndarray, Any, np.ndarray, np.ndarray], columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_means_jacobian` with the lever order and inputs as one argument."""
-    return _means_jacobian(t, data[0], data[1], columns)
+    """:func:`_means_jacobian` with the lever order, inputs and bounds as one argument."""
+    return _means_jacobian(t, data[0], data[1], columns, data[2], data[3])
 
 
 @jit
 def _means_jacobian(
-    t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Metric means at ``t`` and their central-difference derivatives in the levers
-    ``columns`` (step ``1e-6 * max(1, |t_j|)``): shapes (metrics,), (metrics, columns)."""
+    t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray, lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Metric means at ``t`` and their derivatives in the levers ``columns``: central
+    differences (step ``1e-6 * max(1, |t_j|)``), one-sided where a step would leave
+    ``[lo, hi]`` (the model's kinks sit at bounds, e.g. no over-promising). Shapes
+    (metrics,) and (metrics, columns)."""
     means = _equations(t, pos, k)[:_N_METRICS].copy()
     jac = np.empty((_N_METRICS, columns.size))
     work = t.copy()
     for j in range(columns.size):
         col = columns[j]
         step = 1e-6 * max(1.0, abs(t[col]))
-        work[col] = t[col] + step
+        up_ok, dn_ok = t[col] + step <= hi[col], t[col] - step >= lo[col]
+        sides = int(up_ok) + int(dn_ok)
+        if sides == 0:  # a lever fixed by its bounds
+            jac[:, j] = 0.0
+            continue
+        work[col] = t[col] + step if up_ok else t[col]
         up = _equations(work, pos, k)
-        work[col] = t[col] - step
+        work[col] = t[col] - step if dn_ok else t[col]
         dn = _equations(work, pos, k)
         work[col] = t[col]
         for i in range(_N_METRICS):
-            jac[i, j] = (up[i] - dn[i]) / (2.0 * step)
+            jac[i, j] = (up[i] - dn[i]) / (step * sides)
     return means, jac
 
 
@@ -599,10 +607,10 @@ class ManufacturerModel:
         return raw[:_N_METRICS].copy()
 
     @property
-    def kernel_data(self) -> tuple[np.ndarray, Any]:
+    def kernel_data(self) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
         """What :func:`_means_jacobian_packed` takes besides the levers: for the solver's
         compiled best responses (:mod:`compmodel._compiled`)."""
-        return self._order, self._inputs
+        return self._order, self._inputs, self.levers.lower, self.levers.upper
 
     def value_gradient(self, t: np.ndarray) -> tuple[float, np.ndarray]:
         """Gross value and its gradient in the levers (finite differences inside the
@@ -615,9 +623,13 @@ class ManufacturerModel:
 
     def means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Metric means at ``t`` and their derivatives in the levers ``columns``
-        (central differences, step ``1e-6 max(1, |t_j|)``), in one compiled call."""
+        (central differences, step ``1e-6 max(1, |t_j|)``, one-sided at a bound), in
+        one compiled call."""
         t = np.asarray(t, dtype=float)
-        return _means_jacobian(t, self._order, self._inputs, np.asarray(columns, dtype=np.int64))
+        cols = np.asarray(columns, dtype=np.int64)
+        return _means_jacobian(
+            t, self._order, self._inputs, cols, self.levers.lower, self.levers.upper
+        )
 
     def gross_value(self, t: np.ndarray) -> float:
         return float(_equations(np.asarray(t, dtype=float), self._order, self._inputs)[-1])
