@@ -113,3 +113,21 @@ def test_the_reference_company_takes_the_compiled_path() -> None:
     for sample, compiled in [("acme_today", True), ("acme_otif_gate", False)]:
         p = solve_module._Problem(cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml"))
         assert (p._kernel is not None) is compiled, sample
+
+
+def test_first_best_is_reused_only_for_the_same_model() -> None:
+    """Plans do not move the first best, so a plan sweep computes it once; any change
+    to what the model reads (a coefficient) computes it afresh."""
+    today = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml")
+    solve_module._FIRST_BEST.clear()
+    fresh = cm.solve(today).diagnostics.first_best
+    assert len(solve_module._FIRST_BEST) == 1
+    richer = today.with_value("sales.target_incentive", 0.9)  # a plan setting
+    assert cm.solve(richer).diagnostics.first_best == fresh
+    assert len(solve_module._FIRST_BEST) == 1
+    dearer = today.with_value("company.coefficients.price", 1240.0)  # 1,200 in 1,150-1,250
+    moved = cm.first_best(dearer)
+    assert len(solve_module._FIRST_BEST) == 2
+    assert np.max(np.abs(moved.lever_vector - np.array(list(fresh.values())))) > 1e-3
+    solve_module._FIRST_BEST.clear()
+    assert cm.first_best(dearer).lever_vector.tolist() == moved.lever_vector.tolist()

@@ -360,3 +360,19 @@ def best_response(
     if several and precise:
         best_x, best_v, met = climb(model, t, best_x, mu0, dept, lo, hi, scale, True, gl_x, gl_w)
     return best_x, best_v, scale, met
+
+
+@jit
+def first_order_conditions(
+    model: Any, t: FloatArray, depts: Any, gl_x: FloatArray, gl_w: FloatArray
+) -> FloatArray:
+    """Each department's CE gradient in its own levers at ``t``, stacked in lever order
+    (``depts``: every department with levers, as :func:`department_arrays` packs it)."""
+    mu0, _ = _means_jacobian_packed(t, model, np.empty(0, dtype=np.int64))
+    g = np.zeros(t.size)
+    for dept in depts:
+        idx = dept[0]
+        _, grad = perceived_ce(model, t, t[idx], mu0, dept, gl_x, gl_w)
+        for j in range(idx.size):
+            g[idx[j]] = grad[j]
+    return g

@@ -475,7 +475,12 @@ def _concave(pp: PersonPlan) -> bool:
     return True
 
 
-NEWTON_FROM = 1e-2
+#: Newton is tried once a coarse sweep moves levers by less than this (relative)
+_NEWTON_FROM = 1e-2
+
+#: First-best levers by model fingerprint (see :meth:`_Problem._first_best_key`): they
+#: do not depend on plans, so sweeps and sliders over plan settings reuse them
+_FIRST_BEST: dict[tuple[object, ...], np.ndarray] = {}
 
 
 class _Problem:
@@ -879,7 +884,7 @@ class _Problem:
                 continue
             explore = False  # the search runs in the first and the confirming sweep only
             if not was_precise:
-                if newtons and smooth and resid < NEWTON_FROM:
+                if newtons and smooth and resid < _NEWTON_FROM:
                     # near enough for Newton: jump now instead of sweeping closer
                     newtons -= 1
                     proposal = self.newton(t, tol)
@@ -909,6 +914,9 @@ class _Problem:
 
     def foc(self, t: np.ndarray) -> np.ndarray:
         """Stacked gradients of each department's perceived CE in its own levers at ``t``."""
+        if self._kernel is not None:
+            data, packed, (gx, gw) = self._kernel
+            return kernels.first_order_conditions(data, t, tuple(packed.values()), gx, gw)
         g = np.zeros(t.size)
         mu0 = self.model.means(t)
         for d in self.depts:
@@ -978,6 +986,9 @@ class _Problem:
         n = len(self.space.names)
         if n == 0:
             return np.empty(0)
+        key = self._first_best_key() if start is None else None
+        if key is not None and key in _FIRST_BEST:
+            return _FIRST_BEST[key].copy()
         x0 = self.space.rest.copy()
         scale = 1.0 + abs(self.total_surplus(x0, risk=False))
         best_x, best_v = x0, -math.inf
@@ -1004,7 +1015,21 @@ class _Problem:
             )
             if v > best_v + 1e-12 * scale:
                 best_x, best_v = x, v
+        if key is not None:
+            if len(_FIRST_BEST) >= 256:
+                _FIRST_BEST.pop(next(iter(_FIRST_BEST)))
+            _FIRST_BEST[key] = best_x.copy()
         return best_x
+
+    def _first_best_key(self) -> tuple[object, ...] | None:
+        """What the first best depends on (the model's value and the effort costs), for
+        models that can say: a sweep over plan settings then finds it once."""
+        fingerprint = getattr(self.model, "fingerprint", None)
+        if fingerprint is None:
+            return None
+        sp = self.space
+        arrays = (sp.rest, sp.lower, sp.upper, sp.cost, sp.headcount)
+        return (type(self.model).__name__, fingerprint, *(a.tobytes() for a in arrays))
 
 
 # --------------------------------------------------------------------------------------

@@ -607,6 +607,12 @@ class ManufacturerModel:
         return raw[:_N_METRICS].copy()
 
     @property
+    def fingerprint(self) -> tuple[object, ...]:
+        """Everything the equations read besides the levers (equal fingerprints, equal
+        model): lets the solver reuse a first best across plan changes."""
+        return (tuple(self._inputs), self._order.tobytes())
+
+    @property
     def kernel_data(self) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
         """What :func:`_means_jacobian_packed` takes besides the levers: for the solver's
         compiled best responses (:mod:`compmodel._compiled`)."""
