@@ -136,8 +136,9 @@ def simulate(
         rows.append(_stats(dn, inc, base_total))
     profit = sol.gross_value - bill_total - tax * incentive_total - sol.turnover_cost
     rows.append(_stats("total", incentive_total, all_base))
-    people["base"] = people["base"] + people["department"].map(shifts)
-    people["expected_pay"] = people["base"] + people["expected_payout"]
+    shifted = base + np.array([shifts[d] for d in who], dtype=float)
+    people["base"] = shifted
+    people["expected_pay"] = shifted + people["expected_payout"].to_numpy(dtype=float)
     draws = dict(budget.draws)
     draws.pop("total", None)
     draws["incentive"] = incentive_total

@@ -42,15 +42,25 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
    1e-4 in a sweep, candidates are climbed coarsely (relative change 1e-10); from
    then on, and always for the winner of a search, precisely (to a scaled gradient of
    1e-11), and only a precise sweep can end the search. Where every plan has an
-   analytic gradient, a precise sweep is followed by a chord-Newton solve of the
-   stacked first-order conditions (at most three per profile): it jumps to where
-   they hold, and the sweeps that follow confirm the jump or undo it.
+   analytic gradient, a sweep that moves levers by less than 1e-2 is followed by a
+   chord-Newton solve of the stacked first-order conditions (at most three per
+   profile): it jumps to where they hold, and the sweeps that follow confirm the
+   jump or undo it. The company model's response to a lever is a central difference,
+   one-sided where a step would leave the lever's bounds (the model's kinks sit at
+   bounds, e.g. no over-promising).
 3. Every distinct equilibrium reached is reported; the selected one has the highest
    total surplus (ties: the smallest levers in order).
 4. A warm start (a previous solution) is tried first and kept only if a fixed profile
    reaches the same equilibrium: it may save time, never change the selection. With
    ``search="warm"`` only the warm start is followed (continuation, for sliders): the
    result is an equilibrium, but others are not looked for, and a note says so.
+
+Speed: for the ``manufacturer`` model, a department's whole best response (CE,
+gradient, the search over starting points and the climbs, by projected Newton steps
+in place of L-BFGS-B) runs in compiled code (:mod:`compmodel._compiled`), with the
+same stopping tests; plans the kernels do not cover (gates, modifiers, correlated
+components) take the Python path, which reaches the same equilibria. The first best
+does not depend on plans and is remembered per model (see ``_FIRST_BEST``).
 
 Total surplus ``TS = gross value - sum_d N_d (cost_d + (r_d/2) V_d)``; first best
 maximises ``gross value - sum_d N_d cost_d`` (a fixed wage bears no risk); no incentive
