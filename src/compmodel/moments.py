@@ -494,6 +494,105 @@ def _condition_on_first(cov: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.zeros_like(c01), cov[1:, 1:]
 
 
+@jit
+def _grid(
+    breaks: FloatArray, logit: bool, mu: float, sigma: float, refine: int,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """:func:`_nodes` compiled: latent-scale nodes and probability weights for one
+    variable (the window ``[-9, 9]`` in z cut at the breaks, then into sub-intervals of
+    width at most ``min(1, 1/sigma)`` for shares or 1, over ``refine``)."""
+    if sigma <= 0.0:
+        return np.array([mu]), np.array([1.0])
+    edges = np.empty(breaks.size + 2)
+    n = 0
+    edges[n] = -_Z_WINDOW
+    n += 1
+    for b in breaks:
+        if logit:
+            if not 0.0 < b < 1.0:
+                continue
+            b = math.log(b / (1.0 - b))
+        z = (b - mu) / sigma
+        if -_Z_WINDOW < z < _Z_WINDOW and z > edges[n - 1]:
+            edges[n] = z
+            n += 1
+    edges[n] = _Z_WINDOW
+    n += 1
+    width = (min(1.0, 1.0 / sigma) if logit else 1.0) / refine
+    parts = np.empty(n - 1, dtype=np.int64)
+    for e in range(n - 1):
+        parts[e] = max(1, math.ceil((edges[e + 1] - edges[e]) / width - 1e-12))
+    m = gl_x.size
+    y = np.empty(parts.sum() * m)
+    w = np.empty(parts.sum() * m)
+    i = 0
+    for e in range(n - 1):
+        lo, hi = edges[e], edges[e + 1]
+        size = (hi - lo) / parts[e]
+        for part in range(parts[e]):
+            start = lo + (hi - lo) * part / parts[e]
+            for node in range(m):
+                z = start + 0.5 * size * (gl_x[node] + 1.0)
+                y[i] = mu + sigma * z
+                w[i] = 0.5 * size * gl_w[node] * math.exp(-0.5 * z * z) / _SQRT2PI_F
+                i += 1
+    return y, w
+
+
+@jit
+def _poly_at(breaks: FloatArray, coefs: FloatArray, x: float) -> float:
+    piece = np.searchsorted(breaks, x, side="right")
+    top = coefs.shape[1] - 1
+    acc = coefs[piece, top]
+    for j in range(top - 1, -1, -1):
+        acc = acc * x + coefs[piece, j]
+    return acc
+
+
+@jit
+def _expect_one(
+    breaks: FloatArray, coefs: FloatArray, logit: bool, mu: float, sigma: float,
+    refine: int, gl_x: FloatArray, gl_w: FloatArray,
+) -> float:  # fmt: skip
+    """``E[poly(metric)]`` for one variable: the closed form on the normal scale, the
+    quadrature of :func:`logit_expectation` on the logit scale (``_nested``, ``d = 1``)."""
+    if sigma <= 0.0:
+        return _poly_at(breaks, coefs, 1.0 / (1.0 + math.exp(-mu)) if logit else mu)
+    if not logit:
+        stacked = np.empty((1, coefs.shape[0], coefs.shape[1]))
+        stacked[0] = coefs
+        return _normal_with_score(breaks, stacked, mu, sigma)[0][0]
+    y, w = _grid(breaks, True, mu, sigma, refine, gl_x, gl_w)
+    total = 0.0
+    for i in range(y.size):
+        total += w[i] * _poly_at(breaks, coefs, 1.0 / (1.0 + math.exp(-y[i])))
+    return total
+
+
+@jit
+def _expect_two(
+    b0: FloatArray, c0: FloatArray, logit0: bool, b1: FloatArray, c1: FloatArray,
+    logit1: bool, mean: FloatArray, cov: FloatArray, refine: int,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> float:  # fmt: skip
+    """``E[p0(metric_0) p1(metric_1)]``: quadrature over the first variable, the second
+    conditional on it (closed form or quadrature), as :func:`_nested` with ``d = 2``."""
+    sig0 = math.sqrt(max(cov[0, 0], 0.0))
+    y, w = _grid(b0, logit0, mean[0], sig0, refine, gl_x, gl_w)
+    gain = cov[0, 1] / cov[0, 0] if cov[0, 0] > 0.0 else 0.0
+    cvar = cov[1, 1] - cov[0, 1] * gain
+    sig1 = math.sqrt(max(cvar, 0.0))
+    total = 0.0
+    for i in range(y.size):
+        h0 = _poly_at(b0, c0, 1.0 / (1.0 + math.exp(-y[i])) if logit0 else y[i])
+        if w[i] <= 0.0 or h0 == 0.0:
+            continue
+        m1 = mean[1] + (y[i] - mean[0]) * gain
+        total += w[i] * h0 * _expect_one(b1, c1, logit1, m1, sig1, refine, gl_x, gl_w)
+    return total
+
+
 def _nested(
     polys: list[PiecewisePoly],
     logit: list[bool],
@@ -505,6 +604,22 @@ def _nested(
     d = len(polys)
     if d == 0:
         return 1.0
+    if d <= 2:  # the compiled rules (same nodes for one variable; per node for two)
+        gx, gw = _gl_rule(_GL_NODES)
+        p0 = polys[0]
+        if d == 1:
+            sig = float(np.sqrt(max(cov[0, 0], 0.0)))
+            return float(
+                _expect_one(p0.breaks, p0.coefs, logit[0], float(mean[0]), sig, refine, gx, gw)
+            )
+        p1 = polys[1]
+        return float(
+            _expect_two(
+                p0.breaks, p0.coefs, logit[0], p1.breaks, p1.coefs, logit[1],
+                np.ascontiguousarray(mean, dtype=float), np.ascontiguousarray(cov, dtype=float),
+                refine, gx, gw,
+            )
+        )  # fmt: skip
     sig0 = float(np.sqrt(max(cov[0, 0], 0.0)))
     if d == 1:
         if logit[0]:
