@@ -131,3 +131,23 @@ def test_first_best_is_reused_only_for_the_same_model() -> None:
     assert np.max(np.abs(moved.lever_vector - np.array(list(fresh.values())))) > 1e-3
     solve_module._FIRST_BEST.clear()
     assert cm.first_best(dearer).lever_vector.tolist() == moved.lever_vector.tolist()
+
+
+def test_shared_unit_integrals_give_each_persons_own_moments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The aligned sales reps differ in base pay and quota; their shared-outcome
+    components' pair integrals are computed once per budget (per unit of target
+    incentive) and scaled. Every person's expected pay and spread equal the ones
+    integrated person by person."""
+    budget_module = importlib.import_module("compmodel.budget")
+    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_aligned.toml")
+    eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
+    shared = cm.commission_budget(eq, n_draws=1_000, seed=0).people
+    original = budget_module._pair
+    monkeypatch.setattr(
+        budget_module, "_pair", lambda pp, c, d, est, memo: original(pp, c, d, est, None)
+    )
+    alone = cm.commission_budget(eq, n_draws=1_000, seed=0).people
+    for col in ("expected_payout", "sd_payout"):
+        np.testing.assert_allclose(shared[col], alone[col], rtol=1e-12)
