@@ -22,8 +22,9 @@ differences of the model (the model's own compiled Jacobian).
 
 Pay is a sum of components, each a piecewise polynomial of one plan variable (normal
 or, for shares, logit-normal); the variance adds ``2 Cov(f_c, f_d)`` for components on
-the same variable. Gates, modifiers and components on correlated variables are left
-to the Python path.
+the same variable. With gates or a modifier on independent metrics every expectation
+is a product of one-dimensional ones. Components on correlated variables (and gates
+on correlated metrics) are left to the Python path.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ FloatArray = np.ndarray
 def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     """Pack a department of :class:`compmodel.solve._Problem` for the kernels.
 
-    Returns ``None`` when its plan has a gate, a modifier, a noiseless variable or
-    components on correlated variables (the Python path handles those).
+    Returns ``None`` when its plan has a noiseless variable, components on correlated
+    variables, or gates or a modifier on correlated metrics (the Python path handles
+    those).
     """
     idx = np.asarray(d.levers, dtype=np.int64)
     rest = np.ascontiguousarray(space.rest[idx], dtype=float)
@@ -51,13 +53,14 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     empty_i = np.empty(0, dtype=np.int64)
     empty_f = np.empty(0, dtype=float)
     comps: tuple[Any, ...]
+    no_comps = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.empty((0, 2, 1, 1)))
+    no_pairs = (empty_i, empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)))
+    no_fact = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.zeros(1, np.int64), 0)
     if d.plan is None:
-        comps = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.empty((0, 2, 1, 1)))
-        pairs = (empty_i, empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)))
         plan = (empty_i, empty_f, empty_f, empty_f, np.empty(0, dtype=np.bool_))
-        return (idx, rest, cost, float(d.r), plan, comps, pairs)
+        return (idx, rest, cost, float(d.r), plan, no_comps, no_pairs, no_fact)
     mom = d.moments
-    if mom is None or mom.factorised or mom.general or not mom.has_gradient:
+    if mom is None or mom.general or not mom.has_gradient:
         return None
     pp = d.plan
     plan = (
@@ -67,6 +70,16 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         np.asarray(mom.sd, dtype=float),
         np.asarray(pp.logit, dtype=np.bool_),
     )
+    if mom.factorised:
+        # gates and modifiers on independent metrics: every expectation is a product of
+        # one-dimensional ones; groups (c, -1) for each component, then (c, d), c <= d
+        n = len(mom.polys)
+        keys = [(c, -1) for c in range(n)] + [(c, e) for c in range(n) for e in range(c, n)]
+        factors = [(v, poly) for key in keys for v, poly in mom.groups[key]]
+        starts = np.cumsum([0] + [len(mom.groups[key]) for key in keys]).astype(np.int64)
+        fb, fn, fc = _pad([(poly.breaks, poly.coefs) for _, poly in factors])
+        fact = (np.array([v for v, _ in factors], dtype=np.int64), fb, fn, fc, starts, n)
+        return (idx, rest, cost, float(d.r), plan, no_comps, no_pairs, fact)
     polys = mom.polys
     comps = (np.asarray(mom.vars, dtype=np.int64), *_pad([(p.breaks, p.coefs) for p in polys]))
     # each component's polynomial and its square on the component's own breaks
@@ -85,7 +98,7 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         pn,
         pcoef,
     )
-    return (idx, rest, cost, float(d.r), plan, comps, pairs)
+    return (idx, rest, cost, float(d.r), plan, comps, pairs, no_fact)
 
 
 def _pad(polys: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -120,11 +133,73 @@ def _one_with_score(
 
 
 @jit
-def pay_moments(
-    means: FloatArray, plan: Any, comps: Any, pairs: Any, gl_x: FloatArray, gl_w: FloatArray
+def _factorised_moments(
+    means: FloatArray, plan: Any, fact: Any, gl_x: FloatArray, gl_w: FloatArray
 ) -> tuple[float, float, FloatArray, FloatArray]:
+    """:func:`pay_moments` for gates and modifiers on independent metrics: each group's
+    expectation is the product of its factors' (gradient by the product rule), as
+    :meth:`compmodel.solve._PayMoments._factorised_with_gradient`."""
+    _, _, _, sd, logit = plan
+    fvar, fbreaks, fcount, fcoefs, starts, n = fact
+    groups = starts.size - 1
+    value = np.ones(groups)
+    grad = np.zeros((groups, means.size))
+    for g in range(groups):
+        k0, k1 = starts[g], starts[g + 1]
+        es = np.empty(k1 - k0)
+        des = np.empty(k1 - k0)
+        for f in range(k0, k1):
+            v, nb = fvar[f], fcount[f]
+            if logit[v]:
+                ef, efz, _, _ = _logit_with_score(
+                    fbreaks[f, :nb], fcoefs[f, : nb + 1, :], means[v], sd[v], gl_x, gl_w
+                )
+                es[f - k0], des[f - k0] = ef, efz / sd[v]
+            else:
+                vals, scores = _normal_with_score(
+                    fbreaks[f, :nb], fcoefs[f : f + 1, : nb + 1, :], means[v], sd[v]
+                )
+                es[f - k0], des[f - k0] = vals[0], scores[0] / sd[v]
+        for i in range(k1 - k0):
+            value[g] *= es[i]
+            others = 1.0
+            for j in range(k1 - k0):
+                if j != i:
+                    others *= es[j]
+            grad[g, fvar[k0 + i]] += des[i] * others
+    total_e = 0.0
+    grad_e = np.zeros(means.size)
+    for c in range(n):
+        total_e += value[c]
+        grad_e += grad[c]
+    total, grad_v = 0.0, np.zeros(means.size)
+    g = n
+    for c in range(n):
+        for d in range(c, n):
+            cv = value[g] - value[c] * value[d]
+            gcv = grad[g] - grad[c] * value[d] - value[c] * grad[d]
+            if c == d:
+                if cv > 0.0:  # a variance below zero is rounding
+                    total += cv
+                    grad_v += gcv
+            else:
+                total += 2.0 * cv
+                grad_v += 2.0 * gcv
+            g += 1
+    if total < 0.0:
+        return total_e, 0.0, grad_e, np.zeros(means.size)
+    return total_e, total, grad_e, grad_v
+
+
+@jit
+def pay_moments(
+    means: FloatArray, plan: Any, comps: Any, pairs: Any, fact: Any, gl_x: FloatArray,
+    gl_w: FloatArray,
+) -> tuple[float, float, FloatArray, FloatArray]:  # fmt: skip
     """``E``, ``V`` and their gradients in the plan means ``m`` (same sums as
     :meth:`compmodel.solve._PayMoments.with_gradient`)."""
+    if fact[5] > 0:
+        return _factorised_moments(means, plan, fact, gl_x, gl_w)
     _, _, _, sd, logit = plan
     cvar, cbreaks, ccount, _, cstack = comps
     n = cvar.size
@@ -165,7 +240,7 @@ def perceived_ce(
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[float, FloatArray]:  # fmt: skip
     """A person's perceived ``CE(x)`` and its gradient (module docstring)."""
-    idx, rest, cost, r, plan, comps, pairs = dept
+    idx, rest, cost, r, plan, comps, pairs, fact = dept
     midx, base_mean, los, _, _ = plan
     t2 = t.copy()
     for j in range(idx.size):
@@ -181,7 +256,7 @@ def perceived_ce(
         if midx[v] >= 0:
             m0 = mu0[midx[v]]
             means[v] = m0 + los[v] * (mu[midx[v]] - m0)
-    e, var, ge, gv = pay_moments(means, plan, comps, pairs, gl_x, gl_w)
+    e, var, ge, gv = pay_moments(means, plan, comps, pairs, fact, gl_x, gl_w)
     for v in range(midx.size):
         if midx[v] >= 0:
             g = (ge[v] - 0.5 * r * gv[v]) * los[v]

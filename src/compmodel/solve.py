@@ -58,8 +58,9 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
 Speed: for the ``manufacturer`` model, a department's whole best response (CE,
 gradient, the search over starting points and the climbs, by projected Newton steps
 in place of L-BFGS-B) runs in compiled code (:mod:`compmodel._compiled`), with the
-same stopping tests; plans the kernels do not cover (gates, modifiers, correlated
-components) take the Python path, which reaches the same equilibria. The first best
+same stopping tests; plans the kernels do not cover (components, gates or modifiers
+on correlated metrics; noiseless metrics) take the Python path, which reaches the same
+equilibria. The first best
 does not depend on plans and is remembered per model (see ``_FIRST_BEST``).
 
 Total surplus ``TS = gross value - sum_d N_d (cost_d + (r_d/2) V_d)``; first best
