@@ -108,6 +108,42 @@ def test_progress_bar_is_off_when_output_is_captured_and_on_when_asked(
     assert "sweep" in err and "2/2" in err
 
 
+def test_continuation_sweep_reaches_the_same_equilibria_where_there_is_one() -> None:
+    """search='warm' follows each line of the grid from its first point; with one
+    equilibrium per point (HM87, and the reference company's target incentives) it
+    lands where the full search does, and each point says how it was found."""
+    grid = {"agent.target_incentive": [0.2, 0.4, 0.6], "agent.risk_aversion": [0.35, 0.7, 1.4]}
+    full = cm.sweep(HM87, grid)
+    warm = cm.sweep(HM87, grid, search="warm")
+    np.testing.assert_allclose(
+        figures(warm, "operating_profit"), figures(full, "operating_profit"), rtol=1e-9
+    )
+    assert warm.attrs["search"] == "warm" and full.attrs["search"] == "all"
+    # the first point of each line is searched in full, the others followed
+    followed = {pt for pt, notes in warm.attrs["notes"].items() if any("warm" in n for n in notes)}
+    assert followed == {(b, r) for b in (0.2, 0.4, 0.6) for r in (0.7, 1.4)}
+    today = cm.load_scenario(SAMPLES / "acme_today.toml")
+    grid2 = {"sales.target_incentive": [0.6, 0.8], "production.target_incentive": [0.0, 0.08, 0.16]}
+    a = cm.sweep(today, grid2)
+    b = cm.sweep(today, grid2, search="warm")
+    lev_a = a[a["section"] == "levers"]["value"].to_numpy()
+    lev_b = b[b["section"] == "levers"]["value"].to_numpy()
+    np.testing.assert_allclose(lev_b, lev_a, rtol=0, atol=1e-6)
+
+
+def test_continuation_sweep_on_a_pool_gives_the_serial_frame() -> None:
+    grid = {"agent.target_incentive": [0.2, 0.4, 0.6], "agent.risk_aversion": [0.35, 0.7]}
+    serial = cm.sweep(HM87, grid, search="warm")
+    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+        parallel = cm.sweep(HM87, grid, executor=pool, search="warm")
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
+
+
+def test_an_unknown_search_is_a_clear_error() -> None:
+    with pytest.raises(cm.ScenarioError, match="allowed: 'all'"):
+        cm.sweep(HM87, {"agent.target_incentive": [0.2]}, search="fast")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("grid", "message"),
     [

@@ -438,36 +438,32 @@ class Scenario:
             _set_shared_share(doc, self, self._dept_of(path), v)
         elif len(parts) == 3 and parts[1] == "weights":
             _set_weight(doc, self, parts[0], parts[2], v)
-        elif (
-            len(parts) == 5
-            and parts[0] == "departments"
-            and parts[2] in ("components", "curves")
-            and parts[4] == "weight"
-        ) or (len(parts) == 4 and parts[1] in ("components", "curves") and parts[3] == "weight"):
+        elif _rescales(parts):
             # every spelling of a weight path rescales the other weights
             dept, comp = (parts[1], parts[3]) if parts[0] == "departments" else (parts[0], parts[2])
             _set_weight(doc, self, dept, comp, v)
         else:
-            keys = _resolve(path, doc, self, allow_new_leaf=True)
-            node: Any = doc
-            for k in keys[:-1]:
-                node = node[k]
-            leaf = keys[-1]
-            old = node.get(leaf) if isinstance(node, dict) else node[leaf]
-            if _is_coefficient(keys) and isinstance(old, dict):
-                old["value"] = v
-            elif isinstance(old, int) and not isinstance(old, bool) and float(v).is_integer():
-                node[leaf] = int(v)
-            else:
-                node[leaf] = v
+            _set_leaf(doc, self, path, v)
         return scenario_from_dict(doc, base_dir=self.base_dir, company_file=self.company_file)
 
     def with_values(self, values: Mapping[str, float]) -> Scenario:
         """A copy with several parameter paths set, in the order given."""
-        out = self
+        from .io import scenario_from_dict
+
+        plain = (
+            all(isinstance(p, str) and not _rescales(p.split(".")) for p in values)
+            and len(values) > 1
+        )
+        if not plain:  # weights and shares rescale others: one at a time
+            out = self
+            for path, value in values.items():
+                out = out.with_value(path, value)
+            return out
+        # plain numbers: set them all in one document, validate once
+        doc = self.to_dict()
         for path, value in values.items():
-            out = out.with_value(path, value)
-        return out
+            _set_leaf(doc, self, path, _number(value, path))
+        return scenario_from_dict(doc, base_dir=self.base_dir, company_file=self.company_file)
 
     def with_department(self, name: str, **changes: Any) -> Scenario:
         """A copy with fields of department ``name`` replaced (e.g. ``plan=new_plan``)."""
@@ -554,6 +550,38 @@ def _rebuild(
 ) -> Scenario:
     out: Scenario = from_dict(doc, base_dir=base_dir, company_file=company_file)
     return out
+
+
+def _rescales(parts: list[str]) -> bool:
+    """Whether setting this path rescales other numbers (a weight or a shared share)."""
+    return (
+        (len(parts) == 2 and parts[1] == "shared_share")
+        or (len(parts) == 3 and parts[1] == "weights")
+        or (
+            len(parts) == 5
+            and parts[0] == "departments"
+            and parts[2] in ("components", "curves")
+            and parts[4] == "weight"
+        )
+        or (len(parts) == 4 and parts[1] in ("components", "curves") and parts[3] == "weight")
+    )
+
+
+def _set_leaf(doc: dict[str, Any], scenario: Scenario, path: str, v: float) -> None:
+    """Set the number at ``path`` in ``doc`` (a coefficient's ``value``; whole numbers
+    stay integers where the document had one)."""
+    keys = _resolve(path, doc, scenario, allow_new_leaf=True)
+    node: Any = doc
+    for k in keys[:-1]:
+        node = node[k]
+    leaf = keys[-1]
+    old = node.get(leaf) if isinstance(node, dict) else node[leaf]
+    if _is_coefficient(keys) and isinstance(old, dict):
+        old["value"] = v
+    elif isinstance(old, int) and not isinstance(old, bool) and float(v).is_integer():
+        node[leaf] = int(v)
+    else:
+        node[leaf] = v
 
 
 def parameter_paths(scenario: Scenario) -> list[str]:

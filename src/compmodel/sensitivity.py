@@ -21,14 +21,14 @@ import concurrent.futures as cf
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
 from .errors import ConvergenceError, ScenarioError
-from .scenario import Scenario
+from .scenario import Scenario, _rescales
 from .solve import Solution, solve
 
 __all__ = ["FIGURES", "figure_of", "sweep", "tornado"]
@@ -119,8 +119,11 @@ class _Task:
 
 
 def _apply(scenario: Scenario, values: Iterable[tuple[str, float]]) -> Scenario:
+    pairs = list(values)
+    if len({p for p, _ in pairs}) == len(pairs):  # distinct paths: set them together
+        return scenario.with_values(dict(pairs))
     out = scenario
-    for path, value in values:
+    for path, value in pairs:
         out = out.with_value(path, value)
     return out
 
@@ -138,18 +141,44 @@ def _rows(sol: Solution) -> list[tuple[str, str, str, float]]:
     return rows
 
 
-def _solve_at(scenario: Scenario, values: tuple[tuple[str, float], ...], tol: float) -> Solution:
+def _solve_at(
+    scenario: Scenario,
+    values: tuple[tuple[str, float], ...],
+    tol: float,
+    follow: Solution | None = None,
+) -> Solution:
     try:
-        return solve(_apply(scenario, values), tol=tol)
+        at = _apply(scenario, values)
+        if follow is not None:
+            return solve(at, tol=tol, warm_start=follow, search="warm")
+        return solve(at, tol=tol)
     except ConvergenceError as err:  # name the point that did not settle
-        at = ", ".join(f"{p} = {v:g}" for p, v in values) or "the base values"
-        raise ConvergenceError(f"at {at}: {err}") from err
+        where = ", ".join(f"{p} = {v:g}" for p, v in values) or "the base values"
+        raise ConvergenceError(f"at {where}: {err}") from err
 
 
 def _run(task: _Task) -> tuple[list[tuple[str, str, str, float]], tuple[str, ...]]:
     """Solve one point (top level, so process pools and dask can ship it)."""
     sol = _solve_at(task.scenario, task.values, task.tol)
     return _rows(sol), sol.diagnostics.notes
+
+
+@dataclass(frozen=True)
+class _LineTask:
+    scenario: Scenario
+    points: tuple[tuple[tuple[str, float], ...], ...]  # along one line of the grid
+    tol: float
+
+
+def _run_line(task: _LineTask) -> list[tuple[list[tuple[str, str, str, float]], tuple[str, ...]]]:
+    """Solve a line of points: the first with the full search, each next one following
+    the previous equilibrium (``search="warm"``)."""
+    out = []
+    prev: Solution | None = None
+    for values in task.points:
+        prev = _solve_at(task.scenario, values, task.tol, follow=prev)
+        out.append((_rows(prev), prev.diagnostics.notes))
+    return out
 
 
 def _progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
@@ -212,6 +241,7 @@ def sweep(
     executor: cf.Executor | None = None,
     progress: bool | None = None,
     tol: float = 1e-8,
+    search: Literal["all", "warm"] = "all",
 ) -> pd.DataFrame:
     """Solve ``scenario`` on a grid of one or two parameters.
 
@@ -235,6 +265,16 @@ def sweep(
         never.
     tol
         Solver tolerance (see :func:`compmodel.solve`).
+    search
+        ``"all"`` (default): every point is solved on its own with every starting
+        profile, and the highest-surplus equilibrium is selected (see
+        :func:`compmodel.solve`). ``"warm"``: continuation, several times faster. Along
+        each line of the grid (the last entry varying), the first point gets the full
+        search and each next point follows the previous equilibrium
+        (``search="warm"``). Every point is an equilibrium, checked globally for
+        each department, but where a scenario has several equilibria a line can stay
+        on one branch that the full search would not select. Each point's notes say
+        so. Lines are the units of work given to ``executor``.
 
     Returns
     -------
@@ -251,7 +291,8 @@ def sweep(
     ------
     ScenarioError
         For a path the scenario does not have or a value it does not allow (checked
-        for every grid point before any solving starts).
+        before any solving starts: every value of each entry, and every grid point
+        where a weight or shared share rescales the others).
     ConvergenceError
         If a point does not settle (its parameter values are named).
 
@@ -278,17 +319,40 @@ def sweep(
         axes.append((label, paths, _check_values(key, given)))
     if len(axes) == 2 and axes[0][0] == axes[1][0]:
         raise ScenarioError("sweep", f"the two grid entries are the same path {axes[0][0]!r}")
+    if search not in ("all", "warm"):
+        raise ScenarioError(
+            "search",
+            f"is {search!r}; allowed: 'all' (every point searched on its own) or 'warm' "
+            "(continuation along each line of the grid)",
+        )
     points: list[tuple[float, ...]] = [(v,) for v in axes[0][2]]
     if len(axes) == 2:
         points = [(a, b) for a in axes[0][2] for b in axes[1][2]]
+    # bad paths and values fail here, before any solving: each value of each entry on
+    # its own; every point where a weight or share rescales others (their combination
+    # decides what is allowed)
+    rescaling = any(_rescales(p.split(".")) for _, paths, _ in axes for p in paths)
+    if not rescaling:
+        for _, paths, vals in axes:
+            for v in vals:
+                _apply(scenario, [(p, v) for p in paths])
     tasks = []
     for pt in points:
         values: tuple[tuple[str, float], ...] = tuple(
             (p, v) for (_, paths, _), v in zip(axes, pt, strict=True) for p in paths
         )
-        _apply(scenario, values)  # bad paths and values fail here, before any solving
+        if rescaling:
+            _apply(scenario, values)
         tasks.append(_Task(scenario, values, tol))
-    results = _map(_run, tasks, executor, progress, "sweep")
+    if search == "warm":
+        width = len(axes[-1][2])
+        lines = [
+            _LineTask(scenario, tuple(t.values for t in tasks[i : i + width]), tol)
+            for i in range(0, len(tasks), width)
+        ]
+        results = [r for line in _map(_run_line, lines, executor, progress, "sweep") for r in line]
+    else:
+        results = _map(_run, tasks, executor, progress, "sweep")
     labels = [a[0] for a in axes]
     records: list[tuple[Any, ...]] = []
     notes: dict[tuple[float, ...], tuple[str, ...]] = {}
@@ -300,6 +364,7 @@ def sweep(
         records, columns=[*labels, "section", "department", "figure", "value"]
     )
     frame.attrs["notes"] = notes
+    frame.attrs["search"] = search
     return frame
 
 
