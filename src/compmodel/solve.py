@@ -624,8 +624,9 @@ class _Problem:
         return ce, np.asarray(grad, dtype=float)
 
     def _means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Metric means at ``t`` and their central-difference derivatives in the levers
-        ``columns`` (step ``1e-6 max(1, |t_j|)``); compiled where the model offers it."""
+        """Metric means at ``t`` and their derivatives in the levers ``columns``: the
+        model's own compiled ones where it offers them (central differences, one-sided
+        at a bound), else central differences (step ``1e-6 max(1, |t_j|)``)."""
         fast = getattr(self.model, "means_jacobian", None)
         if fast is not None:
             return fast(t, columns)
@@ -647,25 +648,10 @@ class _Problem:
         ce, grad = kernels.perceived_ce(data, t, xa, mu0, packed[d.name], gx, gw)
         return float(ce), grad
 
-    def _climb(
-        self, d: _Dept, t: np.ndarray, x0: np.ndarray, mu0: np.ndarray, scale: float, precise: bool
-    ) -> tuple[np.ndarray, float]:
-        """:meth:`_maximise` of ``d``'s perceived CE in compiled code."""
-        assert self._kernel is not None
-        data, packed, (gx, gw) = self._kernel
-        lo, hi = self.space.lower[d.levers], self.space.upper[d.levers]
-        x, v, met = kernels.climb(
-            data, t, np.asarray(x0, dtype=float), mu0, packed[d.name], lo, hi, scale,
-            precise, gx, gw,
-        )  # fmt: skip
-        if not met and precise:
-            return self._polish(d, t, x, float(v), mu0, scale)
-        return x, float(v)
-
     def _polish(
         self, d: _Dept, t: np.ndarray, x: np.ndarray, v: float, mu0: np.ndarray, scale: float
     ) -> tuple[np.ndarray, float]:
-        """Finish a compiled climb with L-BFGS-B where Newton stalled (a kink)."""
+        """Finish a compiled best response with L-BFGS-B where Newton stalled (a kink)."""
 
         def fg(z: np.ndarray) -> tuple[float, np.ndarray]:
             return self._compiled_ce(d, t, z, mu0)
@@ -793,20 +779,15 @@ class _Problem:
             def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
                 return self.perceived_ce_and_gradient(d, t, x, mu0)
 
-        def climb(x0: np.ndarray, precise: bool) -> tuple[np.ndarray, float]:
-            if self._kernel is not None:
-                return self._climb(d, t, x0, mu0, scale, precise)
-            return self._maximise(f, x0, lo, hi, scale, fg, precise=precise)
-
         best_x, best_v = t[idx], -math.inf
         several = len(starts) > 1
         for x0 in starts:
-            x, v = climb(x0, precise and not several)
+            x, v = self._maximise(f, x0, lo, hi, scale, fg, precise=precise and not several)
             tol = 1e-12 * scale
             if v > best_v + tol or (abs(v - best_v) <= tol and tuple(x) < tuple(best_x)):
                 best_x, best_v = x, v
         if several and precise:
-            best_x, best_v = climb(best_x, True)
+            best_x, best_v = self._maximise(f, best_x, lo, hi, scale, fg, precise=True)
         if idx.size == 1 and d.plan is not None and np.any(np.diag(d.plan.cov) <= 0):
             # a noiseless metric makes pay kinked in the lever, where finite-difference
             # gradients stall: polish with a derivative-free bounded search nearby
@@ -997,9 +978,11 @@ class _Problem:
         n = len(self.space.names)
         if n == 0:
             return np.empty(0)
-        key = self._first_best_key() if start is None else None
+        key = self._first_best_key()
         if key is not None and key in _FIRST_BEST:
-            return _FIRST_BEST[key].copy()
+            return _FIRST_BEST[key].copy()  # found before, precisely: better than a climb
+        if start is not None:
+            key = None  # a coarse climb is not remembered
         x0 = self.space.rest.copy()
         scale = 1.0 + abs(self.total_surplus(x0, risk=False))
         best_x, best_v = x0, -math.inf
