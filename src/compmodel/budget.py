@@ -118,12 +118,21 @@ def _forecast_of(scenario: Scenario) -> Forecast:
     return scenario.forecast
 
 
-@functools.lru_cache(maxsize=4096)
 def _money_poly(
     component: Component, direction: Direction, target_payout: float, scale: float, rate: float
 ) -> PiecewisePoly:
     """:meth:`Component.money_poly`, remembered: a slider re-budgets the same plans with
     new means, and building the polynomials cost as much as integrating them."""
+    try:
+        return _remembered_money_poly(component, direction, target_payout, scale, rate)
+    except TypeError:  # a component holding something unhashable: build it afresh
+        return component.money_poly(direction, target_payout, scale, rate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_money_poly(
+    component: Component, direction: Direction, target_payout: float, scale: float, rate: float
+) -> PiecewisePoly:
     return component.money_poly(direction, target_payout, scale, rate)
 
 
