@@ -357,16 +357,30 @@ def test_linear_curve_without_floor_is_exactly_linear() -> None:
 # --------------------------------------------------------------------------------------
 # the compiled kernels the solver calls, against the formulas they compile
 # --------------------------------------------------------------------------------------
-_pieces = st.integers(min_value=0, max_value=4)
+#: a random piecewise polynomial: how many breaks, its degree, the seed of its numbers
+_SHAPE = {
+    "n_breaks": st.integers(min_value=0, max_value=4),
+    "degree": st.integers(min_value=0, max_value=3),
+    "seed": st.integers(min_value=0, max_value=2**32 - 1),
+}
+
+
+def _spread_breaks(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
+    """``n`` breakpoints in ``[lo, hi]``, evenly spaced then jittered (strictly apart)."""
+    step = (hi - lo) / (n + 1)
+    return lo + step * (np.arange(1, n + 1) + rng.uniform(-0.4, 0.4, n))
+
+
+def _numpy_normal(poly: PiecewisePoly, mu: float, sigma: float) -> float:
+    """The vectorised closed form (an array of means skips the compiled kernel)."""
+    return float(normal_expectation(poly, np.array([mu]), sigma)[0])
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    n_breaks=_pieces,
-    degree=st.integers(min_value=0, max_value=3),
+    **_SHAPE,
     mu=st.floats(min_value=-5.0, max_value=5.0),
     sigma=st.floats(min_value=0.05, max_value=4.0),
-    seed=st.integers(min_value=0, max_value=2**32 - 1),
 )
 def test_compiled_normal_moments_and_score(
     n_breaks: int, degree: int, mu: float, sigma: float, seed: int
@@ -374,26 +388,22 @@ def test_compiled_normal_moments_and_score(
     """Values agree with the vectorised closed form; scores with Stein's identity,
     ``E[p(X) Z] = sigma d/dmu E[p(X)]``, checked by a central difference."""
     rng = np.random.default_rng(seed)
-    breaks = np.sort(rng.uniform(-4.0, 4.0, n_breaks))
-    if np.any(np.diff(breaks) <= 1e-3):
-        return
+    breaks = _spread_breaks(rng, n_breaks, -4.0, 4.0)
     coefs = rng.normal(size=(2, n_breaks + 1, degree + 1))
     values, scores = normal_expectations_with_score(breaks, coefs, mu, sigma)
     h = 1e-5
     for k in range(2):
         poly = PiecewisePoly(breaks, coefs[k])
-        assert values[k] == pytest.approx(float(normal_expectation(poly, mu, sigma)), abs=1e-12)
-        slope = normal_expectation(poly, mu + h, sigma) - normal_expectation(poly, mu - h, sigma)
-        assert scores[k] == pytest.approx(sigma * float(slope) / (2 * h), rel=1e-6, abs=1e-7)
+        assert values[k] == pytest.approx(_numpy_normal(poly, mu, sigma), abs=1e-12)
+        slope = _numpy_normal(poly, mu + h, sigma) - _numpy_normal(poly, mu - h, sigma)
+        assert scores[k] == pytest.approx(sigma * slope / (2 * h), rel=1e-6, abs=1e-7)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    n_breaks=_pieces,
-    degree=st.integers(min_value=0, max_value=3),
+    **_SHAPE,
     mu=st.floats(min_value=-4.0, max_value=4.0),
     sigma=st.floats(min_value=0.05, max_value=3.0),
-    seed=st.integers(min_value=0, max_value=2**32 - 1),
 )
 def test_compiled_logit_moments_and_score(
     n_breaks: int, degree: int, mu: float, sigma: float, seed: int
@@ -401,9 +411,7 @@ def test_compiled_logit_moments_and_score(
     """``E[f]``, ``E[f Z]``, ``E[f^2]``, ``E[f^2 Z]`` of ``f = poly(expit(Y))`` against
     the library's quadrature (values) and a central difference (scores)."""
     rng = np.random.default_rng(seed)
-    breaks = np.sort(rng.uniform(0.02, 0.98, n_breaks))
-    if np.any(np.diff(breaks) <= 1e-3):
-        return
+    breaks = _spread_breaks(rng, n_breaks, 0.02, 0.98)
     poly = PiecewisePoly(breaks, rng.normal(size=(n_breaks + 1, degree + 1)))
     ef, efz, ef2, ef2z = logit_expectations_with_score(poly, mu, sigma)
     sq = poly * poly
