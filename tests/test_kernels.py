@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import compmodel as cm
+import compmodel.moments as cm_moments
 from compmodel.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,21 +142,27 @@ def test_first_best_is_reused_only_for_the_same_model() -> None:
     assert cm.first_best(dearer).lever_vector.tolist() == moved.lever_vector.tolist()
 
 
-def test_shared_unit_integrals_give_each_persons_own_moments(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The aligned sales reps differ in base pay and quota; their shared-outcome
-    components' pair integrals are computed once per budget (per unit of target
-    incentive) and scaled. Every person's expected pay and spread equal the ones
-    integrated person by person."""
+def test_independent_components_have_zero_covariance_as_quadrature_says() -> None:
+    """An aligned rep's components on bookings, OTIF, retention and profit pay on
+    uncorrelated metrics: the budget sets their covariances to 0 without integrating,
+    and the two-dimensional quadrature it skips agrees (within its own error bound)."""
     budget_module = importlib.import_module("compmodel.budget")
     s = cm.load_scenario(ROOT / "data" / "samples" / "acme_aligned.toml")
     eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
-    shared = cm.commission_budget(eq, n_draws=1_000, seed=0).people
-    original = budget_module._pair
-    monkeypatch.setattr(
-        budget_module, "_pair", lambda pp, c, d, est, memo: original(pp, c, d, est, None)
-    )
-    alone = cm.commission_budget(eq, n_draws=1_000, seed=0).people
-    for col in ("expected_payout", "sd_payout"):
-        np.testing.assert_allclose(shared[col], alone[col], rtol=1e-12)
+    dept = eq.departments["sales"]
+    person = dept.roster.people[0]
+    pp = budget_module._person_plan(eq, dept, person.base, person.quota, person.ability)
+    mom = budget_module._moments(pp)
+    pairs = 0
+    for c in range(len(pp.components)):
+        for d in range(c + 1, len(pp.components)):
+            fc, fd = pp.factors(c), pp.factors(d)
+            assert budget_module._independent(pp, fc, fd)
+            assert mom.cov[c, d] == 0.0
+            full = cm_moments.expect_product(fc + fd, pp.mean, pp.cov, pp.logit)
+            scale = abs(mom.expected[c] * mom.expected[d])
+            assert abs(full.value - mom.expected[c] * mom.expected[d]) <= (
+                full.error_bound + 1e-9 * scale
+            )
+            pairs += 1
+    assert pairs == 6

@@ -60,7 +60,7 @@ from .moments import (
     _normal_with_score,
     expect_product,
 )
-from .plans import Component, Direction, LumpSum, PayoutCurve, indicator
+from .plans import Component, Direction, indicator
 from .scenario import Department, Forecast, Scenario
 
 __all__ = ["BudgetDiagnostics", "CommissionBudget", "PersonPlan", "commission_budget"]
@@ -93,10 +93,6 @@ class PersonPlan:
     logit: tuple[bool, ...]
     components: tuple[tuple[str, int, PiecewisePoly, tuple[int, PiecewisePoly] | None], ...]
     modifier: tuple[int, PiecewisePoly] | None
-    #: per component, ``(unit poly, scale)`` with ``poly = scale * unit``: the payout
-    #: per unit of target incentive and the person's target incentive (for people who
-    #: differ only in base pay, expectations of units are shared); empty when unknown
-    units: tuple[tuple[PiecewisePoly, float], ...] = ()
 
     def factors(self, c: int) -> list[Factor]:
         _, var, poly, gate = self.components[c]
@@ -181,17 +177,10 @@ def _person_plan(
     idx = {m: i for i, m in enumerate(names)}
     tp = dept.target_incentive * base
     comps = []
-    units: list[tuple[PiecewisePoly, float]] = []
     for cn, c in plan.components.items():
         met = scenario.metrics[c.metric]
         k = scale[idx[c.metric]]
         poly = _money_poly(c, met.direction, tp, float(k), plan.clawback_rate(cn, tp))
-        if isinstance(c.payout, PayoutCurve) or (
-            isinstance(c.payout, LumpSum) and c.payout.amount is None
-        ):  # payout in proportion to the target incentive
-            units.append((_money_poly(c, met.direction, 1.0, float(k), 1.0), tp))
-        else:
-            units.append((poly, 1.0))
         gate = None
         if c.gate is not None:
             gm = scenario.metrics[c.gate.metric]
@@ -210,7 +199,6 @@ def _person_plan(
         logit=tuple(logit),
         components=tuple(comps),
         modifier=modifier,
-        units=tuple(units),
     )
 
 
@@ -222,33 +210,7 @@ class _Moments:
     methods: frozenset[str]
 
 
-_Memo = dict[tuple[object, ...], tuple[PiecewisePoly, PiecewisePoly, Expectation]]
-
-
-def _pair(pp: PersonPlan, c: int, d: int, estimate_error: bool, memo: _Memo | None) -> Expectation:
-    """``E[f_c f_d]`` for two components on different variables. With ``memo``, from
-    the components' units (``f = scale * unit``), remembered across the people of one
-    budget: people who differ in base pay only share the integral."""
-    fc, fd = pp.factors(c), pp.factors(d)
-    plain = len(fc) == len(fd) == 1  # no gate, no modifier
-    if memo is None or not pp.units or not plain:
-        return expect_product(fc + fd, pp.mean, pp.cov, pp.logit, estimate_error)
-    (uc, sc), (ud, sd) = pp.units[c], pp.units[d]
-    vc, vd = fc[0].var, fd[0].var
-    ix = [vc, vd]
-    key = (id(uc), id(ud), vc, vd, pp.mean[ix].tobytes(), pp.cov[np.ix_(ix, ix)].tobytes(),
-           pp.logit[vc], pp.logit[vd], estimate_error)  # fmt: skip
-    hit = memo.get(key)
-    if hit is None or hit[0] is not uc or hit[1] is not ud:
-        r = expect_product([Factor(vc, uc), Factor(vd, ud)], pp.mean, pp.cov, pp.logit,
-                           estimate_error)  # fmt: skip
-        hit = (uc, ud, r)
-        memo[key] = hit
-    r = hit[2]
-    return Expectation(sc * sd * r.value, abs(sc * sd) * r.error_bound, r.method)
-
-
-def _moments(pp: PersonPlan, estimate_error: bool = True, memo: _Memo | None = None) -> _Moments:
+def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
     nc = len(pp.components)
     e = np.zeros(nc)
     err = 0.0
@@ -286,8 +248,13 @@ def _moments(pp: PersonPlan, estimate_error: bool = True, memo: _Memo | None = N
                     [Factor(var, pc), Factor(var, pd_)], pp.mean, pp.cov, pp.logit, estimate_error
                 )
                 val = r.value
+            elif _independent(pp, fc, fd):
+                # no variable in common and no correlation between them: jointly normal
+                # latent variables, so the two payouts are independent
+                r = Expectation(0.0, 0.0, "closed form")
+                val = 0.0
             else:
-                r = _pair(pp, c, d, estimate_error, memo)
+                r = expect_product(fc + fd, pp.mean, pp.cov, pp.logit, estimate_error)
                 val = r.value - e[c] * e[d]
             err = max(err, r.error_bound)
             methods.add(r.method)
@@ -295,6 +262,12 @@ def _moments(pp: PersonPlan, estimate_error: bool = True, memo: _Memo | None = N
     for c in range(nc):
         cov[c, c] = max(cov[c, c], 0.0)
     return _Moments(e, cov, err, frozenset(methods))
+
+
+def _independent(pp: PersonPlan, fc: list[Factor], fd: list[Factor]) -> bool:
+    """Whether the variables of ``fc`` and of ``fd`` are disjoint and uncorrelated."""
+    a, b = {f.var for f in fc}, {f.var for f in fd}
+    return not (a & b) and not np.any(pp.cov[np.ix_(sorted(a), sorted(b))] != 0.0)
 
 
 def _plain(pp: PersonPlan, var: int) -> bool:
@@ -503,13 +476,12 @@ def commission_budget(
         comp_at_target = np.zeros(nc)
         expected_total = 0.0
         cache: dict[tuple[float, float | None, float], tuple[PersonPlan, _Moments]] = {}
-        memo: _Memo = {}
         max_exposure = 0.0
         for pi, (name, base, quota, ability, count) in enumerate(people):
             key = (base, quota, ability)
             if key not in cache:
                 pp = _person_plan(scenario, dept, base, quota, ability)
-                cache[key] = (pp, _moments(pp, memo=memo))
+                cache[key] = (pp, _moments(pp))
             pp, mom = cache[key]
             max_err = max(max_err, mom.error)
             methods |= mom.methods
