@@ -166,3 +166,32 @@ def test_independent_components_have_zero_covariance_as_quadrature_says() -> Non
             )
             pairs += 1
     assert pairs == 6
+
+
+def test_centred_products_match_the_general_quadrature() -> None:
+    """Each component's variance, on the normal scale (closed form) and on the logit
+    scale (quadrature), by the budget's direct route and by the general
+    ``expect_product`` on the centred polynomials: equal within the error bounds."""
+    budget_module = importlib.import_module("compmodel.budget")
+    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_aligned.toml")
+    eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
+    dept = eq.departments["sales"]
+    person = dept.roster.people[3]
+    pp = budget_module._person_plan(eq, dept, person.base, person.quota, person.ability)
+    mom = budget_module._moments(pp)
+    logit_seen = normal_seen = 0
+    for c, (_, var, poly, _) in enumerate(pp.components):
+        e = mom.expected[c]
+        centred = poly + cm_moments.PiecewisePoly.constant(-e)
+        ref = cm_moments.expect_product(
+            [cm_moments.Factor(var, centred), cm_moments.Factor(var, centred)],
+            pp.mean, pp.cov, pp.logit,
+        )  # fmt: skip
+        direct = budget_module._centred_product(poly, e, poly, e, pp, var, True)
+        assert direct.value == pytest.approx(
+            ref.value, abs=ref.error_bound + direct.error_bound + 1e-9 * abs(ref.value)
+        )
+        assert mom.cov[c, c] == pytest.approx(direct.value, rel=1e-12)
+        logit_seen += pp.logit[var]
+        normal_seen += not pp.logit[var]
+    assert logit_seen == 2 and normal_seen == 2

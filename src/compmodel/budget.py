@@ -54,9 +54,12 @@ from scipy import special
 from ._jit import jit
 from .errors import ScenarioError
 from .moments import (
+    _GL_NODES,
     Expectation,
     Factor,
     PiecewisePoly,
+    _expect_one,
+    _gl_rule,
     _normal_with_score,
     expect_product,
 )
@@ -233,12 +236,12 @@ def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
         for d in range(c, nc):
             fc, fd = pp.factors(c), pp.factors(d)
             one_var = {f.var for f in fc} | {f.var for f in fd}
-            if len(one_var) == 1 and len(fc) == len(fd) == 1 and _plain(pp, fc[0].var):
-                # one normal variable: the centred product's coefficients piece by piece
-                # (both on the union of breaks), then the closed form
+            if len(one_var) == 1 and len(fc) == len(fd) == 1 and pp.cov[fc[0].var, fc[0].var] > 0:
+                # one noisy variable: the centred product's coefficients piece by piece
+                # (both on the union of breaks), then one integral
                 var = fc[0].var
-                val = _centred_product(fc[0].poly, e[c], fd[0].poly, e[d], pp, var)
-                r = Expectation(val, 0.0, "closed form")
+                r = _centred_product(fc[0].poly, e[c], fd[0].poly, e[d], pp, var, estimate_error)
+                val = r.value
             elif len(one_var) == 1:
                 # centred product on one variable: exact without cancellation
                 var = next(iter(one_var))
@@ -276,9 +279,13 @@ def _plain(pp: PersonPlan, var: int) -> bool:
 
 
 def _centred_product(
-    a: PiecewisePoly, ea: float, b: PiecewisePoly, eb: float, pp: PersonPlan, var: int
-) -> float:
-    """``E[(a(X) - ea)(b(X) - eb)]`` for the normal variable ``var`` of ``pp``."""
+    a: PiecewisePoly, ea: float, b: PiecewisePoly, eb: float, pp: PersonPlan, var: int,
+    estimate_error: bool,
+) -> Expectation:  # fmt: skip
+    """``E[(a(X) - ea)(b(X) - eb)]`` for the noisy variable ``var`` of ``pp``: the closed
+    form on the normal scale; on the logit scale the quadrature of
+    :func:`compmodel.moments.expect_product` (twice, with twice the nodes, for the error
+    bound when ``estimate_error``)."""
     key = (id(a), id(b))
     hit = _ALIGNED.get(key)
     if hit is None or hit[0] is not a or hit[1] is not b:
@@ -288,8 +295,17 @@ def _centred_product(
         hit = (a, b, breaks, a._on(breaks), b._on(breaks))
         _ALIGNED[key] = hit
     _, _, breaks, ca, cb = hit
+    prod = _centred_coefs(breaks, ca, ea, cb, eb)
     mu, sd = float(pp.mean[var]), math.sqrt(pp.cov[var, var])
-    return float(_centred_product_kernel(breaks, ca, ea, cb, eb, mu, sd))
+    if not pp.logit[var]:
+        return Expectation(float(_normal_with_score(breaks, prod[None], mu, sd)[0][0]), 0.0,
+                           "closed form")  # fmt: skip
+    gx, gw = _gl_rule(_GL_NODES)
+    coarse = float(_expect_one(breaks, prod, True, mu, sd, 1, gx, gw))
+    if not estimate_error:
+        return Expectation(coarse, 0.0, "quadrature (unchecked)")
+    fine = float(_expect_one(breaks, prod, True, mu, sd, 2, gx, gw))
+    return Expectation(fine, abs(fine - coarse), "quadrature")
 
 
 #: (a, b) -> both on the union of their breaks; checked by identity (the polynomials
@@ -298,20 +314,18 @@ _ALIGNED: dict[tuple[int, int], tuple[PiecewisePoly, PiecewisePoly, Any, Any, An
 
 
 @jit
-def _centred_product_kernel(
-    breaks: np.ndarray, ca: np.ndarray, ea: float, cb: np.ndarray, eb: float, mu: float,
-    sd: float,
-) -> float:  # fmt: skip
-    """Coefficients of ``(a - ea)(b - eb)`` piece by piece, then its closed form."""
-    prod = np.zeros((1, breaks.size + 1, ca.shape[1] + cb.shape[1] - 1))
+def _centred_coefs(
+    breaks: np.ndarray, ca: np.ndarray, ea: float, cb: np.ndarray, eb: float
+) -> np.ndarray:
+    """Coefficients of ``(a - ea)(b - eb)`` piece by piece (both on ``breaks``)."""
+    prod = np.zeros((breaks.size + 1, ca.shape[1] + cb.shape[1] - 1))
     for piece in range(breaks.size + 1):
         for i in range(ca.shape[1]):
             ai = ca[piece, i] - (ea if i == 0 else 0.0)
             for j in range(cb.shape[1]):
                 bj = cb[piece, j] - (eb if j == 0 else 0.0)
-                prod[0, piece, i + j] += ai * bj
-    values, _ = _normal_with_score(breaks, prod, mu, sd)
-    return values[0]
+                prod[piece, i + j] += ai * bj
+    return prod
 
 
 def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:
