@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -142,17 +143,24 @@ def test_first_best_is_reused_only_for_the_same_model() -> None:
     assert cm.first_best(dearer).lever_vector.tolist() == moved.lever_vector.tolist()
 
 
+budget_module = importlib.import_module("compmodel.budget")
+
+
+def _aligned_rep(i: int) -> tuple[Any, Any]:
+    """The person plan and exact moments of aligned sales rep ``i`` at the equilibrium."""
+    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_aligned.toml")
+    eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
+    dept = eq.departments["sales"]
+    person = dept.roster.people[i]
+    pp = budget_module._person_plan(eq, dept, person.base, person.quota, person.ability)
+    return pp, budget_module._moments(pp)
+
+
 def test_independent_components_have_zero_covariance_as_quadrature_says() -> None:
     """An aligned rep's components on bookings, OTIF, retention and profit pay on
     uncorrelated metrics: the budget sets their covariances to 0 without integrating,
     and the two-dimensional quadrature it skips agrees (within its own error bound)."""
-    budget_module = importlib.import_module("compmodel.budget")
-    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_aligned.toml")
-    eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
-    dept = eq.departments["sales"]
-    person = dept.roster.people[0]
-    pp = budget_module._person_plan(eq, dept, person.base, person.quota, person.ability)
-    mom = budget_module._moments(pp)
+    pp, mom = _aligned_rep(0)
     pairs = 0
     for c in range(len(pp.components)):
         for d in range(c + 1, len(pp.components)):
@@ -172,13 +180,7 @@ def test_centred_products_match_the_general_quadrature() -> None:
     """Each component's variance, on the normal scale (closed form) and on the logit
     scale (quadrature), by the budget's direct route and by the general
     ``expect_product`` on the centred polynomials: equal within the error bounds."""
-    budget_module = importlib.import_module("compmodel.budget")
-    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_aligned.toml")
-    eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
-    dept = eq.departments["sales"]
-    person = dept.roster.people[3]
-    pp = budget_module._person_plan(eq, dept, person.base, person.quota, person.ability)
-    mom = budget_module._moments(pp)
+    pp, mom = _aligned_rep(3)
     logit_seen = normal_seen = 0
     for c, (_, var, poly, _) in enumerate(pp.components):
         e = mom.expected[c]
