@@ -451,3 +451,74 @@ def first_order_conditions(
         for j in range(idx.size):
             g[idx[j]] = grad[j]
     return g
+
+
+@jit
+def _starting_points(
+    t: FloatArray, fb: FloatArray, idx: Any, rest_all: FloatArray, lo_all: FloatArray,
+    hi_all: FloatArray, concave: bool, explore: bool,
+) -> FloatArray:  # fmt: skip
+    """:meth:`compmodel.solve._Problem.starts_for` (one per row, the current levers
+    first), clipped to the bounds."""
+    k = idx.size
+    cur, rest, best = t[idx], rest_all[idx], fb[idx]
+    lo, hi = lo_all[idx], hi_all[idx]
+    if concave or not explore:
+        rows = np.empty((1, k))
+        rows[0] = cur
+    else:
+        span = np.where(np.abs(best - rest) > 0, best - rest, 1.0)
+        finite = np.all(np.isfinite(lo) & np.isfinite(hi))
+        rows = np.empty((17 if finite else 8, k))
+        rows[0], rows[1], rows[2] = cur, rest, best
+        for r, mult in enumerate((0.5, 1.5, 2.0, 3.0, 4.0)):
+            rows[3 + r] = rest + mult * span
+        if finite:
+            for j in range(9):
+                rows[8 + j] = lo + (hi - lo) * j / 8
+    for r in range(rows.shape[0]):
+        for j in range(k):
+            rows[r, j] = min(max(rows[r, j], lo[j]), hi[j])
+    return rows
+
+
+@jit
+def apply_move(
+    t: FloatArray, idx: Any, x: FloatArray, k: int, step: FloatArray, last: FloatArray,
+    has_last: Any,
+) -> None:  # fmt: skip
+    """Move department ``k`` towards its best response ``x``, damped: its step halves
+    (to at least 1/64) each time its move reverses the previous one."""
+    move = x - t[idx]
+    if has_last[k] and move @ last[idx] < 0.0:
+        step[k] = max(step[k] * 0.5, 1.0 / 64.0)
+    for j in range(idx.size):
+        t[idx[j]] += step[k] * move[j]
+        last[idx[j]] = move[j]
+    has_last[k] = True
+
+
+@jit
+def gauss_seidel(
+    model: Any, t: FloatArray, fb: FloatArray, depts: Any, concave: Any,
+    rest_all: FloatArray, lo_all: FloatArray, hi_all: FloatArray, explore: bool,
+    precise: bool, step: FloatArray, last: FloatArray, has_last: Any, first: int,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[int, FloatArray, float, float]:  # fmt: skip
+    """One Gauss-Seidel sweep over ``depts[first:]`` (best response, then the damped
+    move of :func:`apply_move`), updating ``t`` in place. Returns ``(-1, ...)`` when
+    done, or ``(k, x, CE, scale)`` for the first department whose precise climb
+    stalled at a kink: the caller finishes that one with L-BFGS-B, moves it and goes
+    on from ``k + 1``."""
+    for k in range(first, len(depts)):
+        dept = depts[k]
+        idx = dept[0]
+        mu0, _ = _means_jacobian_packed(t, model, np.empty(0, dtype=np.int64))
+        starts = _starting_points(t, fb, idx, rest_all, lo_all, hi_all, concave[k], explore)
+        x, v, scale, met = best_response(
+            model, t, starts, mu0, dept, lo_all[idx], hi_all[idx], precise, gl_x, gl_w
+        )
+        if precise and not met:
+            return k, x, v, scale
+        apply_move(t, idx, x, k, step, last, has_last)
+    return -1, np.empty(0), 0.0, 0.0

@@ -851,17 +851,21 @@ class _Problem:
                 # the first sweep searches every start: it confirms the jump as a
                 # global best response for each department, or moves on from it
                 t, explore = proposal, True
+        compiled = self._sweeper() if self._kernel is not None else None
         for sweep in range(1, max_sweeps + 1):
             old = t.copy()
-            for d in self.depts:
-                if d.levers.size:
-                    br = self.best_response(d, t, fb, explore, precise)
-                    move = br - t[d.levers]
-                    prev = last.get(d.name)
-                    if prev is not None and float(move @ prev) < 0.0:
-                        step[d.name] = max(step[d.name] * 0.5, 1.0 / 64.0)
-                    t[d.levers] = t[d.levers] + step[d.name] * move
-                    last[d.name] = move
+            if compiled is not None:
+                compiled(t, fb, explore, precise)
+            else:
+                for d in self.depts:
+                    if d.levers.size:
+                        br = self.best_response(d, t, fb, explore, precise)
+                        move = br - t[d.levers]
+                        prev = last.get(d.name)
+                        if prev is not None and float(move @ prev) < 0.0:
+                            step[d.name] = max(step[d.name] * 0.5, 1.0 / 64.0)
+                        t[d.levers] = t[d.levers] + step[d.name] * move
+                        last[d.name] = move
             scale = np.maximum(1.0, np.abs(t))
             resid = float(np.max(np.abs(t - old) / scale, initial=0.0))
             history.append(resid)
@@ -894,6 +898,36 @@ class _Problem:
                 if proposal is not None:
                     t = proposal
         return t, False, max_sweeps, resid
+
+    def _sweeper(self) -> Callable[[np.ndarray, np.ndarray, bool, bool], None]:
+        """One Gauss-Seidel sweep in compiled code, with the damping state of one
+        :meth:`nash` run (the same rules as its Python loop); departments whose
+        precise climb stalls at a kink are finished with L-BFGS-B here."""
+        assert self._kernel is not None
+        data, packed, (gx, gw) = self._kernel
+        depts = tuple(packed.values())
+        movers = [d for d in self.depts if d.levers.size]
+        concave = np.array([d.concave for d in movers], dtype=np.bool_)
+        sp = self.space
+        step = np.ones(len(movers))
+        last = np.zeros(len(sp.names))
+        has_last = np.zeros(len(movers), dtype=np.bool_)
+
+        def sweep(t: np.ndarray, fb: np.ndarray, explore: bool, precise: bool) -> None:
+            first = 0
+            while True:
+                k, x, v, scale = kernels.gauss_seidel(
+                    data, t, fb, depts, concave, sp.rest, sp.lower, sp.upper, explore,
+                    precise, step, last, has_last, first, gx, gw,
+                )  # fmt: skip
+                if k < 0:
+                    return
+                d = movers[k]
+                x, _ = self._polish(d, t, x, float(v), self.model.means(t), float(scale))
+                kernels.apply_move(t, d.levers, x, k, step, last, has_last)
+                first = k + 1
+
+        return sweep
 
     @property
     def smooth(self) -> bool:
