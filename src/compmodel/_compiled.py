@@ -458,8 +458,10 @@ def _starting_points(
     t: FloatArray, fb: FloatArray, idx: Any, rest_all: FloatArray, lo_all: FloatArray,
     hi_all: FloatArray, concave: bool, explore: bool,
 ) -> FloatArray:  # fmt: skip
-    """:meth:`compmodel.solve._Problem.starts_for` (one per row, the current levers
-    first), clipped to the bounds."""
+    """Where a department's climbs start, one per row, clipped to the bounds: its
+    current levers; for a non-concave plan while exploring also rest, the first best,
+    rest + m (first best - rest) for m in 0.5, 1.5, 2, 3, 4, and, where every bound is
+    finite, nine evenly spaced points from the lower to the upper bound."""
     k = idx.size
     cur, rest, best = t[idx], rest_all[idx], fb[idx]
     lo, hi = lo_all[idx], hi_all[idx]

@@ -723,18 +723,14 @@ class _Problem:
     def starts_for(
         self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True
     ) -> list[np.ndarray]:
-        idx = d.levers
-        rest, cur, best = self.space.rest[idx], t[idx], fb[idx]
-        step = best - rest
-        span = np.where(np.abs(step) > 0, step, 1.0)
-        lo, hi = self.space.lower[idx], self.space.upper[idx]
-        if d.concave or not explore:
-            return [np.clip(cur, lo, hi)]
-        pts = [cur, rest, best] + [rest + k * span for k in (0.5, 1.5, 2.0, 3.0, 4.0)]
-        finite = np.isfinite(lo) & np.isfinite(hi)
-        if np.all(finite):
-            pts += [lo + (hi - lo) * k / 8 for k in range(9)]
-        return [np.clip(p, lo, hi) for p in pts]
+        """Where department ``d``'s climbs start: its current levers, then (non-concave
+        plans, when exploring) rest, the first best, points along the line through them
+        and an even grid inside finite bounds; the rule the compiled sweeps use."""
+        sp = self.space
+        rows = kernels._starting_points(
+            t, fb, d.levers, sp.rest, sp.lower, sp.upper, d.concave, explore
+        )
+        return list(rows)
 
     def best_response(
         self, d: _Dept, t: np.ndarray, fb: np.ndarray, explore: bool = True, precise: bool = True
@@ -750,15 +746,6 @@ class _Problem:
             return t[idx]
         mu0 = self.model.means(t)
         lo, hi = self.space.lower[idx], self.space.upper[idx]
-        if self._kernel is not None:
-            data, packed, (gx, gw) = self._kernel
-            starts_arr = np.array(self.starts_for(d, t, fb, explore), dtype=float)
-            x, v, scale, met = kernels.best_response(
-                data, t, starts_arr, mu0, packed[d.name], lo, hi, precise, gx, gw
-            )
-            if not met and precise:
-                x, _ = self._polish(d, t, x, float(v), mu0, float(scale))
-            return x
         scale = 1.0 + abs(self.perceived_ce(d, t, t[idx], mu0))
 
         def f(x: np.ndarray) -> float:
