@@ -195,13 +195,8 @@ def _evaluate(breaks: FloatArray, coefs: FloatArray, x: FloatArray) -> FloatArra
     """:meth:`PiecewisePoly.__call__` on a flat array: the piece by binary search
     (right side, as ``searchsorted``), then Horner's rule."""
     out = np.empty(x.size)
-    top = coefs.shape[1] - 1
     for i in range(x.size):
-        piece = np.searchsorted(breaks, x[i], side="right")
-        acc = coefs[piece, top]
-        for j in range(top - 1, -1, -1):
-            acc = acc * x[i] + coefs[piece, j]
-        out[i] = acc
+        out[i] = _poly_at(breaks, coefs, x[i])
     return out
 
 
@@ -409,47 +404,17 @@ def _logit_with_score(
     gl_x: FloatArray,
     gl_w: FloatArray,
 ) -> tuple[float, float, float, float]:
-    """Kernel of :func:`logit_expectations_with_score`: the rule of :func:`_z_grid`.
-
-    In ``z``, the window ``[-9, 9]`` is cut at the breaks (on the latent scale) and
-    each cut into sub-intervals of width at most ``min(1, 1/sigma)``, each with the
-    Gauss-Legendre nodes ``gl_x`` and weights ``gl_w`` times the normal density.
-    """
-    # edges of the window in z: -9, the breaks strictly inside, 9
-    edges = np.empty(breaks.size + 2)
-    n = 0
-    edges[n] = -_Z_WINDOW
-    n += 1
-    for b in breaks:
-        if 0.0 < b < 1.0:
-            z = (math.log(b / (1.0 - b)) - mu) / sigma
-            if -_Z_WINDOW < z < _Z_WINDOW:
-                edges[n] = z
-                n += 1
-    edges[n] = _Z_WINDOW
-    n += 1
-    width = min(1.0, 1.0 / sigma)
+    """Kernel of :func:`logit_expectations_with_score`: one pass over the nodes of
+    :func:`_grid` (the rule of :func:`_z_grid`)."""
+    y, w = _grid(breaks, True, mu, sigma, 1, gl_x, gl_w)
     ef, efz, ef2, ef2z = 0.0, 0.0, 0.0, 0.0
-    deg = coefs.shape[1] - 1
-    for e in range(n - 1):
-        lo, hi = edges[e], edges[e + 1]
-        parts = max(1, math.ceil((hi - lo) / width - 1e-12))
-        size = (hi - lo) / parts
-        for part in range(parts):
-            start = lo + (hi - lo) * part / parts
-            for node in range(gl_x.size):
-                z = start + 0.5 * size * (gl_x[node] + 1.0)
-                w = 0.5 * size * gl_w[node] * math.exp(-0.5 * z * z) / _SQRT2PI_F
-                y = mu + sigma * z
-                x = 1.0 / (1.0 + math.exp(-y))
-                piece = np.searchsorted(breaks, x, side="right")
-                f = coefs[piece, deg]
-                for j in range(deg - 1, -1, -1):
-                    f = f * x + coefs[piece, j]
-                ef += w * f
-                efz += w * f * z
-                ef2 += w * f * f
-                ef2z += w * f * f * z
+    for i in range(y.size):
+        z = (y[i] - mu) / sigma
+        f = _poly_at(breaks, coefs, 1.0 / (1.0 + math.exp(-y[i])))
+        ef += w[i] * f
+        efz += w[i] * f * z
+        ef2 += w[i] * f * f
+        ef2z += w[i] * f * f * z
     return ef, efz, ef2, ef2z
 
 
@@ -542,6 +507,8 @@ def _grid(
 
 @jit
 def _poly_at(breaks: FloatArray, coefs: FloatArray, x: float) -> float:
+    """The piecewise polynomial at one point: its piece (right side, as
+    ``searchsorted``), then Horner's rule."""
     piece = np.searchsorted(breaks, x, side="right")
     top = coefs.shape[1] - 1
     acc = coefs[piece, top]
