@@ -197,3 +197,22 @@ def test_centred_products_match_the_general_quadrature() -> None:
         logit_seen += pp.logit[var]
         normal_seen += not pp.logit[var]
     assert logit_seen == 2 and normal_seen == 2
+
+
+def test_processes_give_compiled_helpers_different_symbol_names() -> None:
+    """numba names the helpers inside a cached kernel with a per-process counter that
+    starts at 1, so two processes compiling different kernels into one cache could write
+    two bodies under one symbol (numba #10486): a later process loading both kernels got
+    ``SystemError: 'descr' is NULL`` here. ``compmodel._jit`` starts the counter at a
+    random 48-bit offset in each process, so the names no longer meet."""
+    probe = (
+        "import compmodel, numba.core.bytecode as b; print(next(b.FunctionIdentity._unique_ids))"
+    )
+    starts = [
+        int(subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout)
+        for _ in range(2)
+    ]  # fmt: skip
+    assert starts[0] != starts[1]
+    assert min(starts) > 2**20, "the counter still starts where every process starts"
