@@ -58,6 +58,11 @@ def world() -> dict[str, Any]:
             paths=["company.coefficients.price", "company.coefficients.overpromise_win"],
             progress=False,
         ),
+        "bridges": cm.bridge_values(
+            dataclasses.replace(
+                today, name="today with meetings", bridges={"meetings": 4.0, "rotation_days": 5.0}
+            )
+        ),
         "ladder": {
             "no incentive": cm.no_incentive(aligned),
             "aligned": s2,
@@ -258,6 +263,18 @@ def test_value_ladder_share_of_gap_is_alignment_efficiency(world: dict[str, Any]
         charts.value_ladder(world["s2"])
 
 
+def test_bridge_values_plots_net_value_and_breakeven(world: dict[str, Any]) -> None:
+    frame = world["bridges"]
+    data = charts.bridge_values(frame, scenario=world["today"]).data
+    assert np.array_equal(data["net_value"], frame["net_value"])
+    assert np.array_equal(data["breakeven"], frame["breakeven"], equal_nan=True)
+    paying = data["net_value"] > 0
+    assert (data.loc[paying, "status"] == "pays for itself").all()
+    assert (data.loc[~paying, "status"] == "costs more than it adds").all()
+    for row, be in zip(data.itertuples(), frame["breakeven"], strict=True):
+        assert ("breaks even at" in row.text) == bool(np.isfinite(be))
+
+
 # --------------------------------------------------------------------------------------
 CHARTS: dict[str, Callable[[dict[str, Any]], alt.TopLevelMixin]] = {
     "payout_curve": lambda w: charts.payout_curve(w["today"], "sales", "bookings"),
@@ -270,6 +287,7 @@ CHARTS: dict[str, Callable[[dict[str, Any]], alt.TopLevelMixin]] = {
     "sweep_line": lambda w: charts.sweep_line(w["one"], scenario=w["aligned"]),
     "sweep_heatmap": lambda w: charts.sweep_heatmap(w["two"], scenario=w["aligned"]),
     "tornado": lambda w: charts.tornado(w["tornado"], scenario=w["aligned"]),
+    "bridge_values": lambda w: charts.bridge_values(w["bridges"], scenario=w["today"]),
     "value_ladder": lambda w: charts.value_ladder(w["ladder"], scenario=w["aligned"]),
 }
 

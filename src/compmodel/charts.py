@@ -22,12 +22,13 @@ The chart gallery, in the order of the article's story:
 * :func:`sweep_line` and :func:`sweep_heatmap` - a figure across one or two settings,
   the best point marked;
 * :func:`tornado` - which coefficients move the figure most, breakevens noted;
+* :func:`bridge_values` - what each bridge between departments is worth, net of its cost;
 * :func:`value_ladder` - total surplus with no incentive, at the plan's equilibrium and
   at the first best.
 
 Render offline with :func:`compmodel.export.save_chart` (PNG, SVG, self-contained
-HTML); in a notebook, call ``altair.renderers.enable("jupyter", offline=True)`` first
-(JupyterLab's own renderer does not draw Vega-Lite 6).
+HTML); in a notebook, call :func:`enable_notebook` once first (JupyterLab's own
+renderer does not draw Vega-Lite 6, and the default one fetches from a CDN).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "DEFAULT_OUTCOMES",
     "attainment",
     "behaviour_shift",
+    "bridge_values",
     "compensation_bill",
     "enable_notebook",
     "label",
@@ -1169,3 +1171,84 @@ def enable_notebook() -> None:
     draws Vega-Lite up to v5 only and shows nothing for altair 6 charts.
     """
     alt.renderers.enable("jupyter", offline=True)
+
+
+def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> alt.LayerChart:
+    """What each bridge between departments is worth, net of its cost.
+
+    Parameters
+    ----------
+    frame
+        :func:`compmodel.bridge_values` of a scenario with its bridges on.
+    scenario
+        Optional: for the currency.
+
+    Returns
+    -------
+    altair.LayerChart
+        ``data``: ``bridge`` (reader's name), ``net_value`` and ``cost`` (currency per
+        period), ``breakeven`` (the effect coefficient's value where the bridge stops
+        paying for itself; NaN when it keeps its sign) and ``text``.
+    """
+    _check_columns(
+        frame,
+        ("bridge", "net_value", "cost", "effect_coefficient", "breakeven"),
+        "compmodel.bridge_values",
+    )
+    rows = []
+    for r in frame.itertuples():
+        be = float(r.breakeven)
+        note = (
+            f"breaks even at {str(r.effect_coefficient).replace('_', ' ')} = {be:,.3g}"
+            if math.isfinite(be)
+            else ""
+        )
+        rows.append(
+            {
+                "bridge": label(str(r.bridge)),
+                "net_value": float(r.net_value),
+                "cost": float(r.cost),
+                "breakeven": be,
+                "status": "pays for itself" if r.net_value > 0 else "costs more than it adds",
+                "text": "; ".join(
+                    t for t in (_format(float(r.net_value), "money", None), note) if t
+                ),
+            }
+        )
+    data = pd.DataFrame(rows)
+    y = alt.Y(
+        "bridge:N", sort=list(data.sort_values("net_value", ascending=False)["bridge"]), title=None
+    )
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X(
+                "net_value:Q",
+                **_money_axis(f"Net value after its cost ({_period(scenario) or 'per period'})"),
+            ),
+            color=alt.Color(
+                "status:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["pays for itself", "costs more than it adds"], range=[BETTER, WORSE]
+                ),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                "bridge:N",
+                alt.Tooltip("net_value:Q", format=",.0f"),
+                alt.Tooltip("cost:Q", format=",.0f"),
+                alt.Tooltip("breakeven:Q", format=",.3g"),
+            ],
+        )
+    )
+    text = alt.Chart().mark_text(align="left", x=WIDTH + 8, fontSize=12).encode(y=y, text="text:N")
+    return _layered(bars, text, data=data).properties(
+        title=alt.TitleParams(
+            "What each bridge between departments is worth",
+            subtitle="each bridge switched off in turn, the others kept; net of what it costs",
+        ),
+        width=WIDTH,
+    )
