@@ -13,7 +13,11 @@ The workflow, in the order of the modules:
 * simulate outcomes at the equilibrium (:func:`simulate`) and compare plans
   (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_bridge`);
 * sweep a setting or a coefficient and rank what matters (:func:`sweep`,
-  :func:`tornado`), on any :class:`concurrent.futures.Executor`.
+  :func:`tornado`), on any :class:`concurrent.futures.Executor`;
+* chart it for a finance reader (``from compmodel import charts``: altair, offline) and
+  export it for the deck (``from compmodel import export``: PNG, SVG, HTML, Excel and
+  PowerPoint, each stamped with the scenarios, a content hash, the key assumptions and
+  the version). Both import altair, so ``import compmodel`` alone does not load them.
 
 Money is in the scenario's currency per period per person unless a name says total.
 """

@@ -596,7 +596,7 @@ def profit_bridge(bridge: pd.DataFrame, *, scenario: Scenario | None = None) -> 
         )
     )
     text = alt.Chart().mark_text(dy=-6, fontSize=11).encode(x=x, y=alt.Y("end:Q"), text="text:N")
-    first, last = order[0], order[-1]
+    first, last = (name.removesuffix(": operating profit") for name in (order[0], order[-1]))
     return _layered(bars, text, data=data).properties(
         title=alt.TitleParams(
             "Where the change in operating profit comes from",
@@ -1196,23 +1196,27 @@ def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> a
         "compmodel.bridge_values",
     )
     rows = []
-    for r in frame.itertuples():
-        be = float(r.breakeven)
+    for bridge, coefficient, net, cost, be in zip(
+        frame["bridge"].astype(str),
+        frame["effect_coefficient"].astype(str),
+        frame["net_value"].to_numpy(dtype=float),
+        frame["cost"].to_numpy(dtype=float),
+        frame["breakeven"].to_numpy(dtype=float),
+        strict=True,
+    ):
         note = (
-            f"breaks even at {str(r.effect_coefficient).replace('_', ' ')} = {be:,.3g}"
+            f"breaks even at {coefficient.replace('_', ' ')} = {be:,.3g}"
             if math.isfinite(be)
             else ""
         )
         rows.append(
             {
-                "bridge": label(str(r.bridge)),
-                "net_value": float(r.net_value),
-                "cost": float(r.cost),
-                "breakeven": be,
-                "status": "pays for itself" if r.net_value > 0 else "costs more than it adds",
-                "text": "; ".join(
-                    t for t in (_format(float(r.net_value), "money", None), note) if t
-                ),
+                "bridge": label(bridge),
+                "net_value": float(net),
+                "cost": float(cost),
+                "breakeven": float(be),
+                "status": "pays for itself" if net > 0 else "costs more than it adds",
+                "text": "; ".join(t for t in (_format(float(net), "money", None), note) if t),
             }
         )
     data = pd.DataFrame(rows)

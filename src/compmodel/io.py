@@ -8,15 +8,16 @@ target and renames it over the target, so an interrupted save leaves the old fil
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import math
 import os
 import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import tomli_w
@@ -1099,8 +1100,22 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
                 "(dataclasses.replace(scenario, company_file=None))",
             )
         doc = layered
-    text = tomli_w.dumps(doc)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    _write_atomically(target, tomli_w.dumps(doc))
+    return target
+
+
+@contextlib.contextmanager
+def _atomic_write(target: Path) -> Iterator[BinaryIO]:
+    """An open binary file that replaces ``target`` whole when the block succeeds.
+
+    The file is a temporary file beside ``target`` (same directory, so the rename is
+    atomic), given the old file's permissions (else the umask's). When the block ends
+    normally the data is flushed to disk and the file renamed over ``target``; when it
+    raises (including ``KeyboardInterrupt``) the temporary file is removed and
+    ``target`` is left as it was. Writers that take a path or a file object (openpyxl,
+    python-pptx, altair) write into the yielded file.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         # mkstemp makes the file owner-only: keep the old file's mode, else the umask's
         if target.exists():
@@ -1110,8 +1125,14 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            fh = os.fdopen(fd, "wb")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        with fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -1121,7 +1142,12 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
         except FileNotFoundError:
             pass
         raise
-    return target
+
+
+def _write_atomically(target: Path, data: bytes | str) -> None:
+    """Write ``data`` (text as UTF-8) to ``target`` through :func:`_atomic_write`."""
+    with _atomic_write(target) as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 # --------------------------------------------------------------------------------------
