@@ -134,7 +134,13 @@ def simulate(
         bill_total += base_total + inc
         incentive_total += inc
         rows.append(_stats(dn, inc, base_total))
-    profit = sol.gross_value - bill_total - tax * incentive_total - sol.turnover_cost
+    # operating profit with the expected pay replaced by each draw's pay; the rest of the
+    # P&L (gross value, which already nets the turnover the levers cause, and the
+    # turnover pay below the market causes) is the equilibrium's
+    profit = (
+        sol.operating_profit + sol.compensation_bill + sol.payroll_tax
+        - bill_total - tax * incentive_total
+    )  # fmt: skip
     rows.append(_stats("total", incentive_total, all_base))
     shifted = base + np.array([shifts[d] for d in who], dtype=float)
     people["base"] = shifted
