@@ -165,3 +165,26 @@ def test_no_company_model_is_a_clear_error() -> None:
     )
     with pytest.raises(cm.ScenarioError, match="company model"):
         cm.solve(s)
+
+
+def test_line_of_sight_follows_headcount_identification_and_bridges() -> None:
+    """``(1 + lambda (N - 1)) / N``: 1/N with no identification; the reference company's
+    unofficial leaders raise lambda by ``leader_identification x U / 5`` (U leaders)."""
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    today = cm.load_scenario(samples / "acme_today.toml")
+    frame = cm.line_of_sight(today).set_index("department")
+    for name, dept in today.departments.items():
+        assert frame.loc[name, "headcount"] == dept.headcount
+        assert frame.loc[name, "line_of_sight"] == pytest.approx(1 / dept.headcount, rel=1e-15)
+    assert frame.loc["sales", "shared_share"] == today.shared_share("sales")
+
+    leaders = today.with_value("bridges.unofficial_leaders", 5.0)
+    lam = today.company.coefficient("leader_identification")
+    frame = cm.line_of_sight(leaders).set_index("department")
+    assert frame.loc["sales", "team_identification"] == 0.0
+    assert frame.loc["sales", "team_identification_effective"] == pytest.approx(lam)
+    assert frame.loc["sales", "line_of_sight"] == pytest.approx((1 + lam * 23) / 24, rel=1e-12)
+    half = cm.line_of_sight(today.with_value("bridges.unofficial_leaders", 2.5))
+    assert half.set_index("department").loc["production", "team_identification_effective"] == (
+        pytest.approx(lam / 2)
+    )

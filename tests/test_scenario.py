@@ -310,3 +310,24 @@ def test_model_function_only_with_declared_kind() -> None:
     doc["company"]["model"] = "declared_models:hm87"
     with pytest.raises(cm.ScenarioError, match="kind = 'declared'"):
         cm.scenario_from_dict(doc)
+
+
+def test_with_curve_reshapes_one_payout_rule_and_validates_it() -> None:
+    today = cm.load_scenario(
+        Path(__file__).resolve().parents[1] / "data" / "samples" / "acme_today.toml"
+    )
+    uncapped = today.with_curve("sales", "bookings", cap=None, payout_at_cap=None)
+    curve = uncapped.departments["sales"].plan.components["bookings"].payout
+    assert curve.cap is None and curve.max_payout() == float("inf")
+    assert today.departments["sales"].plan.components["bookings"].payout.cap == 3.0e6
+    assert uncapped.departments["production"] == today.departments["production"]
+    stepped = today.with_curve("sales", "bookings", step=True)
+    assert stepped.departments["sales"].plan.components["bookings"].payout.step
+    with pytest.raises(cm.ScenarioError, match="Did you mean 'cap'"):
+        today.with_curve("sales", "bookings", capp=1.0)
+    with pytest.raises(cm.PlanError, match="cap must be at or beyond the target"):
+        today.with_curve("sales", "bookings", cap=0.5e6)
+    with pytest.raises(cm.ScenarioError, match="components"):
+        today.with_curve("sales", "margin", cap=1.0)
+    with pytest.raises(cm.ScenarioError, match="unknown department"):
+        today.with_curve("marketing", "bookings", cap=1.0)

@@ -11,7 +11,8 @@ The workflow, in the order of the modules:
   :func:`first_best`, :func:`no_incentive`), with company models in
   :mod:`compmodel.models`;
 * simulate outcomes at the equilibrium (:func:`simulate`) and compare plans
-  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_bridge`);
+  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_bridge`,
+  :func:`line_of_sight`);
 * sweep a setting or a coefficient and rank what matters (:func:`sweep`,
   :func:`tornado`), on any :class:`concurrent.futures.Executor`;
 * chart it for a finance reader (``from compmodel import charts``: altair, offline) and
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .analysis import compare, cost_sheet, winners_losers
+from .analysis import compare, cost_sheet, line_of_sight, winners_losers
 from .budget import BudgetDiagnostics, CommissionBudget, commission_budget
 from .errors import (
     CompmodelError,
@@ -48,7 +49,14 @@ from .plans import (
     RateTable,
     Tier,
 )
-from .profit import BridgeValue, GainSplit, bridge_values, gain_split, profit_bridge
+from .profit import (
+    BridgeValue,
+    GainSplit,
+    bridge_values,
+    gain_split,
+    profit_bridge,
+    profit_drivers,
+)
 from .scenario import (
     Coefficient,
     Company,
@@ -128,11 +136,13 @@ __all__ = [
     "figure_of",
     "first_best",
     "gain_split",
+    "line_of_sight",
     "load_roster",
     "load_scenario",
     "no_incentive",
     "parameter_paths",
     "profit_bridge",
+    "profit_drivers",
     "save_scenario",
     "scenario_from_dict",
     "simulate",

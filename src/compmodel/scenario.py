@@ -486,6 +486,52 @@ class Scenario:
         depts[name] = dataclasses.replace(depts[name], **changes)
         return dataclasses.replace(self, departments=depts)
 
+    def with_curve(self, department: str, component: str, **changes: Any) -> Scenario:
+        """A copy with the shape of one component's payout rule changed.
+
+        For what a parameter path cannot say: remove a cap (``cap=None,
+        payout_at_cap=None``), pay in steps (``step=True``), add points between
+        threshold and cap (``extra_points=((2.5e6, 1.2),)``), or move several points at
+        once. ``changes``
+        are fields of the component's rule (:class:`~compmodel.plans.PayoutCurve`,
+        :class:`~compmodel.plans.RateTable`, :class:`~compmodel.plans.LumpSum` or
+        :class:`~compmodel.plans.Clawback`); the new rule is validated as when loaded.
+
+        Examples
+        --------
+        >>> uncapped = today.with_curve("sales", "bookings", cap=None, payout_at_cap=None)  # doctest: +SKIP
+        """
+        import dataclasses
+
+        if department not in self.departments:
+            raise ScenarioError(
+                "departments",
+                f"unknown department {department!r}; known: {sorted(self.departments)}",
+            )
+        plan = self.departments[department].plan
+        if component not in plan.components:
+            raise ScenarioError(
+                f"departments.{department}.plan",
+                f"unknown component {component!r}; components: {list(plan.components)}",
+            )
+        comp = plan.components[component]
+        allowed = [f.name for f in dataclasses.fields(comp.payout)]
+        for key in changes:
+            if key not in allowed:
+                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f" Did you mean {near[0]!r}?" if near else ""
+                raise ScenarioError(
+                    f"departments.{department}.plan.{component}.{key}",
+                    f"not a field of a {type(comp.payout).__name__}.{hint} "
+                    f"Allowed: {', '.join(allowed)}.",
+                )
+        rule = dataclasses.replace(comp.payout, **changes)
+        components = dict(plan.components)
+        components[component] = dataclasses.replace(comp, payout=rule)
+        return self.with_department(
+            department, plan=dataclasses.replace(plan, components=components)
+        )
+
     def _dept_of(self, path: str) -> str:
         name = path.split(".")[0]
         if name not in self.departments:

@@ -98,7 +98,7 @@ from .moments import (
     logit_expectations_with_score,
     normal_expectations_with_score,
 )
-from .scenario import Scenario
+from .scenario import Department, Scenario
 
 __all__ = [
     "DepartmentOutcome",
@@ -494,6 +494,22 @@ _NEWTON_FROM = 1e-2
 _FIRST_BEST: dict[tuple[object, ...], np.ndarray] = {}
 
 
+def shared_line_of_sight(model: Any, name: str, dept: Department) -> tuple[float, float]:
+    """Team identification and a person's line of sight on a shared metric.
+
+    Team identification ``lambda`` is the department's, raised by the company model
+    where a bridge acts on it (``model.team_identification``, e.g. unofficial leaders
+    brought in); a person's marginal incentive on a metric shared by ``N`` people is
+    ``(1 + lambda (N - 1)) / N`` of what it would be on their own.
+    """
+    n = max(dept.headcount, 1)
+    lam = dept.team_identification
+    ident = getattr(model, "team_identification", None)
+    if ident is not None:
+        lam = float(ident(name, lam))
+    return lam, (1.0 + lam * (n - 1)) / n
+
+
 class _Problem:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -515,12 +531,7 @@ class _Problem:
                 continue
             pp = _person_plan(scenario, dept, dept.base_pay, dept.quota, 1.0)
             idx, los = [], []
-            n = max(dept.headcount, 1)
-            lam = dept.team_identification
-            ident = getattr(self.model, "team_identification", None)
-            if ident is not None:
-                lam = float(ident(dn, lam))
-            shared_los = (1.0 + lam * (n - 1)) / n
+            _, shared_los = shared_line_of_sight(self.model, dn, dept)
             for m in pp.metrics:
                 if m in mpos:
                     idx.append(mpos[m])
