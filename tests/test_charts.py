@@ -229,6 +229,30 @@ def test_sweep_line_marks_the_best_value(world: dict[str, Any]) -> None:
         charts.sweep_line(frame, "happiness")
 
 
+def test_a_lever_has_no_best_point_and_paths_read_as_words(world: dict[str, Any]) -> None:
+    """More over-promising is not "best": only figures with a direction get a marker."""
+    chart = charts.sweep_line(world["one"], "sales.overpromise", scenario=world["aligned"])
+    assert not chart.data["best"].any()
+    assert "best" not in chart.to_dict()["title"]["subtitle"]
+    assert charts.label("sales.curves.bookings.cap") == "Sales: bookings curve, cap"
+    assert charts.label("sales.weights.otif") == "Sales: weight on otif"
+    assert charts.label("bridges.meetings") == "Bridge: meetings"
+    assert charts.label("sales.shared_share & production.shared_share") == (
+        "Shared share: sales, production"
+    )
+
+
+def test_profit_bridge_between_two_variants_of_one_scenario_keeps_both_ends(
+    world: dict[str, Any],
+) -> None:
+    variant = world["today"].with_value("sales.target_incentive", 0.9)
+    bridge = cm.profit_bridge(world["s1"], cm.solve(variant))
+    data = charts.profit_bridge(bridge).data
+    assert data["driver"].is_unique
+    assert data["driver"].iloc[0].startswith("before: ")
+    assert data["driver"].iloc[-1].startswith("after: ")
+
+
 def test_sweep_heatmap_holds_every_grid_point(world: dict[str, Any]) -> None:
     frame = world["two"]
     data = charts.sweep_heatmap(frame, scenario=world["aligned"]).data

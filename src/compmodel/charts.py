@@ -113,18 +113,55 @@ _LOWER_IS_BETTER = {"compensation_bill", "payroll_tax", "turnover_cost"}
 
 
 def label(name: str) -> str:
-    """A reader's name for a figure, lever or path (``"sales.overpromise"`` -> ``"Sales: overpromise"``)."""
+    """A reader's name for a figure, lever or parameter path.
+
+    ``"sales.overpromise"`` -> ``"Sales: overpromise"``, ``"sales.curves.bookings.cap"``
+    -> ``"Sales: bookings curve, cap"``, ``"bridges.meetings"`` -> ``"Bridge: meetings"``;
+    several paths moved together (a sweep's ``" & "``-joined column) that set the same
+    thing in different departments read ``"Shared share: sales, production, ..."``.
+    """
+    if " & " in name:
+        parts = name.split(" & ")
+        heads = [p.partition(".")[0] for p in parts]
+        tails = {p.partition(".")[2] for p in parts}
+        if len(tails) == 1 and all(heads):
+            what = tails.pop().replace("_", " ").replace(".", " ")
+            return f"{what.capitalize()}: {', '.join(h.replace('_', ' ') for h in heads)}"
+        return "; ".join(label(p) for p in parts)
     if name in _LABELS:
         return _LABELS[name]
     if name.startswith("company.coefficients."):
         return name.removeprefix("company.coefficients.").replace("_", " ")
-    head, dot, tail = name.partition(".")
-    if dot:
-        return f"{head.replace('_', ' ').capitalize()}: {tail.replace('_', ' ')}"
-    return name.replace("_", " ").capitalize()
+    words = [w.replace("_", " ") for w in name.split(".")]
+    if len(words) == 1:
+        return words[0].capitalize()
+    head, rest = words[0].capitalize(), words[1:]
+    if head == "Bridges":
+        return f"Bridge: {' '.join(rest)}"
+    if rest[0] in ("curves", "gates") and len(rest) >= 3:
+        kind = "curve" if rest[0] == "curves" else "gate"
+        return f"{head}: {rest[1]} {kind}, {' '.join(rest[2:])}"
+    if rest[0] == "weights" and len(rest) == 2:
+        return f"{head}: weight on {rest[1]}"
+    return f"{head}: {' '.join(rest)}"
+
+
+def _compact(value: float) -> str:
+    """A setting's value, short: ``2.4M``, ``350k``, ``0.25``."""
+    v = abs(value)
+    if v >= 1e6:
+        return f"{value / 1e6:,.3g}M"
+    if v >= 1e4:
+        return f"{value / 1e3:,.3g}k"
+    return f"{value:,.4g}"
 
 
 def _unit_of(name: str, scenario: Scenario | None) -> str:
+    if scenario is not None and "." in name:
+        dept, _, lever = name.partition(".")
+        found = scenario.company.levers.get(dept, {}).get(lever)
+        if found is not None:
+            return found.unit
     if name in _MONEY_FIGURES:
         return scenario.currency if scenario is not None else "money"
     if scenario is not None and name in scenario.metrics:
@@ -238,7 +275,10 @@ def payout_curve(
     poly = comp.money_poly(metric.direction, target_payout, clawback_rate=rate)
     marks = _curve_marks(comp.payout, poly)
     xs = [x for _, x in marks] + ([marker] if marker is not None else [])
-    if not xs:
+    forecast = scenario.forecast.metrics.get(comp.metric) if scenario.forecast else None
+    if forecast is not None and forecast.mean is not None and metric.scale == "normal":
+        xs += [forecast.mean - 2 * forecast.sd, forecast.mean + 2 * forecast.sd]
+    if not xs:  # nothing says where the metric lives (a clawback with no forecast mean)
         xs = [0.0, 1.0]
     lo, hi = min(xs), max(xs)
     pad = 0.25 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.5
@@ -276,7 +316,7 @@ def payout_curve(
                 "metric_value:Q",
                 title=x_title,
                 axis=alt.Axis(format="~s"),
-                scale=alt.Scale(zero=False),
+                scale=alt.Scale(domain=[float(grid[0]), float(grid[-1])], nice=False),
             ),
             y=alt.Y("payout:Q", title=y_title, axis=alt.Axis(format="~s")),
         )
@@ -297,21 +337,39 @@ def payout_curve(
             ],
         )
     )
+    # the plan's points above the curve, the expected value below it: they never overlap
     text = (
         alt.Chart(mark_frame)
+        .transform_filter(alt.datum.mark != "expected")
         .mark_text(align="left", dx=6, dy=-8, fontSize=12)
         .encode(x="metric_value:Q", y="payout:Q", text="mark:N")
     )
+    expected = (
+        alt.Chart(mark_frame)
+        .transform_filter(alt.datum.mark == "expected")
+        .mark_text(align="left", dx=6, dy=14, fontSize=12, color=PROPOSAL)
+        .encode(x="metric_value:Q", y="payout:Q", text="mark:N")
+    )
+    notes = []
+    if comp.weight is not None:
+        notes.append(
+            f"weight {comp.weight:.0%} of a {target_payout:,.0f} {scenario.currency} target incentive"
+        )
+    if comp.gate is not None:
+        gate_metric = scenario.metrics[comp.gate.metric]
+        sign = "≥" if gate_metric.direction == "higher" else "≤"
+        level = (
+            f"{comp.gate.threshold:.0%}"
+            if _unit_of(comp.gate.metric, scenario) == "share"
+            else _compact(comp.gate.threshold)
+        )
+        notes.append(f"paid only when {label(comp.gate.metric)} {sign} {level}")
+    notes.append("flat stretches are where extra effort earns nothing")
     title = alt.TitleParams(
         f"{label(department)} paid on {label(comp.metric).lower()}: payout per person",
-        subtitle=(
-            f"weight {comp.weight:.0%} of a {target_payout:,.0f} {scenario.currency} target "
-            f"incentive; flat stretches are where extra effort earns nothing"
-            if comp.weight is not None
-            else "payout per person against the metric"
-        ),
+        subtitle="; ".join(notes),
     )
-    return _layered(curve, rules, dots, text, data=data).properties(
+    return _layered(curve, rules, dots, text, expected, data=data).properties(
         title=title, width=WIDTH, height=300
     )
 
@@ -326,7 +384,7 @@ def _curve_marks(payout: Any, poly: Any) -> list[tuple[str, float]]:
         return marks
     if isinstance(payout, RateTable):
         bounds = [b for b in payout.bounds() if math.isfinite(b)]
-        return [("target", payout.target)] + [(f"tier to {b:,.4g}", b) for b in bounds]
+        return [("target", payout.target)] + [(f"tier to {_compact(b)}", b) for b in bounds]
     if isinstance(payout, LumpSum):
         return [("quota", payout.quota)]
     breaks = [float(b) for b in np.asarray(poly.breaks) if math.isfinite(b)]
@@ -575,6 +633,9 @@ def profit_bridge(bridge: pd.DataFrame, *, scenario: Scenario | None = None) -> 
             }
         )
     data = pd.DataFrame(rows)
+    if data["driver"].iloc[0] == data["driver"].iloc[-1]:  # two variants of one scenario
+        data.loc[data.index[0], "driver"] = f"before: {data['driver'].iloc[0]}"
+        data.loc[data.index[-1], "driver"] = f"after: {data['driver'].iloc[-1]}"
     order = list(data["driver"])
     x = alt.X("driver:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=220))
     bars = (
@@ -885,7 +946,8 @@ def sweep_line(
     data = data.rename(columns={param: "setting"})
     pick = _best_index(data["value"].to_numpy(), name, scenario)
     data["best"] = False
-    data.loc[pick, "best"] = True
+    if pick is not None:
+        data.loc[pick, "best"] = True
     unit = _unit_of(name, scenario)
     y_title = (
         f"{label(name)} ({_period(scenario) if _is_money(unit, scenario) else unit or 'value'})"
@@ -911,23 +973,41 @@ def sweep_line(
             ],
         )
     )
-    best_at, best_value = float(data["setting"].iloc[pick]), float(data["value"].iloc[pick])
+    if pick is not None:
+        at, value = float(data["setting"].iloc[pick]), float(data["value"].iloc[pick])
+        subtitle = f"best (diamond) at {_compact(at)}: {_format(value, unit, scenario)}"
+    else:
+        ends = data.iloc[[0, -1]]
+        subtitle = " → ".join(
+            f"{_format(float(v), unit, scenario)} at {_compact(float(a))}"
+            for a, v in zip(ends["setting"], ends["value"], strict=True)
+        )
     return _layered(line, best, data=data).properties(
         title=alt.TitleParams(
-            f"{label(name)} as {label(param).lower()} changes",
-            subtitle=f"best at {best_at:,.4g}: {_format(best_value, unit, scenario)}",
+            f"{label(name)} as {label(param).lower()} changes", subtitle=subtitle
         ),
         width=WIDTH,
         height=300,
     )
 
 
-def _best_index(values: np.ndarray, name: str, scenario: Scenario | None) -> int:
-    lower = name in _LOWER_IS_BETTER or (
-        scenario is not None
-        and name in scenario.metrics
-        and scenario.metrics[name].direction == "lower"
-    )
+def _direction(name: str, scenario: Scenario | None) -> str | None:
+    """``"higher"`` or ``"lower"`` is better for a figure; ``None`` for a lever or pay."""
+    if name in _LOWER_IS_BETTER:
+        return "lower"
+    if name in _MONEY_FIGURES or name == "alignment_efficiency":
+        return "higher"
+    if scenario is not None and name in scenario.metrics:
+        return scenario.metrics[name].direction
+    return None
+
+
+def _best_index(values: np.ndarray, name: str, scenario: Scenario | None) -> int | None:
+    """Where a figure is best (``None`` when better has no direction, as for a lever)."""
+    way = _direction(name, scenario)
+    if way is None or not np.isfinite(values).any():
+        return None
+    lower = way == "lower"
     finite = np.where(np.isfinite(values), values, np.inf if lower else -np.inf)
     return int(np.argmin(finite) if lower else np.argmax(finite))
 
@@ -955,7 +1035,8 @@ def sweep_heatmap(
     data = data.rename(columns={params[0]: "y", params[1]: "x"})
     pick = _best_index(data["value"].to_numpy(), name, scenario)
     data["best"] = False
-    data.loc[pick, "best"] = True
+    if pick is not None:
+        data.loc[pick, "best"] = True
     unit = _unit_of(name, scenario)
     scale = (
         alt.Scale(scheme="blues", domain=list(domain))
@@ -990,15 +1071,16 @@ def sweep_heatmap(
         .mark_rect(fill=None, stroke=WORSE, strokeWidth=3)
         .encode(x=x, y=y)
     )
-    bx, by, best_value = (float(data[c].iloc[pick]) for c in ("x", "y", "value"))
+    if pick is not None:
+        bx, by, best_value = (float(data[c].iloc[pick]) for c in ("x", "y", "value"))
+        subtitle = (
+            f"best (outlined): {label(params[0]).lower()} {_compact(by)}, "
+            f"{label(params[1]).lower()} {_compact(bx)}: {_format(best_value, unit, scenario)}"
+        )
+    else:
+        subtitle = f"{label(name)} at each pair of settings"
     return _layered(cells, best, data=data).properties(
-        title=alt.TitleParams(
-            f"{label(name)} over two settings",
-            subtitle=(
-                f"best (outlined): {label(params[0]).lower()} {by:,.4g}, "
-                f"{label(params[1]).lower()} {bx:,.4g}: {_format(best_value, unit, scenario)}"
-            ),
-        ),
+        title=alt.TitleParams(f"{label(name)} over two settings", subtitle=subtitle),
         width=WIDTH,
         height=WIDTH * 0.75,
     )
@@ -1030,13 +1112,15 @@ def tornado(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> alt.Lay
     rows = []
     for _, r in frame.iterrows():
         be = float(r["breakeven"])
-        tag = f"{label(str(r['path']))}" + (f" (breakeven {be:,.4g})" if math.isfinite(be) else "")
+        tag = f"{label(str(r['path']))}" + (
+            f" (breakeven {_compact(be)})" if math.isfinite(be) else ""
+        )
         for end in ("low", "high"):
             rows.append(
                 {
                     "path": str(r["path"]),
                     "name": tag,
-                    "end": f"{end} ({float(r[end]):,.4g})",
+                    "end": f"{end} ({_compact(float(r[end]))})",
                     "which": end,
                     "setting": float(r[end]),
                     "delta": float(r[f"delta_{end}"]),
