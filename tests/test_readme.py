@@ -32,7 +32,7 @@ def test_quick_start_has_run_then_test_and_ci_runs_the_test_command() -> None:
     assert m is not None
     commands = [c for c in m.group(1).splitlines() if c.strip()]
     assert len(commands) == 2
-    assert "compmodel budget" in commands[0] or "voila" in commands[0]
+    assert "compmodel dashboard" in commands[0]
     assert "pytest" in commands[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci

@@ -536,4 +536,6 @@ def test_simulated_profit_averages_to_the_equilibrium_operating_profit() -> None
     # the same draws, pay moved by hand: profit falls one for one with the bill
     bill = sim.draws["bill"]
     tax = s.settings.payroll_tax_rate * sim.draws["incentive"]
-    assert np.allclose(profit + bill + tax, sol.operating_profit + sol.compensation_bill + sol.payroll_tax)
+    assert np.allclose(
+        profit + bill + tax, sol.operating_profit + sol.compensation_bill + sol.payroll_tax
+    )

@@ -18,7 +18,9 @@ The workflow, in the order of the modules:
 * chart it for a finance reader (``from compmodel import charts``: altair, offline) and
   export it for the deck (``from compmodel import export``: PNG, SVG, HTML, Excel and
   PowerPoint, each stamped with the scenarios, a content hash, the key assumptions and
-  the version). Both import altair, so ``import compmodel`` alone does not load them.
+  the version). Both import altair, so ``import compmodel`` alone does not load them;
+* explore it live (:func:`dashboard`: sliders for every department's pay, KPI tiles and
+  charts that update in place; ``python -m compmodel dashboard`` serves it with voila).
 
 Money is in the scenario's currency per period per person unless a name says total.
 """
@@ -85,6 +87,16 @@ from .solve import (
     solve,
 )
 
+
+def __getattr__(name: str) -> object:
+    """``compmodel.dashboard``, imported on first use (it loads altair and ipywidgets)."""
+    if name in ("dashboard", "Dashboard"):
+        from . import live
+
+        return getattr(live, name)
+    raise AttributeError(f"module 'compmodel' has no attribute {name!r}")
+
+
 try:
     __version__ = version("compmodel")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
@@ -132,6 +144,7 @@ __all__ = [
     "commission_budget",
     "compare",
     "cost_sheet",
+    "dashboard",
     "evaluate",
     "figure_of",
     "first_best",

@@ -409,6 +409,25 @@ def _two_columns(comparison: pd.DataFrame) -> tuple[str, str]:
     return str(cols[0]), str(cols[1])
 
 
+def lever_frame(levers: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """The data of :func:`behaviour_shift` from ``{scenario: solution.levers}``."""
+    rows = []
+    names = list(levers)
+    for path in levers[names[0]]:
+        dept, _, lever = path.partition(".")
+        for col in names:
+            rows.append(
+                {
+                    "department": dept,
+                    "lever": lever,
+                    "name": f"{label(dept)}: {lever.replace('_', ' ')}",
+                    "scenario": col,
+                    "value": float(levers[col][path]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def behaviour_shift(
     comparison: pd.DataFrame,
     *,
@@ -435,20 +454,12 @@ def behaviour_shift(
     """
     a, b = _two_columns(comparison)
     levers = comparison.xs("levers", level="section")
-    rows = []
+    by_scenario: dict[str, dict[str, float]] = {a: {}, b: {}}
     for key, r in levers.iterrows():
         dept, lever = cast(tuple[str, str], key)
         for col in (a, b):
-            rows.append(
-                {
-                    "department": dept,
-                    "lever": lever,
-                    "name": f"{label(dept)}: {str(lever).replace('_', ' ')}",
-                    "scenario": col,
-                    "value": float(r[col]),
-                }
-            )
-    data = pd.DataFrame(rows)
+            by_scenario[col][f"{dept}.{lever}"] = float(r[col])
+    data = lever_frame(by_scenario)
     if domain is None and scenario is not None:
         uppers = [
             lv.upper
@@ -505,6 +516,33 @@ def _figure_row(comparison: pd.DataFrame, name: str) -> pd.Series:
     )
 
 
+def outcome_frame(
+    values: Sequence[tuple[str, float, float]], scenario: Scenario | None = None
+) -> pd.DataFrame:
+    """The data of :func:`outcomes` from ``(figure, before, after)`` triples."""
+    rows = []
+    for name, before, after in values:
+        unit = _unit_of(name, scenario)
+        change = after - before
+        if abs(change) <= 1e-9 * max(abs(before), abs(after)):  # solver precision, not a change
+            change = 0.0
+        better = (change < 0) if _direction(name, scenario) == "lower" else (change > 0)
+        rows.append(
+            {
+                "figure": name,
+                "name": label(name),
+                "before": before,
+                "after": after,
+                "change": change,
+                "change_pct": change / abs(before) if before != 0 else float("nan"),
+                "better": better,
+                "status": "no change" if change == 0 else ("better" if better else "worse"),
+                "text": f"{_format(before, unit, scenario)} → {_format(after, unit, scenario)}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def outcomes(
     comparison: pd.DataFrame,
     *,
@@ -533,33 +571,11 @@ def outcomes(
         (the change is an improvement), ``text`` (both values, formatted).
     """
     a, b = _two_columns(comparison)
-    rows = []
+    values = []
     for name in figures:
         r = _figure_row(comparison, name)
-        before, after = float(r[a]), float(r[b])
-        unit = _unit_of(name, scenario)
-        lower = name in _LOWER_IS_BETTER or (
-            scenario is not None
-            and name in scenario.metrics
-            and scenario.metrics[name].direction == "lower"
-        )
-        change = after - before
-        rows.append(
-            {
-                "figure": name,
-                "name": label(name),
-                "before": before,
-                "after": after,
-                "change": change,
-                "change_pct": change / abs(before) if before != 0 else float("nan"),
-                "better": (change < 0) if lower else (change > 0),
-                "text": f"{_format(before, unit, scenario)} → {_format(after, unit, scenario)}",
-            }
-        )
-    data = pd.DataFrame(rows)
-    data["status"] = np.where(
-        data["change"] == 0, "no change", np.where(data["better"], "better", "worse")
-    )
+        values.append((name, float(r[a]), float(r[b])))
+    data = outcome_frame(values, scenario)
     scale = alt.Scale(domain=list(domain), clamp=True) if domain is not None else alt.Undefined
     y = alt.Y("name:N", title=None, sort=list(data["name"]))
     bars = (
@@ -584,7 +600,11 @@ def outcomes(
             tooltip=["name:N", "text:N", alt.Tooltip("change_pct:Q", format="+.1%")],
         )
     )
-    text = alt.Chart().mark_text(align="left", x=WIDTH + 8, fontSize=12).encode(y=y, text="text:N")
+    text = (
+        alt.Chart()
+        .mark_text(align="left", x=alt.ExprRef(expr="width + 8"), fontSize=12)
+        .encode(y=y, text="text:N")
+    )
     return _layered(bars, text, data=data).properties(
         title=alt.TitleParams(
             f"Outcomes: {a} → {b}",
@@ -598,34 +618,24 @@ def outcomes(
 # --------------------------------------------------------------------------------------
 # money: the profit bridge and the compensation bill
 # --------------------------------------------------------------------------------------
-def profit_bridge(bridge: pd.DataFrame, *, scenario: Scenario | None = None) -> alt.LayerChart:
-    """Operating profit from one scenario to another, driver by driver (a waterfall).
-
-    Parameters
-    ----------
-    bridge
-        :func:`compmodel.profit_bridge` of the two scenarios.
-    scenario
-        Optional: either scenario, for the currency in the axis title.
-
-    Returns
-    -------
-    altair.LayerChart
-        ``data``: ``driver``, ``amount`` (currency per period), ``start`` and ``end``
-        (where each bar begins and ends), ``kind`` (``total``, ``gain``, ``loss``).
-    """
-    _check_columns(bridge, ("step", "driver", "amount", "cumulative"), "compmodel.profit_bridge")
+def bridge_frame(bridge: pd.DataFrame) -> pd.DataFrame:
+    """The data of :func:`profit_bridge`, from :func:`compmodel.profit_bridge`'s frame."""
     rows = []
-    for _, r in bridge.iterrows():
-        amount, end = float(r["amount"]), float(r["cumulative"])
-        if r["step"] in ("start", "end"):
+    for step, driver, amount, end in zip(
+        bridge["step"].tolist(),
+        bridge["driver"].tolist(),
+        bridge["amount"].tolist(),
+        bridge["cumulative"].tolist(),
+        strict=True,
+    ):
+        if step in ("start", "end"):
             start, kind = 0.0, "total"
         else:
             start, kind = end - amount, ("gain" if amount >= 0 else "loss")
         rows.append(
             {
-                "driver": str(r["driver"]),
-                "amount": amount,
+                "driver": str(driver),
+                "amount": float(amount),
                 "start": start,
                 "end": end,
                 "kind": kind,
@@ -636,6 +646,34 @@ def profit_bridge(bridge: pd.DataFrame, *, scenario: Scenario | None = None) -> 
     if data["driver"].iloc[0] == data["driver"].iloc[-1]:  # two variants of one scenario
         data.loc[data.index[0], "driver"] = f"before: {data['driver'].iloc[0]}"
         data.loc[data.index[-1], "driver"] = f"after: {data['driver'].iloc[-1]}"
+    return data
+
+
+def profit_bridge(
+    bridge: pd.DataFrame,
+    *,
+    scenario: Scenario | None = None,
+    domain: tuple[float, float] | None = None,
+) -> alt.LayerChart:
+    """Operating profit from one scenario to another, driver by driver (a waterfall).
+
+    Parameters
+    ----------
+    bridge
+        :func:`compmodel.profit_bridge` of the two scenarios.
+    scenario
+        Optional: either scenario, for the currency in the axis title.
+    domain
+        Fixed range of the money axis.
+
+    Returns
+    -------
+    altair.LayerChart
+        ``data``: ``driver``, ``amount`` (currency per period), ``start`` and ``end``
+        (where each bar begins and ends), ``kind`` (``total``, ``gain``, ``loss``).
+    """
+    _check_columns(bridge, ("step", "driver", "amount", "cumulative"), "compmodel.profit_bridge")
+    data = bridge_frame(bridge)
     order = list(data["driver"])
     x = alt.X("driver:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=220))
     bars = (
@@ -644,7 +682,8 @@ def profit_bridge(bridge: pd.DataFrame, *, scenario: Scenario | None = None) -> 
         .encode(
             x=x,
             y=alt.Y(
-                "start:Q", **_money_axis(f"Operating profit ({_period(scenario) or 'per period'})")
+                "start:Q",
+                **_money_axis(f"Operating profit ({_period(scenario) or 'per period'})", domain),
             ),
             y2="end:Q",
             color=alt.Color(
@@ -665,6 +704,23 @@ def profit_bridge(bridge: pd.DataFrame, *, scenario: Scenario | None = None) -> 
         ),
         width=WIDTH,
         height=320,
+    )
+
+
+def bill_frame(simulation: Simulation) -> pd.DataFrame:
+    """The data of :func:`compensation_bill`."""
+    summary = simulation.summary.set_index("department").to_dict("index")
+    budget = simulation.budget.departments
+    depts = budget["department"].tolist()
+    return pd.DataFrame(
+        {
+            "department": [label(d) for d in depts],
+            "p10": [float(summary[d]["incentive_p10"]) for d in depts],
+            "p50": [float(summary[d]["incentive_p50"]) for d in depts],
+            "p90": [float(summary[d]["incentive_p90"]) for d in depts],
+            "expected": [float(summary[d]["incentive_mean"]) for d in depts],
+            "cap": [float(c) for c in budget["max_exposure"].tolist()],
+        }
     )
 
 
@@ -694,18 +750,7 @@ def compensation_bill(
             "simulation",
             f"expected compmodel.simulate(...)'s result, got {type(simulation).__name__}",
         )
-    summary = simulation.summary.set_index("department")
-    caps = simulation.budget.departments.set_index("department")["max_exposure"]
-    data = pd.DataFrame(
-        {
-            "department": [label(d) for d in caps.index],
-            "p10": [float(summary.loc[d, "incentive_p10"]) for d in caps.index],
-            "p50": [float(summary.loc[d, "incentive_p50"]) for d in caps.index],
-            "p90": [float(summary.loc[d, "incentive_p90"]) for d in caps.index],
-            "expected": [float(summary.loc[d, "incentive_mean"]) for d in caps.index],
-            "cap": [float(c) for c in caps],
-        }
-    )
+    data = bill_frame(simulation)
     currency = simulation.budget.currency
     title = f"Incentive pay, total per department ({currency} per {simulation.budget.period})"
     axis = _money_axis(title, domain)
@@ -1332,7 +1377,11 @@ def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> a
             ],
         )
     )
-    text = alt.Chart().mark_text(align="left", x=WIDTH + 8, fontSize=12).encode(y=y, text="text:N")
+    text = (
+        alt.Chart()
+        .mark_text(align="left", x=alt.ExprRef(expr="width + 8"), fontSize=12)
+        .encode(y=y, text="text:N")
+    )
     return _layered(bars, text, data=data).properties(
         title=alt.TitleParams(
             "What each bridge between departments is worth",

@@ -3,21 +3,28 @@
 ``python -m compmodel budget SCENARIO.toml``
     the commission budget of a scenario's plans for its forecast;
 ``python -m compmodel solve SCENARIO.toml``
-    the equilibrium under a company model: levers, metrics, pay and profit.
+    the equilibrium under a company model: levers, metrics, pay and profit;
+``python -m compmodel dashboard [SCENARIO.toml] [--port N]``
+    the live dashboard in presenter mode: ``notebooks/dashboard.ipynb`` served by voila
+    on 127.0.0.1 with the code hidden and nothing fetched from the internet.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from .budget import commission_budget
 from .errors import CompmodelError
 from .io import load_scenario
+from .voila import voila_command, voila_env
 
 
 def _money(x: float) -> str:
@@ -160,6 +167,45 @@ def compare_table(paths: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+#: The dashboard notebook voila serves (the repository's, next to the samples).
+DASHBOARD = Path(__file__).resolve().parents[2] / "notebooks" / "dashboard.ipynb"
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "data" / "samples" / "acme_today.toml"
+
+
+def dashboard_command(scenario: str | None, port: int) -> tuple[list[str], dict[str, str]]:
+    """The voila command line and environment that serve the dashboard.
+
+    voila binds to 127.0.0.1 only, on ``port`` exactly, opens no browser, hides the
+    code and uses compmodel's template (voila's ``lab`` template without its links to
+    a CDN; see ``src/compmodel/voila/README.md``), found through ``JUPYTER_PATH``. One
+    kernel is pre-heated, so the first visitor sees the charts in about 2 s. The
+    scenario reaches the notebook as ``COMPMODEL_SCENARIO``.
+    """
+    if not DASHBOARD.is_file():
+        raise FileNotFoundError(
+            f"{DASHBOARD} is missing: the dashboard runs from a checkout of the repository "
+            "(pip install -e .), where notebooks/dashboard.ipynb lives"
+        )
+    path = Path(scenario).resolve() if scenario else DEFAULT_SCENARIO
+    if not path.is_file():
+        raise FileNotFoundError(f"no scenario file {path}; try data/samples/acme_today.toml")
+    env = voila_env()
+    env["COMPMODEL_SCENARIO"] = str(path)
+    cmd = voila_command(DASHBOARD, port, extra=["--preheat_kernel=True", "--pool_size=1"])
+    return cmd, env
+
+
+def _serve_dashboard(scenario: str | None, port: int | None) -> int:
+    if port is None:
+        port = int(os.environ.get("COMPMODEL_DASHBOARD_PORT", "8866"))
+    cmd, env = dashboard_command(scenario, port)
+    print(f"compmodel dashboard: http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="compmodel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,8 +221,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     pc.add_argument(
         "scenarios", nargs="+", help="scenario TOML files, e.g. data/samples/acme_today.toml"
     )
+    pd_ = sub.add_parser(
+        "dashboard", help="serve the live dashboard on 127.0.0.1 (voila, code hidden)"
+    )
+    pd_.add_argument(
+        "scenario", nargs="?", help="scenario TOML file (default data/samples/acme_today.toml)"
+    )
+    pd_.add_argument(
+        "--port", type=int, default=None,
+        help="port on 127.0.0.1 (default $COMPMODEL_DASHBOARD_PORT or 8866)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
+        if args.command == "dashboard":
+            return _serve_dashboard(args.scenario, args.port)
         if args.command == "compare":
             print(compare_table(args.scenarios))
             return 0
@@ -184,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(solve_table(args.scenario))
             return 0
         print(budget_table(args.scenario, args.draws, args.seed))
-    except CompmodelError as e:
+    except (CompmodelError, FileNotFoundError) as e:
         print(f"compmodel: {e}", file=sys.stderr)
         return 2
     return 0

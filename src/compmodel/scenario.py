@@ -392,11 +392,19 @@ class Scenario:
 
         return scenario_to_dict(self)
 
+    def _document(self) -> dict[str, Any]:
+        """:meth:`to_dict`, made once per scenario (it is immutable) for reading only."""
+        doc: dict[str, Any] | None = self.__dict__.get("_doc")
+        if doc is None:
+            doc = self.to_dict()
+            object.__setattr__(self, "_doc", doc)
+        return doc
+
     def get(self, path: str) -> float:
         """The number at a parameter path (see the module docstring)."""
         if path.endswith(".shared_share") and path.count(".") == 1:
             return self.shared_share(self._dept_of(path))
-        doc = self.to_dict()
+        doc = self._document()
         keys = _resolve(path, doc, self)
         node: Any = doc
         for k in keys:

@@ -1,0 +1,878 @@
+"""The live dashboard: every department's pay on sliders, the company's results beside them.
+
+:func:`dashboard` returns one ipywidgets widget, a :class:`Dashboard`, built once: a
+scenario picker and presets; per department, sliders for the component weights (they
+always add up to 100%: moving one rescales the others in proportion), the target
+incentive, the shared-outcome share and each payout curve's threshold and cap; sales
+crediting and the two clawbacks; a slider per bridge between departments; KPI tiles
+with their change against the baseline; four charts of :mod:`compmodel.charts` that
+update in place (one offline :class:`altair.JupyterChart` each, axes fixed while the
+scenario stays the same); reset, compare and save.
+
+Each slider move is one call of :meth:`Dashboard.set_value` (a plain method: tests and
+scripts call it directly). It sets the number at a parameter path
+(:meth:`Scenario.with_value <compmodel.Scenario.with_value>`), solves from the last
+equilibrium (``search="warm"``: the numbers follow the equilibrium on screen rather
+than jump to another one), simulates 10,000 years of pay and rewrites the KPI tiles and
+the charts' data. Loading a scenario solves it with the full search; when a plan has
+several equilibria, or the solver struggles, a note says so on screen.
+
+Presenter mode: ``python -m compmodel dashboard`` serves ``notebooks/dashboard.ipynb``
+with voila on 127.0.0.1, code hidden, nothing fetched from the internet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import altair as alt
+import ipywidgets as widgets  # type: ignore[import-untyped]
+import pandas as pd
+
+from . import charts
+from .analysis import compare
+from .errors import CompmodelError, ScenarioError
+from .io import load_scenario, save_scenario
+from .plans import Clawback, Component, PayoutCurve
+from .scenario import Scenario
+from .simulate import Simulation, simulate
+from .solve import Solution, solve
+
+__all__ = ["DEFAULT_PRESETS", "KPIS", "Dashboard", "credit_on", "dashboard"]
+
+#: Metrics sales can be credited on, in the order of the order's life, and their names.
+CREDITING: Mapping[str, str] = {
+    "bookings": "at booking",
+    "shipped_revenue": "at shipment",
+    "ontime_revenue": "on on-time delivery",
+    "shipped_margin": "on shipped margin",
+    "ontime_margin": "on the margin of on-time orders",
+}
+
+#: KPI tiles: key -> (title, how to read a change: "higher" or "lower" is better).
+KPIS: Mapping[str, tuple[str, str]] = {
+    "operating_profit": ("Operating profit", "higher"),
+    "otif": ("On-time in-full", "higher"),
+    "customer_retention": ("Customer retention", "higher"),
+    "staff_retention": ("Staff retention", "higher"),
+    "compensation_bill": ("Compensation bill", "lower"),
+    "alignment_efficiency": ("Alignment efficiency", "higher"),
+}
+
+#: Presets a consultant can click: name -> {parameter path or "bridges" / "shared": value}.
+DEFAULT_PRESETS: Mapping[str, Mapping[str, float]] = {
+    "No bridges": {"bridges": 0.0},
+    "The article's five bridges": {
+        "bridges.joint_sales_calls": 0.2,
+        "bridges.rotation_days": 5.0,
+        "bridges.meetings": 4.0,
+        "bridges.unofficial_leaders": 5.0,
+        "bridges.capable_to_promise": 1.0,
+    },
+    "Half of every plan on shared results": {"shared": 0.5},
+    "Shared results only": {"shared": 1.0},
+}
+
+_OUTCOME_FIGURES = (
+    "bookings",
+    "otif",
+    "defect_rate",
+    "response_time",
+    "customer_retention",
+    "compensation_bill",
+    "operating_profit",
+)
+_PRESET_PROMPT = "Presets…"
+_BETTER, _WORSE, _GREY = charts.BETTER, charts.WORSE, "#546e7a"
+
+
+# --------------------------------------------------------------------------------------
+# plan changes a slider cannot express as one number
+# --------------------------------------------------------------------------------------
+def credit_on(
+    scenario: Scenario, solution: Solution, metric: str, *, department: str = "sales"
+) -> Scenario:
+    """Credit a department's commission on another metric of the order's life.
+
+    The department's component on a crediting metric (bookings, shipped revenue,
+    on-time revenue, shipped or on-time margin) is moved to ``metric``, its curve's
+    points scaled by the ratio of the two metrics' expected values at ``solution``
+    (so the same behaviour reaches the same attainment: a quota of 2 million booked
+    becomes, on on-time margin, 2 million x margin x OTIF).
+
+    Raises
+    ------
+    ScenarioError
+        If ``metric`` is not a crediting metric of the scenario, or the department has
+        no curve component on one.
+    """
+    allowed = [m for m in CREDITING if m in scenario.metrics and m in solution.metrics]
+    if metric not in allowed:
+        raise ScenarioError("crediting", f"cannot credit on {metric!r}; allowed here: {allowed}")
+    plan = scenario.departments[department].plan
+    key = next(
+        (
+            k
+            for k, c in plan.components.items()
+            if c.metric in allowed and isinstance(c.payout, PayoutCurve)
+        ),
+        None,
+    )
+    if key is None:
+        raise ScenarioError(
+            f"{department}.crediting",
+            f"{department} has no payout curve on {allowed} to move; add one first",
+        )
+    comp = plan.components[key]
+    if comp.metric == metric:
+        return scenario
+    before, after = solution.metrics[comp.metric], solution.metrics[metric]
+    if not (before > 0 and after > 0):
+        raise ScenarioError(
+            f"{department}.crediting",
+            f"{comp.metric} ({before:,.0f}) and {metric} ({after:,.0f}) must both be positive "
+            "at the equilibrium to rescale the curve",
+        )
+    k = after / before
+    curve = comp.payout
+    assert isinstance(curve, PayoutCurve)  # selected above
+    scaled = dataclasses.replace(
+        curve,
+        threshold=curve.threshold * k,
+        target=curve.target * k,
+        cap=None if curve.cap is None else curve.cap * k,
+        extra_points=tuple((x * k, y) for x, y in curve.extra_points),
+    )
+    components = dict(plan.components)
+    components[key] = dataclasses.replace(comp, metric=metric, payout=scaled)
+    return scenario.with_department(
+        department, plan=dataclasses.replace(plan, components=components)
+    )
+
+
+def _with_clawback(
+    scenario: Scenario, department: str, key: str, metric: str, share: float, rate_of: str | None
+) -> Scenario:
+    """Set, add or (at share 0) remove a clawback component."""
+    plan = scenario.departments[department].plan
+    components = dict(plan.components)
+    if share <= 0.0:
+        components.pop(key, None)
+    elif key in components:
+        return scenario.with_curve(department, key, share=share)
+    else:
+        components[key] = Component(metric=metric, payout=Clawback(share=share, rate_of=rate_of))
+    return scenario.with_department(
+        department, plan=dataclasses.replace(plan, components=components)
+    )
+
+
+def _clawback_share(scenario: Scenario, department: str, key: str) -> float:
+    comp = scenario.departments[department].plan.components.get(key)
+    return (
+        float(comp.payout.share) if comp is not None and isinstance(comp.payout, Clawback) else 0.0
+    )
+
+
+# --------------------------------------------------------------------------------------
+# one chart, updated in place
+# --------------------------------------------------------------------------------------
+class _LiveChart:
+    """One offline JupyterChart whose data is rewritten without rebuilding the chart.
+
+    The altair chart is built (and validated) once; an update swaps the records of its
+    dataset in a copy of the spec, so a slider move costs a frame, not an altair build.
+    """
+
+    def __init__(self, chart: alt.TopLevelMixin) -> None:
+        # no actions menu: its "Open in Vega Editor" link leads off 127.0.0.1
+        self.widget = alt.JupyterChart(cast(Any, chart), embed_options={"actions": False})
+        self._template = dict(self.widget.spec)
+        self._dataset = self._template["data"]["name"]
+
+    def rebuild(self, chart: alt.TopLevelMixin) -> None:
+        """A new chart in the same widget (a new scenario: new axes and labels)."""
+        self.widget.chart = cast(Any, chart)
+        self._template = dict(self.widget.spec)
+        self._dataset = self._template["data"]["name"]
+
+    def update(self, frame: pd.DataFrame) -> None:
+        spec = dict(self._template)
+        spec["datasets"] = {self._dataset: _records(frame)}
+        self.widget.spec = spec
+
+    @property
+    def data(self) -> list[dict[str, Any]]:
+        """The records on screen."""
+        return list(self.widget.spec["datasets"][self._dataset])
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe records: NaN and infinities become ``None`` (Vega reads null)."""
+    out = []
+    for row in frame.to_dict("records"):
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None
+            elif hasattr(v, "item"):
+                v = v.item()
+            clean[str(k)] = v
+        out.append(clean)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# the dashboard
+# --------------------------------------------------------------------------------------
+class Dashboard(widgets.VBox):
+    """The dashboard widget; see :func:`dashboard`.
+
+    Attributes
+    ----------
+    baseline, scenario
+        The scenario as loaded, and as the sliders have changed it.
+    baseline_solution, solution, simulation
+        Their equilibria, and the simulation of the current one.
+    sliders
+        Parameter path (or a control name such as ``"sales.crediting"``) -> widget.
+    tiles
+        KPI key -> HTML tile; ``kpis`` holds the numbers behind them.
+    live
+        Chart name -> its JupyterChart (``live[name].spec["datasets"]``).
+    note
+        The guardrail note (empty when all is well).
+    last_update_ms
+        Library time of the last update (solve, simulate, KPIs and chart data).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        *,
+        samples: str | Path | None = None,
+        presets: Mapping[str, Mapping[str, float]] | None = None,
+        n_draws: int = 10_000,
+        seed: int = 0,
+        save_dir: str | Path = "saved_scenarios",
+    ) -> None:
+        alt.JupyterChart.enable_offline()
+        source = None
+        if not isinstance(scenario, Scenario):
+            source = Path(scenario)
+            scenario = load_scenario(source)
+        self.samples = Path(samples) if samples is not None else (source.parent if source else None)
+        self.presets = dict(DEFAULT_PRESETS if presets is None else presets)
+        self.n_draws, self.seed = int(n_draws), int(seed)
+        self.save_dir = Path(save_dir)
+        self.last_update_ms = float("nan")
+        self._syncing = False
+
+        self.heading = widgets.HTML()
+        self.picker = widgets.Dropdown(description="Scenario", layout=widgets.Layout(width="340px"))
+        self.preset = widgets.Dropdown(
+            options=[_PRESET_PROMPT, *self.presets],
+            value=_PRESET_PROMPT,
+            description="Preset",
+            layout=widgets.Layout(width="340px"),
+        )
+        self.tiles = {k: widgets.HTML(layout=widgets.Layout(width="170px")) for k in KPIS}
+        self.kpis: dict[str, float] = {}
+        self.note = widgets.HTML()
+        self.status = widgets.HTML()
+        self.controls = widgets.Accordion(layout=widgets.Layout(width="400px"))
+        self.sliders: dict[str, widgets.Widget] = {}
+        self.reset_button = widgets.Button(description="Reset to baseline", icon="undo")
+        self.compare_button = widgets.ToggleButton(description="Compare with baseline")
+        self.save_name = widgets.Text(description="Save as", layout=widgets.Layout(width="300px"))
+        self.save_button = widgets.Button(description="Save scenario")
+        self.comparison = widgets.HTML()
+
+        self._load(scenario, source)
+        self.live = {name: _LiveChart(chart) for name, chart in self._charts().items()}
+        self._refresh_views()
+
+        self.picker.observe(self._on_pick, names="value")
+        self.preset.observe(self._on_preset, names="value")
+        self.reset_button.on_click(lambda _: self.reset())
+        self.save_button.on_click(lambda _: self.save())
+        self.compare_button.observe(lambda _: self._show_comparison(), names="value")
+
+        grid = widgets.GridBox(
+            [self.live[n].widget for n in self.live],
+            layout=widgets.Layout(grid_template_columns="repeat(2, max-content)", grid_gap="12px"),
+        )
+        super().__init__(
+            [
+                widgets.HBox([self.heading, self.picker, self.preset]),
+                widgets.HBox(list(self.tiles.values())),
+                self.note,
+                widgets.HBox([self.controls, grid]),
+                widgets.HBox(
+                    [self.reset_button, self.compare_button, self.save_name, self.save_button]
+                ),
+                self.status,
+                self.comparison,
+            ]
+        )
+
+    # ----------------------------------------------------------------------------------
+    # public, plain methods (what the widgets call)
+    # ----------------------------------------------------------------------------------
+    def set_value(self, path: str, value: float) -> None:
+        """Set the number at ``path`` in the current scenario and update everything."""
+        if path == "sales.crediting":
+            self._apply(lambda s: credit_on(s, self.solution, str(value)))
+        elif path.endswith(".clawback_cost"):
+            dept = path.split(".")[0]
+            self._apply(
+                lambda s: _with_clawback(s, dept, "clawback", "promise_cost", float(value), None)
+            )
+        elif path.endswith(".clawback_late"):
+            dept = path.split(".")[0]
+            rate_of = self._credit_key(self.scenario, dept)
+            self._apply(
+                lambda s: _with_clawback(
+                    s, dept, "late_clawback", "late_bookings", float(value), rate_of
+                )
+            )
+        else:
+            self._apply(lambda s: s.with_value(path, float(value)))
+
+    def apply_preset(self, name: str) -> None:
+        """Apply a preset (a set of parameter values) to the current scenario."""
+        if name not in self.presets:
+            raise ScenarioError("preset", f"unknown preset {name!r}; allowed: {list(self.presets)}")
+        values: dict[str, float] = {}
+        for path, v in self.presets[name].items():
+            if path == "bridges":
+                values.update({f"bridges.{b}": v for b in self.scenario.bridges})
+            elif path == "shared":
+                values.update({f"{d}.shared_share": v for d in self._shareable(self.scenario)})
+            else:
+                values[path] = v
+        self._apply(lambda s: s.with_values(values), search="all")
+
+    def load(self, scenario: Scenario | str | Path) -> None:
+        """Make ``scenario`` (or a file) the baseline and the current scenario."""
+        source = None
+        if not isinstance(scenario, Scenario):
+            source = Path(scenario)
+            scenario = load_scenario(source)
+        self._load(scenario, source)
+        for name, chart in self._charts().items():
+            self.live[name].rebuild(chart)
+        self._refresh_views()
+
+    def reset(self) -> None:
+        """Back to the baseline as loaded."""
+        self.scenario, self.solution = self.baseline, self.baseline_solution
+        self.simulation = self.baseline_simulation
+        self._sync_controls()
+        self._refresh_views()
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save the current scenario as TOML (atomically); returns where."""
+        name = str(path) if path is not None else (self.save_name.value or "").strip()
+        if not name:
+            name = f"{self.scenario.name} (edited)"
+        target = Path(name)
+        if target.suffix != ".toml":
+            target = target.with_name(target.name + ".toml")
+        if not target.is_absolute():
+            target = self.save_dir / target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        saved = save_scenario(dataclasses.replace(self.scenario, company_file=None), target)
+        self.status.value = f"Saved <code>{saved}</code>."
+        return saved
+
+    # ----------------------------------------------------------------------------------
+    # loading and updating
+    # ----------------------------------------------------------------------------------
+    def _load(self, scenario: Scenario, source: Path | None) -> None:
+        self.source = source
+        self.baseline = scenario
+        self.baseline_solution = solve(scenario)
+        self.baseline_simulation = simulate(
+            scenario, self.n_draws, self.seed, solution=self.baseline_solution
+        )
+        self.scenario, self.solution = self.baseline, self.baseline_solution
+        self.simulation = self.baseline_simulation
+        self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{scenario.name}</h3>"
+        self._build_picker()
+        self._build_controls()
+
+    def _apply(self, change: Callable[[Scenario], Scenario], search: str = "warm") -> None:
+        start = time.perf_counter()
+        try:
+            new = change(self.scenario)
+            sol = solve(new, warm_start=self.solution, search=search)  # type: ignore[arg-type]
+        except CompmodelError as exc:
+            self.note.value = _note_html([f"That change was not applied: {exc}"], warn=True)
+            self._sync_controls()
+            return
+        self.scenario, self.solution = new, sol
+        self.simulation = simulate(new, self.n_draws, self.seed, solution=sol)
+        self._sync_controls()
+        self._refresh_views()
+        self.last_update_ms = (time.perf_counter() - start) * 1e3
+
+    def _refresh_views(self) -> None:
+        self._update_kpis()
+        self._update_note()
+        if hasattr(self, "live"):
+            for name, frame in self._chart_frames().items():
+                self.live[name].update(frame)
+        if self.compare_button.value:
+            self._show_comparison()
+
+    # ----------------------------------------------------------------------------------
+    # KPIs, note, comparison
+    # ----------------------------------------------------------------------------------
+    def _kpi_values(self, sol: Solution, sim: Simulation | None = None) -> dict[str, float]:
+        heads = {d: dept.headcount for d, dept in self.baseline.departments.items()}
+        total = sum(heads.values()) or 1
+        staff = sum(sol.departments[d].retention * n for d, n in heads.items()) / total
+        eff = sol.alignment_efficiency
+        return {
+            "operating_profit": sol.operating_profit,
+            "otif": sol.metrics.get("otif", math.nan),
+            "customer_retention": sol.metrics.get("customer_retention", math.nan),
+            "staff_retention": staff,
+            "compensation_bill": sol.compensation_bill,
+            "alignment_efficiency": math.nan if eff is None else eff,
+        }
+
+    def _update_kpis(self) -> None:
+        base = self._kpi_values(self.baseline_solution)
+        now = self._kpi_values(self.solution)
+        self.kpis = now
+        cur = self.baseline.currency
+        for key, (title, way) in KPIS.items():
+            self.tiles[key].value = _tile(title, now[key], base[key], key, way, cur)
+
+    def _update_note(self) -> None:
+        lines = []
+        diag = self.solution.diagnostics
+        base = self.baseline_solution.diagnostics
+        if len(base.equilibria) > 1:
+            totals = ", ".join(f"{_money(e.total_surplus)}" for e in base.equilibria)
+            lines.append(
+                f"<b>{self.baseline.name} has {len(base.equilibria)} equilibria</b> (total surplus "
+                f"{totals}). The numbers show the one with the highest total surplus; slider moves "
+                "follow it. The company could settle on another: read the figures as one outcome, "
+                "not a forecast."
+            )
+        elif len(diag.equilibria) > 1:
+            lines.append(
+                f"<b>This plan has {len(diag.equilibria)} equilibria</b>; showing the best."
+            )
+        if not diag.converged:
+            lines.append(
+                f"<b>The solver did not fully settle</b> (residual {diag.residual:.1e}): treat the "
+                "last digits with care, or reset."
+            )
+        lines += [n for n in diag.notes if "equilibri" not in n]
+        self.note.value = _note_html(lines, warn=bool(lines))
+
+    def _show_comparison(self) -> None:
+        if not self.compare_button.value:
+            self.comparison.value = ""
+            return
+        frame = compare({"baseline": self.baseline_solution, "current": self.solution})
+        keep = frame.loc[["company", "metrics"]]
+        keep = keep[[c for c in keep.columns]].reset_index(level="department", drop=True)
+        self.comparison.value = keep.to_html(float_format=lambda v: f"{v:,.4g}", border=0)
+
+    # ----------------------------------------------------------------------------------
+    # charts
+    # ----------------------------------------------------------------------------------
+    def _figures(self) -> list[str]:
+        sol = self.baseline_solution
+        return [f for f in _OUTCOME_FIGURES if f in sol.metrics or hasattr(sol, f)]
+
+    def _chart_frames(self) -> dict[str, pd.DataFrame]:
+        from .profit import profit_bridge
+        from .sensitivity import figure_of
+
+        b, s = self.baseline_solution, self.solution
+        values = [(f, figure_of(b, f), figure_of(s, f)) for f in self._figures()]
+        return {
+            "outcomes": charts.outcome_frame(values, self.baseline),
+            "behaviour": charts.lever_frame({"baseline": b.levers, "current": s.levers}),
+            "bridge": charts.bridge_frame(profit_bridge(b, s)),
+            "bill": charts.bill_frame(self.simulation),
+        }
+
+    def _charts(self) -> dict[str, alt.TopLevelMixin]:
+        from .profit import profit_bridge
+
+        b = self.baseline_solution
+        pair = compare({"baseline": b, "current": b})
+        bill = charts.bill_frame(self.baseline_simulation)
+        # the money axis spans the baseline's profit and the first best's, with room for a
+        # plan a slider makes worse: fixed while this scenario is loaded
+        profits = [b.operating_profit, *(p for p in (self._benchmark_profit(),) if p is not None)]
+        span = max(abs(p) for p in profits) or 1.0
+        low, top = min(0.0, *profits) - 0.5 * span, max(0.0, *profits) + 0.25 * span
+        narrow = {"width": 300}
+        return {
+            "outcomes": charts.outcomes(
+                pair, scenario=self.baseline, figures=self._figures(), domain=(-0.6, 0.6)
+            ).properties(**narrow),
+            "behaviour": charts.behaviour_shift(pair, scenario=self.baseline).properties(**narrow),
+            "bridge": charts.profit_bridge(
+                profit_bridge(b, b), scenario=self.baseline, domain=(low, top)
+            ).properties(**narrow),
+            "bill": charts.compensation_bill(
+                self.baseline_simulation, domain=(0.0, 1.15 * float(bill["cap"].max()))
+            ).properties(**narrow),
+        }
+
+    def _benchmark_profit(self) -> float | None:
+        fb = self.baseline_solution.diagnostics.first_best
+        if fb is None:
+            return None
+        from .solve import evaluate
+
+        return evaluate(self.baseline, dict(fb)).operating_profit
+
+    # ----------------------------------------------------------------------------------
+    # controls
+    # ----------------------------------------------------------------------------------
+    def _build_picker(self) -> None:
+        options: list[tuple[str, str]] = []
+        if self.samples is not None and self.samples.is_dir():
+            for path in sorted(self.samples.glob("*.toml")) + sorted(self.samples.glob("*/*.toml")):
+                try:
+                    s = load_scenario(path)
+                except CompmodelError:
+                    continue
+                if s.company.kind != "none" and s.departments:
+                    options.append((f"{s.name} ({path.relative_to(self.samples)})", str(path)))
+        current = str(self.source) if self.source is not None else ""
+        if current and current not in [v for _, v in options]:
+            options.insert(0, (self.baseline.name, current))
+        self._syncing = True
+        try:
+            self.picker.options = options or [(self.baseline.name, current)]
+            self.picker.value = current if current else self.picker.options[0][1]
+        finally:
+            self._syncing = False
+
+    def _build_controls(self) -> None:
+        for w in self.sliders.values():
+            w.close()
+        self.sliders = {}
+        s = self.baseline
+        shareable = self._shareable(s)
+        panels, titles = [], []
+        for dname, dept in s.departments.items():
+            if not dept.plan.components:
+                continue
+            rows: list[widgets.Widget] = []
+            weighted = [k for k, c in dept.plan.components.items() if c.weight is not None]
+            if len(weighted) > 1:
+                rows.append(
+                    widgets.HTML(
+                        "<i>Weights always add up to 100%: moving one rescales "
+                        "the others in proportion.</i>"
+                    )
+                )
+            for key in weighted if len(weighted) > 1 else []:
+                metric = dept.plan.components[key].metric
+                rows.append(
+                    self._slider(
+                        f"{dname}.weights.{key}",
+                        f"on {charts.label(metric).lower()}",
+                        0.0,
+                        1.0,
+                        0.01,
+                        ".0%",
+                    )
+                )
+            rows.append(
+                self._slider(
+                    f"{dname}.target_incentive",
+                    "target incentive",
+                    0.0,
+                    max(1.0, 2.0 * dept.target_incentive),
+                    0.01,
+                    ".0%",
+                )
+            )
+            share = self._slider(f"{dname}.shared_share", "shared share", 0.0, 1.0, 0.05, ".0%")
+            share.disabled = dname not in shareable
+            share.tooltip = (
+                "weight on company-wide results (OTIF, retention, profit)"
+                if dname in shareable
+                else "this plan pays on no company-wide result: pick a scenario that does (aligned)"
+            )
+            rows.append(share)
+            if dname == "sales":
+                rows += self._sales_controls(s)
+            for key, comp in dept.plan.components.items():
+                if isinstance(comp.payout, PayoutCurve):
+                    rows += self._curve_sliders(s, dname, key, comp.payout)
+            panels.append(widgets.VBox(rows))
+            titles.append(charts.label(dname))
+        model_bridges = self._bridge_limits()
+        if s.bridges and model_bridges:
+            rows = [
+                self._slider(
+                    f"bridges.{b}",
+                    charts.label(b).capitalize(),
+                    0.0,
+                    model_bridges.get(b, max(1.0, 2 * v)),
+                    _step(model_bridges.get(b, 1.0)),
+                    "",
+                )
+                for b, v in s.bridges.items()
+            ]
+            panels.append(widgets.VBox(rows))
+            titles.append("Bridges between departments")
+        self.controls.children = panels
+        for i, t in enumerate(titles):
+            self.controls.set_title(i, t)
+        self.controls.selected_index = 0 if panels else None
+        self._sync_controls()
+
+    def _sales_controls(self, s: Scenario) -> list[widgets.Widget]:
+        out: list[widgets.Widget] = []
+        crediting = [m for m in CREDITING if m in s.metrics]
+        key = self._credit_key(s, "sales")
+        if key is not None and len(crediting) > 1:
+            dd = widgets.Dropdown(
+                options=[(CREDITING[m], m) for m in crediting],
+                description="credited",
+                style={"description_width": "130px"},
+                layout=widgets.Layout(width="380px"),
+            )
+            dd.observe(self._handler("sales.crediting"), names="value")
+            self.sliders["sales.crediting"] = dd
+            out.append(dd)
+        if "promise_cost" in s.metrics:
+            out.append(
+                self._slider("sales.clawback_cost", "pays orders' cost", 0.0, 1.0, 0.05, ".0%")
+            )
+        if "late_bookings" in s.metrics and key is not None:
+            out.append(self._slider("sales.clawback_late", "late clawback", 0.0, 1.0, 0.05, ".0%"))
+        return out
+
+    def _curve_sliders(
+        self, s: Scenario, dname: str, key: str, curve: PayoutCurve
+    ) -> list[widgets.Widget]:
+        unit = s.metrics[s.departments[dname].plan.components[key].metric].unit
+        fmt = ".0%" if unit in ("share", "fraction") else ".3s"
+        gap = abs(curve.target - curve.threshold) or abs(curve.target) or 1.0
+        sign = 1.0 if curve.direction == "higher" else -1.0
+        out = []
+        lo, hi = sorted((curve.threshold - sign * gap, curve.target - sign * gap * 0.02))
+        if unit in ("share", "fraction"):
+            lo, hi = max(lo, 0.0), min(hi, 1.0)
+        out.append(
+            self._slider(
+                f"{dname}.curves.{key}.threshold", f"{key} threshold", lo, hi, (hi - lo) / 100, fmt
+            )
+        )
+        if curve.cap is not None:
+            lo, hi = sorted(
+                (
+                    curve.target + sign * gap * 0.02,
+                    curve.cap + sign * 2 * abs(curve.cap - curve.target + 1e-12),
+                )
+            )
+            if unit in ("share", "fraction"):
+                lo, hi = max(lo, 0.0), min(hi, 1.0)
+            out.append(
+                self._slider(
+                    f"{dname}.curves.{key}.cap", f"{key} cap", lo, hi, (hi - lo) / 100, fmt
+                )
+            )
+        return out
+
+    def _slider(
+        self, path: str, description: str, low: float, high: float, step: float, fmt: str
+    ) -> widgets.FloatSlider:
+        w = widgets.FloatSlider(
+            min=low,
+            max=high,
+            step=step,
+            description=description,
+            readout_format=fmt or ".3g",
+            continuous_update=False,
+            style={"description_width": "130px"},
+            layout=widgets.Layout(width="380px"),
+        )
+        w.observe(self._handler(path), names="value")
+        self.sliders[path] = w
+        return w
+
+    def _handler(self, path: str) -> Callable[[dict[str, Any]], None]:
+        def on_change(change: dict[str, Any]) -> None:
+            if not self._syncing:
+                self.set_value(path, change["new"])
+
+        return on_change
+
+    def _sync_controls(self) -> None:
+        """Show the current scenario's numbers on the controls, without firing solves."""
+        self._syncing = True
+        try:
+            s = self.scenario
+            for path, w in self.sliders.items():
+                value: Any
+                if path == "sales.crediting":
+                    key = self._credit_key(s, "sales")
+                    value = s.departments["sales"].plan.components[key].metric if key else w.value
+                elif path.endswith(".clawback_cost"):
+                    value = _clawback_share(s, path.split(".")[0], "clawback")
+                elif path.endswith(".clawback_late"):
+                    value = _clawback_share(s, path.split(".")[0], "late_clawback")
+                else:
+                    try:
+                        value = s.get(path)
+                    except CompmodelError:
+                        continue
+                    if isinstance(w, widgets.FloatSlider):
+                        w.max = max(w.max, value)
+                        w.min = min(w.min, value)
+                if w.value != value:
+                    w.value = value
+        finally:
+            self._syncing = False
+
+    # ----------------------------------------------------------------------------------
+    # helpers and handlers
+    # ----------------------------------------------------------------------------------
+    @staticmethod
+    def _shareable(s: Scenario) -> list[str]:
+        out = []
+        for d, dept in s.departments.items():
+            comps = [c for c in dept.plan.components.values() if c.weight is not None]
+            scopes = {s.metrics[c.metric].scope == "company" for c in comps}
+            if scopes == {True, False}:
+                out.append(d)
+        return out
+
+    @staticmethod
+    def _credit_key(s: Scenario, dept: str) -> str | None:
+        if dept not in s.departments:
+            return None
+        for k, c in s.departments[dept].plan.components.items():
+            if c.metric in CREDITING and isinstance(c.payout, PayoutCurve):
+                return k
+        return None
+
+    def _bridge_limits(self) -> dict[str, float]:
+        if self.baseline.company.kind != "manufacturer":
+            return {b: max(1.0, 2 * v) for b, v in self.baseline.bridges.items()}
+        from .models.manufacturer import BRIDGES
+
+        return {b: limit for b, (_, _, limit) in BRIDGES.items()}
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        if self._syncing or not change["new"]:
+            return
+        self.load(change["new"])
+
+    def _on_preset(self, change: dict[str, Any]) -> None:
+        if self._syncing or change["new"] == _PRESET_PROMPT:
+            return
+        self.apply_preset(change["new"])
+        self._syncing = True
+        try:
+            self.preset.value = _PRESET_PROMPT
+        finally:
+            self._syncing = False
+
+
+def _step(limit: float) -> float:
+    return 0.05 if limit <= 1.0 else (0.5 if limit <= 10 else 1.0)
+
+
+def _money(v: float) -> str:
+    return charts._format(v, "money", None)
+
+
+def _tile(title: str, value: float, base: float, key: str, way: str, currency: str) -> str:
+    """A KPI tile: the value, rounded for a room, and its change from the baseline."""
+    if not math.isfinite(value):
+        body, delta = "n/a", ""
+    else:
+        if key in ("operating_profit", "compensation_bill"):
+            body = f"{_money(value)} {currency}"
+            diff = value - base
+            text = f"{'+' if diff >= 0 else '−'}{_money(abs(diff))}"
+        elif key == "alignment_efficiency":
+            body = f"{value:.2f}"
+            diff = value - base
+            text = f"{diff:+.2f}"
+        else:
+            body = f"{value:.1%}"
+            diff = value - base
+            text = f"{diff * 100:+.1f} pts"
+        if abs(diff) < 1e-9 * max(1.0, abs(base)):
+            colour, text = _GREY, "as baseline"
+        else:
+            good = diff > 0 if way == "higher" else diff < 0
+            colour = _BETTER if good else _WORSE
+        delta = f"<div style='color:{colour};font-size:13px'>{text}</div>"
+    return (
+        "<div style='border:1px solid #cfd8dc;border-radius:6px;padding:6px 10px;margin:2px'>"
+        f"<div style='color:#546e7a;font-size:12px'>{title}</div>"
+        f"<div class='kpi-value' style='font-size:20px;font-weight:600'>{body}</div>{delta}</div>"
+    )
+
+
+def _note_html(lines: Sequence[str], warn: bool) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    colour = "#fff3e0" if warn else "#e3f2fd"
+    return (
+        f"<div class='compmodel-note' style='background:{colour};border-left:4px solid #ef6c00;"
+        f"padding:4px 12px;margin:4px 0'><ul style='margin:4px 0'>{items}</ul></div>"
+    )
+
+
+def dashboard(
+    scenario: Scenario | str | Path,
+    *,
+    samples: str | Path | None = None,
+    presets: Mapping[str, Mapping[str, float]] | None = None,
+    n_draws: int = 10_000,
+    seed: int = 0,
+    save_dir: str | Path = "saved_scenarios",
+) -> Dashboard:
+    """The live dashboard for a scenario: one ipywidgets widget, built once.
+
+    Parameters
+    ----------
+    scenario
+        A scenario, or the path of a scenario file (its folder then fills the picker).
+    samples
+        Folder of scenario files for the picker (default: the scenario file's folder;
+        files without a company model are left out).
+    presets
+        Name -> parameter values a consultant can apply with one click (default
+        :data:`DEFAULT_PRESETS`; ``"bridges"`` sets every bridge, ``"shared"`` every
+        department's shared-outcome share).
+    n_draws, seed
+        The simulation behind the compensation bill (same seed, same numbers).
+    save_dir
+        Where "Save scenario" writes TOML files (relative names are put here).
+
+    Returns
+    -------
+    Dashboard
+        An :class:`ipywidgets.VBox`; display it in JupyterLab or serve it with voila.
+    """
+    return Dashboard(
+        scenario, samples=samples, presets=presets, n_draws=n_draws, seed=seed, save_dir=save_dir
+    )

@@ -1,0 +1,176 @@
+"""compmodel.dashboard without a browser: sliders move the numbers the library says they should.
+
+Setting a widget's ``value`` in Python fires its observers synchronously, as a drag in
+the browser does; the charts' data is read from each JupyterChart's
+``spec["datasets"]``. Oracles are the library's own calls on the same scenario.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ipywidgets.widgets import widget as widget_module
+
+import compmodel as cm
+from compmodel import charts
+from compmodel.live import Dashboard, credit_on
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+REL = 1e-6  # a warm solve and a cold one agree to the solver's tolerance
+
+
+@pytest.fixture(scope="module")
+def today() -> cm.Scenario:
+    return cm.load_scenario(SAMPLES / "acme_today.toml")
+
+
+@pytest.fixture()
+def dash(tmp_path: Path) -> Dashboard:
+    return cm.dashboard(SAMPLES / "acme_today.toml", n_draws=2_000, seed=4, save_dir=tmp_path)
+
+
+def _records(d: Dashboard, chart: str) -> list[dict]:
+    spec = d.live[chart].widget.spec
+    (records,) = spec["datasets"].values()
+    return list(records)
+
+
+def test_dashboard_is_one_widget_with_the_baseline_loaded(dash: Dashboard) -> None:
+    import ipywidgets
+
+    assert isinstance(dash, ipywidgets.VBox)
+    sol = cm.solve(cm.load_scenario(SAMPLES / "acme_today.toml"))
+    assert dash.kpis["operating_profit"] == pytest.approx(sol.operating_profit, rel=1e-12)
+    assert "as baseline" in dash.tiles["operating_profit"].value
+    assert "1.93M USD" in dash.tiles["operating_profit"].value
+    assert dash.note.value == ""
+    assert set(dash.live) == {"outcomes", "behaviour", "bridge", "bill"}
+
+
+def test_a_slider_moves_kpis_and_chart_data_as_the_library_says(
+    dash: Dashboard, today: cm.Scenario
+) -> None:
+    dash.sliders["sales.target_incentive"].value = 0.6
+    oracle = cm.solve(today.with_value("sales.target_incentive", 0.6))
+    assert dash.kpis["operating_profit"] == pytest.approx(oracle.operating_profit, rel=REL)
+    assert dash.kpis["otif"] == pytest.approx(oracle.metrics["otif"], rel=REL)
+    assert dash.kpis["compensation_bill"] == pytest.approx(oracle.compensation_bill, rel=REL)
+    # the tile shows the rounded value and the change from the baseline, green for a gain
+    tile = dash.tiles["operating_profit"].value
+    assert charts._format(oracle.operating_profit, "money", None) in tile
+    assert charts.BETTER in tile if oracle.operating_profit > 1_934_059 else charts.WORSE in tile
+    # the outcomes chart: before is the baseline, after the new equilibrium
+    rows = {r["figure"]: r for r in _records(dash, "outcomes")}
+    assert rows["operating_profit"]["before"] == pytest.approx(1_934_058.78, abs=0.01)
+    assert rows["operating_profit"]["after"] == pytest.approx(oracle.operating_profit, rel=REL)
+    assert rows["otif"]["after"] == pytest.approx(oracle.metrics["otif"], rel=REL)
+    # the behaviour chart holds the new levers
+    levers = {
+        f"{r['department']}.{r['lever']}": r["value"]
+        for r in _records(dash, "behaviour")
+        if r["scenario"] == "current"
+    }
+    assert levers == pytest.approx(dict(oracle.levers), rel=1e-5, abs=1e-7)
+    # the bill chart is the simulation of the new equilibrium with the dashboard's seed
+    sim = cm.simulate(dash.scenario, 2_000, 4, solution=dash.solution)
+    bill = {r["department"]: r for r in _records(dash, "bill")}
+    summary = sim.summary.set_index("department")
+    assert bill["Sales"]["p90"] == summary.loc["sales", "incentive_p90"]
+    # the bridge walks from the baseline's profit to the new one
+    bridge = _records(dash, "bridge")
+    assert bridge[0]["end"] == pytest.approx(1_934_058.78, abs=0.01)
+    assert bridge[-1]["end"] == pytest.approx(oracle.operating_profit, rel=REL)
+    assert np.isfinite(dash.last_update_ms)
+
+
+def test_widget_count_stays_flat_over_twenty_moves(dash: Dashboard) -> None:
+    slider = dash.sliders["sales.target_incentive"]
+    slider.value = 0.55  # first move (anything created lazily is created now)
+    before = len(widget_module._instances)
+    for i in range(20):
+        slider.value = 0.5 + 0.01 * (i % 10)
+    assert len(widget_module._instances) == before
+
+
+def test_weights_always_add_up_to_one(tmp_path: Path) -> None:
+    d = cm.dashboard(SAMPLES / "acme_aligned.toml", n_draws=500, save_dir=tmp_path)
+    weights = {p: w for p, w in d.sliders.items() if p.startswith("sales.weights.")}
+    assert len(weights) == 4
+    weights["sales.weights.bookings"].value = 0.3
+    shown = {p: w.value for p, w in weights.items()}
+    assert sum(shown.values()) == pytest.approx(1.0, abs=1e-12)
+    assert shown["sales.weights.bookings"] == 0.3
+    # the others kept their proportions (0.2 : 0.1 : 0.2 of the remaining 0.7)
+    assert shown["sales.weights.otif"] == pytest.approx(0.7 * 0.4)
+    assert d.scenario.departments["sales"].plan.weights() == pytest.approx(
+        {k.split(".")[-1]: v for k, v in shown.items()}
+    )
+
+
+def test_a_plan_with_two_equilibria_shows_the_note(tmp_path: Path) -> None:
+    d = cm.dashboard(SAMPLES / "theory" / "coordination.toml", n_draws=500, save_dir=tmp_path)
+    assert "2 equilibria" in d.note.value
+    assert "compmodel-note" in d.note.value
+    # and the numbers shown are the selected (highest-surplus) one
+    sol = cm.solve(d.baseline)
+    assert d.solution.levers == sol.levers
+
+
+def test_a_refused_change_leaves_the_numbers_and_says_why(dash: Dashboard) -> None:
+    before = dict(dash.kpis)
+    dash.set_value("sales.curves.bookings.cap", 1.5e6)  # below the target: not allowed
+    assert dash.kpis == before
+    assert "not applied" in dash.note.value and "cap" in dash.note.value
+    assert dash.sliders["sales.curves.bookings.cap"].value == 3.0e6
+
+
+def test_reset_save_and_compare(dash: Dashboard, tmp_path: Path) -> None:
+    dash.set_value("bridges.meetings", 4.0)
+    moved = dash.kpis["operating_profit"]
+    path = dash.save("with meetings")
+    assert path == tmp_path / "with meetings.toml"
+    assert cm.load_scenario(path).bridges["meetings"] == 4.0
+    assert cm.solve(cm.load_scenario(path)).operating_profit == pytest.approx(moved, rel=REL)
+    dash.compare_button.value = True
+    assert "operating_profit" in dash.comparison.value
+    dash.reset()
+    assert dash.kpis["operating_profit"] == pytest.approx(1_934_058.78, abs=0.01)
+    assert dash.sliders["bridges.meetings"].value == 0.0
+
+
+def test_presets_picker_crediting_and_clawback(dash: Dashboard, today: cm.Scenario) -> None:
+    assert "The article's five bridges" in dash.preset.options
+    dash.preset.value = "The article's five bridges"
+    assert dash.scenario.bridges["meetings"] == 4.0
+    assert dash.preset.value == "Presets…"  # ready for the next click
+    dash.reset()
+    # crediting sales on on-time margin rescales its curve by the metrics' ratio
+    dash.sliders["sales.crediting"].value = "ontime_margin"
+    comp = dash.scenario.departments["sales"].plan.components["bookings"]
+    base = cm.solve(today)
+    k = base.metrics["ontime_margin"] / base.metrics["bookings"]
+    assert comp.metric == "ontime_margin"
+    assert comp.payout.target == pytest.approx(2.0e6 * k)
+    assert (
+        credit_on(today, base, "ontime_margin").departments["sales"]
+        == dash.scenario.departments["sales"]
+    )
+    dash.sliders["sales.clawback_cost"].value = 0.1
+    assert dash.scenario.get("sales.curves.clawback.share") == 0.1
+    dash.sliders["sales.clawback_cost"].value = 0.0
+    assert "clawback" not in dash.scenario.departments["sales"].plan.components
+    # the picker lists the samples with a company model, and loads one as the baseline
+    labels = [label for label, _ in dash.picker.options]
+    assert any("acme_aligned.toml" in label for label in labels)
+    assert not any("budget_today" in label for label in labels)
+    dash.picker.value = str(SAMPLES / "acme_aligned.toml")
+    assert dash.baseline.name == "Acme aligned"
+    assert "sales.weights.otif" in dash.sliders
+
+
+def test_shared_share_is_disabled_where_a_plan_pays_on_nothing_shared(dash: Dashboard) -> None:
+    slider = dash.sliders["sales.shared_share"]
+    assert slider.disabled
+    assert "pick a scenario" in slider.tooltip
