@@ -402,51 +402,8 @@ def test_brute_force_grid_confirms_each_best_response(tmp_path: Path) -> None:
         assert p.perceived_ce(d, t, t[d.levers], mu0) >= max(values) - 1e-9
 
 
-COORDINATION = """
-name = "coordination on a shared quota"
-[company]
-kind = "linear"
-[company.levers.a.effort]
-cost = 1.0
-value = 1.0
-lower = 0.0
-upper = 3.0
-[company.levers.b.effort]
-cost = 1.0
-value = 1.0
-lower = 0.0
-upper = 3.0
-[company.means.joint]
-loadings = { "a.effort" = 1.0, "b.effort" = 1.0 }
-[metrics.joint]
-unit = "units"
-scope = "company"
-[forecast.joint]
-sd = 0.3
-[departments.a]
-headcount = 1
-base_pay = 1.0
-market_reference = 0.0
-[departments.a.components.bonus]
-metric = "joint"
-kind = "lump_sum"
-quota = 2.0
-amount = 1.0
-[departments.b]
-headcount = 1
-base_pay = 1.0
-market_reference = 0.0
-[departments.b.components.bonus]
-metric = "joint"
-kind = "lump_sum"
-quota = 2.0
-amount = 1.0
-"""
-
-
 def test_quota_case_with_two_equilibria_reports_both(tmp_path: Path) -> None:
-    (tmp_path / "c.toml").write_text(COORDINATION)
-    s = cm.load_scenario(tmp_path / "c.toml")
+    s = load("coordination")  # data/samples/theory/coordination.toml
     sol = cm.solve(s)
     eqs = sol.diagnostics.equilibria
     assert len(eqs) == 2
@@ -607,8 +564,7 @@ def test_len_response_of_every_department(case: tuple[dict, dict]) -> None:
 
 def test_warm_search_follows_the_branch_it_starts_on(tmp_path: Path) -> None:
     """search='warm' is continuation: from the low equilibrium it stays there, says so."""
-    (tmp_path / "c.toml").write_text(COORDINATION)
-    s = cm.load_scenario(tmp_path / "c.toml")
+    s = load("coordination")  # data/samples/theory/coordination.toml
     low = cm.solve(s.with_value("a.curves.bonus.quota", 5.0))
     assert low.levers["a.effort"] == pytest.approx(0.0, abs=1e-6)
     warm = cm.solve(s, warm_start=low, search="warm")
