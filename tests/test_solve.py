@@ -402,7 +402,7 @@ def test_brute_force_grid_confirms_each_best_response(tmp_path: Path) -> None:
         assert p.perceived_ce(d, t, t[d.levers], mu0) >= max(values) - 1e-9
 
 
-def test_quota_case_with_two_equilibria_reports_both(tmp_path: Path) -> None:
+def test_quota_case_with_two_equilibria_reports_both() -> None:
     s = load("coordination")  # data/samples/theory/coordination.toml
     sol = cm.solve(s)
     eqs = sol.diagnostics.equilibria
