@@ -123,6 +123,7 @@ def simulate(
     who = people["department"].to_numpy()
     base, count = people["base"].to_numpy(dtype=float), people["count"].to_numpy(dtype=float)
     all_base = 0.0
+    known = budget.departments.set_index("department").to_dict("index")
     for dn, dept in scenario.departments.items():
         out = sol.departments[dn]
         shift = out.base_pay - dept.base_pay  # participation adjustment per person
@@ -133,7 +134,7 @@ def simulate(
         inc = budget.draws[dn]
         bill_total += base_total + inc
         incentive_total += inc
-        rows.append(_stats(dn, inc, base_total))
+        rows.append(_stats(dn, inc, base_total, known.get(dn)))
     # operating profit with the expected pay replaced by each draw's pay; the rest of the
     # P&L (gross value, which already nets the turnover the levers cause, and the
     # turnover pay below the market causes) is the equilibrium's
@@ -162,13 +163,24 @@ def simulate(
     )
 
 
-def _stats(name: str, incentive: np.ndarray, base_total: float) -> dict[str, float | str]:
+def _stats(
+    name: str,
+    incentive: np.ndarray,
+    base_total: float,
+    known: Mapping[str, float] | None = None,
+) -> dict[str, float | str]:
     """Incentive and bill statistics; the bill is ``base_total`` plus the incentive,
-    so its quantiles are the incentive's shifted (one sort, not two)."""
-    q_i = np.quantile(incentive, [0.1, 0.5, 0.9])
+    so its quantiles are the incentive's shifted (one sort, not two). ``known``: the
+    budget's row for these same draws (``mc_mean``, ``sd``, ``p10``/``p50``/``p90``),
+    which then are not computed again."""
     n = incentive.size
-    mean = float(incentive.mean())
-    sd = float(incentive.std(ddof=1))
+    if known is not None:
+        q_i = np.array([known["p10"], known["p50"], known["p90"]], dtype=float)
+        mean, sd = float(known["mc_mean"]), float(known["sd"])
+    else:
+        q_i = np.quantile(incentive, [0.1, 0.5, 0.9])
+        mean = float(incentive.mean())
+        sd = float(incentive.std(ddof=1))
     return {
         "department": name,
         "incentive_mean": mean,
