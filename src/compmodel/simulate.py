@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,7 +124,7 @@ def simulate(
     who = people["department"].to_numpy()
     base, count = people["base"].to_numpy(dtype=float), people["count"].to_numpy(dtype=float)
     all_base = 0.0
-    known = budget.departments.set_index("department").to_dict("index")
+    known = {str(row["department"]): row for row in budget.departments.to_dict("records")}
     for dn, dept in scenario.departments.items():
         out = sol.departments[dn]
         shift = out.base_pay - dept.base_pay  # participation adjustment per person
@@ -167,7 +168,7 @@ def _stats(
     name: str,
     incentive: np.ndarray,
     base_total: float,
-    known: Mapping[str, float] | None = None,
+    known: Mapping[str, Any] | None = None,
 ) -> dict[str, float | str]:
     """Incentive and bill statistics; the bill is ``base_total`` plus the incentive,
     so its quantiles are the incentive's shifted (one sort, not two). ``known``: the
