@@ -124,7 +124,9 @@ def simulate(
     who = people["department"].to_numpy()
     base, count = people["base"].to_numpy(dtype=float), people["count"].to_numpy(dtype=float)
     all_base = 0.0
-    known = {str(row["department"]): row for row in budget.departments.to_dict("records")}
+    known: dict[str, Mapping[Any, Any]] = {
+        str(row["department"]): row for row in budget.departments.to_dict("records")
+    }
     for dn, dept in scenario.departments.items():
         out = sol.departments[dn]
         shift = out.base_pay - dept.base_pay  # participation adjustment per person
@@ -168,7 +170,7 @@ def _stats(
     name: str,
     incentive: np.ndarray,
     base_total: float,
-    known: Mapping[str, Any] | None = None,
+    known: Mapping[Any, Any] | None = None,
 ) -> dict[str, float | str]:
     """Incentive and bill statistics; the bill is ``base_total`` plus the incentive,
     so its quantiles are the incentive's shifted (one sort, not two). ``known``: the
