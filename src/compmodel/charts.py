@@ -43,6 +43,7 @@ import pandas as pd
 
 from .errors import ScenarioError
 from .scenario import Scenario
+from .sensitivity import FIGURES
 from .simulate import Simulation
 from .solve import Solution
 
@@ -101,14 +102,7 @@ _LABELS = {
     "throughput": "Throughput",
     "tickets_closed": "Tickets closed",
 }
-_MONEY_FIGURES = {
-    "operating_profit",
-    "total_surplus",
-    "gross_value",
-    "compensation_bill",
-    "payroll_tax",
-    "turnover_cost",
-}
+_MONEY_FIGURES = set(FIGURES) - {"alignment_efficiency"}  # the company figures in currency
 _LOWER_IS_BETTER = {"compensation_bill", "payroll_tax", "turnover_cost"}
 
 

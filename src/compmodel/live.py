@@ -78,15 +78,8 @@ DEFAULT_PRESETS: Mapping[str, Mapping[str, float]] = {
     "Shared results only": {"shared": 1.0},
 }
 
-_OUTCOME_FIGURES = (
-    "bookings",
-    "otif",
-    "defect_rate",
-    "response_time",
-    "customer_retention",
-    "compensation_bill",
-    "operating_profit",
-)
+# the outcomes chart's figures: the charts' default less revenue, which moves with bookings
+_OUTCOME_FIGURES = tuple(f for f in charts.DEFAULT_OUTCOMES if f != "revenue")
 _PRESET_PROMPT = "Presets…"
 _BETTER, _WORSE, _GREY = charts.BETTER, charts.WORSE, "#546e7a"
 
