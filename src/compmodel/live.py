@@ -24,6 +24,7 @@ with voila on 127.0.0.1, code hidden, nothing fetched from the internet.
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -381,7 +382,7 @@ class Dashboard(widgets.VBox):
             target = self.save_dir / target
         target.parent.mkdir(parents=True, exist_ok=True)
         saved = save_scenario(dataclasses.replace(self.scenario, company_file=None), target)
-        self.status.value = f"Saved <code>{saved}</code>."
+        self.status.value = f"Saved <code>{html.escape(str(saved))}</code>."
         return saved
 
     # ----------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ class Dashboard(widgets.VBox):
         )
         self.scenario, self.solution = self.baseline, self.baseline_solution
         self.simulation = self.baseline_simulation
-        self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{scenario.name}</h3>"
+        self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{html.escape(scenario.name)}</h3>"
         self._build_picker()
         self._build_controls()
 
@@ -406,7 +407,9 @@ class Dashboard(widgets.VBox):
             new = change(self.scenario)
             sol = solve(new, warm_start=self.solution, search=search)  # type: ignore[arg-type]
         except CompmodelError as exc:
-            self.note.value = _note_html([f"That change was not applied: {exc}"], warn=True)
+            self.note.value = _note_html(
+                [f"That change was not applied: {html.escape(str(exc))}"], warn=True
+            )
             self._sync_controls()
             return
         self.scenario, self.solution = new, sol
@@ -456,7 +459,8 @@ class Dashboard(widgets.VBox):
         if len(base.equilibria) > 1:
             totals = ", ".join(f"{_money(e.total_surplus)}" for e in base.equilibria)
             lines.append(
-                f"<b>{self.baseline.name} has {len(base.equilibria)} equilibria</b> (total surplus "
+                f"<b>{html.escape(self.baseline.name)} has {len(base.equilibria)} equilibria</b> "
+                f"(total surplus "
                 f"{totals}). The numbers show the one with the highest total surplus; slider moves "
                 "follow it. The company could settle on another: read the figures as one outcome, "
                 "not a forecast."
@@ -470,7 +474,7 @@ class Dashboard(widgets.VBox):
                 f"<b>The solver did not fully settle</b> (residual {diag.residual:.1e}): treat the "
                 "last digits with care, or reset."
             )
-        lines += [n for n in diag.notes if "equilibri" not in n]
+        lines += [html.escape(n) for n in diag.notes if "equilibri" not in n]
         self.note.value = _note_html(lines, warn=bool(lines))
 
     def _show_comparison(self) -> None:
