@@ -200,9 +200,15 @@ def _serve_dashboard(scenario: str | None, port: int | None) -> int:
         port = int(os.environ.get("COMPMODEL_DASHBOARD_PORT", "8866"))
     cmd, env = dashboard_command(scenario, port)
     print(f"compmodel dashboard: http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
+    proc = subprocess.Popen(cmd, env=env)
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
+        return proc.wait()
+    except KeyboardInterrupt:  # the terminal sent voila the same Ctrl+C: let it shut down
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait()
         return 0
 
 
