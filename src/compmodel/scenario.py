@@ -348,6 +348,23 @@ class Settings:
     replacement_cost: float = 0.5
 
 
+def _replaced(obj: Any, changes: Mapping[str, Any], where: str) -> Any:
+    """``dataclasses.replace(obj, **changes)``, refusing a field ``obj`` does not have
+    with the allowed ones and the nearest name."""
+    import dataclasses
+
+    allowed = [f.name for f in dataclasses.fields(obj)]
+    for key in changes:
+        if key not in allowed:
+            near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ScenarioError(
+                f"{where}.{key}",
+                f"not a field of a {type(obj).__name__}.{hint} Allowed: {', '.join(allowed)}.",
+            )
+    return dataclasses.replace(obj, **changes)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A company model, its metrics and forecast, departments with plans, settings.
@@ -477,22 +494,16 @@ class Scenario:
         """A copy with fields of department ``name`` replaced (e.g. ``plan=new_plan``)."""
         import dataclasses
 
+        depts = dict(self.departments)
+        depts[name] = _replaced(self._department(name), changes, f"departments.{name}")
+        return dataclasses.replace(self, departments=depts)
+
+    def _department(self, name: str) -> Department:
         if name not in self.departments:
             raise ScenarioError(
                 "departments", f"unknown department {name!r}; known: {sorted(self.departments)}"
             )
-        allowed = [f.name for f in dataclasses.fields(Department)]
-        for key in changes:
-            if key not in allowed:
-                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f" Did you mean {near[0]!r}?" if near else ""
-                raise ScenarioError(
-                    f"departments.{name}.{key}",
-                    f"unknown field.{hint} Allowed: {', '.join(allowed)}.",
-                )
-        depts = dict(self.departments)
-        depts[name] = dataclasses.replace(depts[name], **changes)
-        return dataclasses.replace(self, departments=depts)
+        return self.departments[name]
 
     def with_curve(self, department: str, component: str, **changes: Any) -> Scenario:
         """A copy with the shape of one component's payout rule changed.
@@ -500,8 +511,7 @@ class Scenario:
         For what a parameter path cannot say: remove a cap (``cap=None,
         payout_at_cap=None``), pay in steps (``step=True``), add points between
         threshold and cap (``extra_points=((2.5e6, 1.2),)``), or move several points at
-        once. ``changes``
-        are fields of the component's rule (:class:`~compmodel.plans.PayoutCurve`,
+        once. ``changes`` are fields of the component's rule (:class:`~compmodel.plans.PayoutCurve`,
         :class:`~compmodel.plans.RateTable`, :class:`~compmodel.plans.LumpSum` or
         :class:`~compmodel.plans.Clawback`); the new rule is validated as when loaded.
 
@@ -511,29 +521,14 @@ class Scenario:
         """
         import dataclasses
 
-        if department not in self.departments:
-            raise ScenarioError(
-                "departments",
-                f"unknown department {department!r}; known: {sorted(self.departments)}",
-            )
-        plan = self.departments[department].plan
+        plan = self._department(department).plan
         if component not in plan.components:
             raise ScenarioError(
                 f"departments.{department}.plan",
                 f"unknown component {component!r}; components: {list(plan.components)}",
             )
         comp = plan.components[component]
-        allowed = [f.name for f in dataclasses.fields(comp.payout)]
-        for key in changes:
-            if key not in allowed:
-                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f" Did you mean {near[0]!r}?" if near else ""
-                raise ScenarioError(
-                    f"departments.{department}.plan.{component}.{key}",
-                    f"not a field of a {type(comp.payout).__name__}.{hint} "
-                    f"Allowed: {', '.join(allowed)}.",
-                )
-        rule = dataclasses.replace(comp.payout, **changes)
+        rule = _replaced(comp.payout, changes, f"departments.{department}.plan.{component}")
         components = dict(plan.components)
         components[component] = dataclasses.replace(comp, payout=rule)
         return self.with_department(
