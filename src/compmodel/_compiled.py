@@ -101,6 +101,32 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     return (idx, rest, cost, float(d.r), plan, comps, pairs, no_fact)
 
 
+def planner_arrays(space: Any, value_metric: int) -> tuple[Any, ...]:
+    """The first best as one more department for the kernels: a risk-neutral planner
+    who moves every lever, is paid the company's value (a plan paying the metric
+    ``value_metric``, operating profit, one for one) and bears everyone's effort cost
+    (``sum_d N_d c_d``). Its best response (:func:`climb`) maximises total surplus
+    without risk, up to the constant base payroll."""
+    n = len(space.names)
+    idx = np.arange(n, dtype=np.int64)
+    weighted = np.ascontiguousarray(space.cost * space.headcount[:, None], dtype=float)
+    plan = (
+        np.array([value_metric], dtype=np.int64),
+        np.zeros(1),
+        np.ones(1),
+        np.ones(1),  # any noise: pay is linear and the planner risk neutral
+        np.zeros(1, dtype=np.bool_),
+    )
+    no_breaks = np.empty((1, 0))
+    linear = np.array([[[[0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]]]])  # f = m and f^2 = m^2
+    comps = (np.zeros(1, np.int64), no_breaks, np.zeros(1, np.int64), np.zeros((1, 1, 3)), linear)
+    empty_i = np.empty(0, dtype=np.int64)
+    no_pairs = (empty_i, empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)))
+    no_fact = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.zeros(1, np.int64), 0)
+    rest = np.ascontiguousarray(space.rest, dtype=float)
+    return (idx, rest, weighted, 0.0, plan, comps, no_pairs, no_fact)
+
+
 def _pad(polys: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Breaks (padded with +inf), their counts and coefficients (padded with 0)."""
     nb = max((b.size for b, _ in polys), default=0)
@@ -307,13 +333,12 @@ def climb(
         for a in range(nf):
             j = fi[a]
             h = 1e-5 * max(1.0, abs(x[j]))
+            if x[j] + h > hi[j]:
+                h = -h  # step inside the bounds
             up = x.copy()
             up[j] += h
-            dn = x.copy()
-            dn[j] -= h
             _, gu = perceived_ce(model, t, up, mu0, dept, gl_x, gl_w)
-            _, gd = perceived_ce(model, t, dn, mu0, dept, gl_x, gl_w)
-            hess[:, j] = (gu - gd) / (2.0 * h)
+            hess[:, j] = (gu - g) / h
         # A = -H on the free levers, made positive definite
         a_mat = np.empty((nf, nf))
         for a in range(nf):

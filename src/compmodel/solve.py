@@ -818,9 +818,10 @@ class _Problem:
         first and the first sweep then searches every start (confirming the jump),
         otherwise the first sweep refines from ``t0``.
 
-        Stops early when a sweep lands within ``1e-6`` (relative, the tolerance at
-        which equilibria count as the same) of a ``known`` equilibrium while moving by
-        less than ``1e-5``: from there the sweeps converge to it. Non-concave departments
+        Stops early when a sweep, coarse or precise, lands within ``1e-6`` (relative,
+        the tolerance at which equilibria count as the same) of a ``known`` equilibrium
+        while moving by less than ``1e-5``: from there the sweeps converge to it, and
+        that equilibrium's confirming search has been done. Non-concave departments
         search their starting points in the first sweep; later sweeps refine from the
         current levers, and a point counts as settled only after a sweep with the full
         search confirms it. After
@@ -867,6 +868,11 @@ class _Problem:
             scale = np.maximum(1.0, np.abs(t))
             resid = float(np.max(np.abs(t - old) / scale, initial=0.0))
             history.append(resid)
+            if resid < 1e-5:
+                for k in known:
+                    if np.all(np.abs(t - k) <= 1e-6 * scale):
+                        # a confirmed equilibrium: the sweeps from here converge to it
+                        return k.copy(), True, sweep, resid
             # the precision floor: changes stay tiny but stop shrinking (best responses
             # are only so precise); accept after a confirming full search, and report
             floor = sweep >= 30 and resid < 1e-6 and resid >= 0.5 * min(history[-20:-1])
@@ -878,16 +884,13 @@ class _Problem:
                 continue
             explore = False  # the search runs in the first and the confirming sweep only
             if not was_precise:
-                if newtons and smooth and resid < _NEWTON_FROM:
+                if newtons and smooth and tol <= resid < _NEWTON_FROM:
                     # near enough for Newton: jump now instead of sweeping closer
                     newtons -= 1
                     proposal = self.newton(t, tol)
                     if proposal is not None:
                         t = proposal
                 continue
-            for k in known:
-                if np.all(np.abs(t - k) <= 1e-6 * scale) and resid < 1e-5:
-                    return k.copy(), True, sweep, resid
             if newtons and smooth:
                 # close in: jump to where the first-order conditions hold instead of
                 # sweeping towards it; the next sweeps confirm (or undo) the jump
@@ -1029,16 +1032,34 @@ class _Problem:
                 dev = z - self.space.rest
                 return value - 0.5 * float(dev @ weighted @ dev), grad - weighted @ dev
 
-        for x_start in starts:
-            x, v = self._maximise(
-                lambda z: self.total_surplus(z, risk=False),
-                x_start,
-                self.space.lower,
-                self.space.upper,
-                scale,
-                fg,
-                precise=start is None,
+        planner = None
+        if self._kernel is not None and "operating_profit" in self.model.metrics:
+            planner = kernels.planner_arrays(
+                self.space, list(self.model.metrics).index("operating_profit")
             )
+        for x_start in starts:
+            x = None
+            if planner is not None:
+                # the compiled climb of a planner paid the company's value; a kink
+                # (the climb's test not met) is finished with L-BFGS-B below
+                data, _, (gx, gw) = self._kernel  # type: ignore[misc]
+                x, _, met = kernels.climb(
+                    data, x_start, x_start, self.model.means(x_start), planner,
+                    self.space.lower, self.space.upper, scale, start is None, gx, gw,
+                )  # fmt: skip
+                v = self.total_surplus(x, risk=False)
+                if not met:
+                    x_start, x = x, None
+            if x is None:
+                x, v = self._maximise(
+                    lambda z: self.total_surplus(z, risk=False),
+                    x_start,
+                    self.space.lower,
+                    self.space.upper,
+                    scale,
+                    fg,
+                    precise=start is None,
+                )
             if v > best_v + 1e-12 * scale:
                 best_x, best_v = x, v
         if key is not None:
