@@ -331,3 +331,18 @@ def test_with_curve_reshapes_one_payout_rule_and_validates_it() -> None:
         today.with_curve("sales", "margin", cap=1.0)
     with pytest.raises(cm.ScenarioError, match="unknown department"):
         today.with_curve("marketing", "bookings", cap=1.0)
+
+
+def test_a_roster_changed_on_disk_is_read_again(tmp_path: Path) -> None:
+    """Rosters are remembered by path, modification time and size (a sweep re-reads
+    the same file at every point); editing the file gives the new people."""
+    path = tmp_path / "team.csv"
+    path.write_text("person,base\nana,60000\nbo,62000\n", encoding="utf-8")
+    first = cm.load_roster(path)
+    assert cm.load_roster(path) is first
+    path.write_text("person,base\nana,60000\nbo,62000\ncy,65000\n", encoding="utf-8")
+    again = cm.load_roster(path)
+    assert [p.person for p in again.people] == ["ana", "bo", "cy"]
+    path.unlink()
+    with pytest.raises(cm.RosterError, match="not found"):
+        cm.load_roster(path)

@@ -479,6 +479,30 @@ def first_order_conditions(
 
 
 @jit
+def foc_jacobian(
+    model: Any, t: FloatArray, depts: Any, free: Any, hi: FloatArray, gl_x: FloatArray,
+    gl_w: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """Jacobian of :func:`first_order_conditions` in the levers ``free`` (rows and
+    columns ``free``) by forward differences, step ``1e-6 max(1, |t_j|)`` (backwards
+    where it would pass ``hi``), as :meth:`compmodel.solve._Problem.newton` takes it."""
+    g = first_order_conditions(model, t, depts, gl_x, gl_w)
+    jac = np.empty((free.size, free.size))
+    up = t.copy()
+    for k in range(free.size):
+        j = free[k]
+        h = 1e-6 * max(1.0, abs(t[j]))
+        if t[j] + h > hi[j]:
+            h = -h
+        up[j] = t[j] + h
+        gu = first_order_conditions(model, up, depts, gl_x, gl_w)
+        up[j] = t[j]
+        for a in range(free.size):
+            jac[a, k] = (gu[free[a]] - g[free[a]]) / h
+    return jac
+
+
+@jit
 def _starting_points(
     t: FloatArray, fb: FloatArray, idx: Any, rest_all: FloatArray, lo_all: FloatArray,
     hi_all: FloatArray, concave: bool, explore: bool,

@@ -1231,6 +1231,13 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
     """
     p = Path(path)
     try:
+        stat = p.stat()
+        key = (str(p.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None  # reading it below says what is wrong
+    if key is not None and key in _ROSTERS:
+        return _ROSTERS[key]  # rosters are immutable: a sweep re-reads the same file
+    try:
         with open(p, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             cols = reader.fieldnames or []
@@ -1250,4 +1257,13 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
             f"is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}); "
             "save it as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8)",
         ) from None
-    return _roster_rows(rows, str(p), p.resolve())
+    roster = _roster_rows(rows, str(p), p.resolve())
+    if key is not None:
+        if len(_ROSTERS) >= 64:
+            _ROSTERS.pop(next(iter(_ROSTERS)))
+        _ROSTERS[key] = roster
+    return roster
+
+
+# rosters read, by (resolved path, modification time in ns, size): a changed file is read again
+_ROSTERS: dict[tuple[str, int, int], Roster] = {}

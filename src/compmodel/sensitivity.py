@@ -129,8 +129,7 @@ def _apply(scenario: Scenario, values: Iterable[tuple[str, float]]) -> Scenario:
 
 
 def _rows(sol: Solution) -> list[tuple[str, str, str, float]]:
-    frame = sol.to_frame()
-    rows = list(frame.itertuples(index=False, name=None))
+    rows = sol._records()
     d = sol.diagnostics
     rows += [
         ("diagnostics", "", "converged", float(d.converged)),

@@ -204,22 +204,22 @@ class Solution:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per figure (section, department, figure, value)."""
-        rows: list[dict[str, object]] = []
+        return pd.DataFrame(self._records(), columns=["section", "department", "figure", "value"])
+
+    def _records(self) -> list[tuple[str, str, str, float]]:
+        """The rows of :meth:`to_frame` as tuples (what a sweep collects per point)."""
+        rows: list[tuple[str, str, str, float]] = []
         for name, v in self.levers.items():
             d, lv = name.split(".", 1)
-            rows.append({"section": "levers", "department": d, "figure": lv, "value": v})
-        for m, v in self.metrics.items():
-            rows.append({"section": "metrics", "department": "", "figure": m, "value": v})
+            rows.append(("levers", d, lv, v))
+        rows += [("metrics", "", m, v) for m, v in self.metrics.items()]
         for d, o in self.departments.items():
             for f in (
                 "incentive_mean", "incentive_variance", "risk_premium", "effort_cost",
                 "base_pay", "expected_pay", "certainty_equivalent", "retention",
             ):  # fmt: skip
-                rows.append(
-                    {"section": "pay", "department": d, "figure": f, "value": getattr(o, f)}
-                )
-        for m, v in self.outcomes.items():
-            rows.append({"section": "outcomes", "department": "", "figure": m, "value": v})
+                rows.append(("pay", d, f, getattr(o, f)))
+        rows += [("outcomes", "", m, v) for m, v in self.outcomes.items()]
         for f in (
             "gross_value", "total_surplus", "compensation_bill", "turnover_cost", "payroll_tax",
             "operating_profit", "alignment_efficiency",
@@ -227,8 +227,8 @@ class Solution:
             v = getattr(self, f)
             if v is None:  # undefined efficiency: left out (diagnostics.notes says why)
                 continue
-            rows.append({"section": "company", "department": "", "figure": f, "value": v})
-        return pd.DataFrame(rows)
+            rows.append(("company", "", f, v))
+        return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -300,6 +300,33 @@ class _PayMoments:
                     self.pairs.append((c, d, self.polys[c] * self.polys[d]))
                 elif pp.cov[vc, vd] != 0.0 and self.sd[vc] > 0 and self.sd[vd] > 0:
                     self.pairs.append((c, d, None))
+
+    @classmethod
+    def of(cls, pp: PersonPlan) -> _PayMoments:
+        """The moments of ``pp``, shared with earlier plans equal but for their means
+        (which every evaluation takes anew): a sweep over one department's plan then
+        rebuilds only that department's polynomials."""
+
+        def poly_key(poly: PiecewisePoly) -> tuple[bytes, bytes, tuple[int, ...]]:
+            return poly.breaks.tobytes(), poly.coefs.tobytes(), poly.coefs.shape
+
+        key = (
+            pp.metrics,
+            pp.cov.tobytes(),
+            pp.logit,
+            tuple(
+                (name, var, poly_key(poly), None if gate is None else (gate[0], poly_key(gate[1])))
+                for name, var, poly, gate in pp.components
+            ),
+            None if pp.modifier is None else (pp.modifier[0], poly_key(pp.modifier[1])),
+        )
+        found = _MOMENTS.get(key)
+        if found is None:
+            found = cls(pp)
+            if len(_MOMENTS) >= 256:
+                _MOMENTS.pop(next(iter(_MOMENTS)))
+            _MOMENTS[key] = found
+        return found
 
     def _two(self, c: int, mean: np.ndarray) -> tuple[float, float]:
         """``E[f_c]`` and ``E[f_c^2]`` (one pass over the pieces for a normal metric)."""
@@ -465,6 +492,9 @@ class _PayMoments:
         return math.fsum(e), max(var, 0.0)
 
 
+_MOMENTS: dict[tuple[object, ...], _PayMoments] = {}  # see _PayMoments.of
+
+
 def _concave(pp: PersonPlan) -> bool:
     """Whether every component pays a continuous, concave, piecewise-linear amount.
 
@@ -556,7 +586,7 @@ class _Problem:
                     dept.risk_aversion,
                     dept.headcount,
                     _concave(pp),
-                    _PayMoments(pp),
+                    _PayMoments.of(pp),
                 )
             )
         # the compiled path (compmodel._compiled): where the model offers a compiled
@@ -975,14 +1005,18 @@ class _Problem:
         free = np.flatnonzero(~(at_lo | at_hi))
         if free.size == 0:
             return t
-        jac = np.empty((free.size, free.size))
-        for k, j in enumerate(free):
-            h = 1e-6 * max(1.0, abs(float(t[j])))
-            if t[j] + h > hi[j]:
-                h = -h
-            up = t.copy()
-            up[j] += h
-            jac[:, k] = (self.foc(up)[free] - g[free]) / h
+        if self._kernel is not None:
+            data, packed, (gx, gw) = self._kernel
+            jac = kernels.foc_jacobian(data, t, tuple(packed.values()), free, hi, gx, gw)
+        else:
+            jac = np.empty((free.size, free.size))
+            for k, j in enumerate(free):
+                h = 1e-6 * max(1.0, abs(float(t[j])))
+                if t[j] + h > hi[j]:
+                    h = -h
+                up = t.copy()
+                up[j] += h
+                jac[:, k] = (self.foc(up)[free] - g[free]) / h
         if not np.all(np.isfinite(jac)):
             return None
         last = math.inf
@@ -1088,8 +1122,10 @@ def _expected_metric(scenario: Scenario, m: str, latent_mean: float) -> float:
         return float(latent_mean)
     f = scenario.forecast.metrics.get(m) if scenario.forecast is not None else None
     sd = 0.0 if f is None else math.hypot(f.sd, f.individual_sd)
-    ident = PiecewisePoly.from_pieces([], [[0.0, 1.0]])
-    return logit_expectation(ident, latent_mean, sd)
+    return logit_expectation(_IDENTITY, latent_mean, sd)
+
+
+_IDENTITY = PiecewisePoly.from_pieces([], [[0.0, 1.0]])  # f(x) = x
 
 
 def _solution(
