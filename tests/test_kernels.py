@@ -94,6 +94,34 @@ def test_means_jacobian_is_the_derivative_of_means() -> None:
         np.testing.assert_allclose(jac[:, j], ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
 
 
+def test_means_jacobian_at_the_over_promising_kink_is_the_derivative_from_above() -> None:
+    """With no over-promising (its lower bound, where ``phi = max(0, ...)`` kinks),
+    the exact Jacobian's over-promising column is the one-sided derivative into the
+    bounds (Richardson on forward differences); gross value's gradient is operating
+    profit's row (they differ by the constant payroll)."""
+    s = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml").with_value(
+        "bridges.joint_sales_calls", 0.3
+    )
+    m = build_model(s)
+    j = m.levers.names.index("sales.overpromise")
+    t = m.levers.rest + 0.05
+    t[j] = 0.0
+    assert m.levers.lower[j] == 0.0
+    means, jac = m.means_jacobian(t, np.arange(t.size))
+
+    def fwd(h: float) -> np.ndarray:
+        up = t.copy()
+        up[j] += h
+        return (m.means(up) - means) / h
+
+    ref = 2 * fwd(1e-5) - fwd(2e-5)
+    np.testing.assert_allclose(jac[:, j], ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+    assert abs(jac[m.metrics.index("promise_cost"), j]) > 0  # the kink matters here
+    value, grad = m.value_gradient(t)
+    assert value == m.gross_value(t)
+    np.testing.assert_array_equal(grad, jac[m.metrics.index("operating_profit")])
+
+
 @pytest.mark.parametrize(
     "sample", ["acme_today", "acme_aligned", "acme_otif_gate", "acme_margin_on_delivery"]
 )

@@ -17,8 +17,8 @@ equivalent is
     ``CE(x) = E - (r/2) V - (1/2) (x - x0)' C (x - x0)``
 
 and its gradient ``(dE/dm - (r/2) dV/dm) * LoS @ dm/dx - C (x - x0)``; ``dE/dm`` and
-``dV/dm`` come from Stein's identity on the closed forms, ``dm/dx`` from central
-differences of the model (the model's own compiled Jacobian).
+``dV/dm`` come from Stein's identity on the closed forms, ``dm/dx`` from the model's
+own compiled Jacobian (exact, forward mode).
 
 Pay is a sum of components, each a piecewise polynomial of one plan variable (normal
 or, for shares, logit-normal); the variance adds ``2 Cov(f_c, f_d)`` for components on
@@ -301,8 +301,8 @@ def climb(
     whether the scaled projected gradient test was met).
 
     Projected Newton steps on the levers not held at a bound (a lever at a bound whose
-    gradient points outward is held), with the Hessian from central differences of the
-    gradient, shifted to be negative definite where CE is not concave, and a
+    gradient points outward is held), with the Hessian from forward differences of the
+    gradient (backwards at an upper bound), shifted to be negative definite where CE is not concave, and a
     backtracking (Armijo) line search. Stops when the scaled projected gradient is
     below ``1e-11`` (``precise``; ``1e-7`` otherwise, or a relative gain below
     ``1e-10``), when the Newton step is below ``1e-12`` (relative to the levers), or

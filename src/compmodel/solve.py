@@ -45,9 +45,10 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
    analytic gradient, a sweep that moves levers by less than 1e-2 is followed by a
    chord-Newton solve of the stacked first-order conditions (at most three per
    profile): it jumps to where they hold, and the sweeps that follow confirm the
-   jump or undo it. The company model's response to a lever is a central difference,
-   one-sided where a step would leave the lever's bounds (the model's kinks sit at
-   bounds, e.g. no over-promising).
+   jump or undo it. The company model's response to a lever is its own derivative
+   where it offers one (the ``manufacturer`` model's is exact, forward mode, taken
+   from above at a kink: its kinks sit at lower bounds, e.g. no over-promising), else
+   a central difference, one-sided where a step would leave the lever's bounds.
 3. Every distinct equilibrium reached is reported; the selected one has the highest
    total surplus (ties: the smallest levers in order).
 4. A warm start (a previous solution) is tried first and kept only if a fixed profile
@@ -642,7 +643,7 @@ class _Problem:
 
         Pay moments are differentiated analytically in the plan means (Stein's identity
         on the same closed forms and quadrature rules); the company model's response
-        of the means to the department's levers by central differences.
+        of the means to the department's levers by :meth:`_means_jacobian`.
         """
         if self._kernel is not None:
             return self._compiled_ce(d, t, x, mu0)
@@ -666,8 +667,8 @@ class _Problem:
 
     def _means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Metric means at ``t`` and their derivatives in the levers ``columns``: the
-        model's own compiled ones where it offers them (central differences, one-sided
-        at a bound), else central differences (step ``1e-6 max(1, |t_j|)``)."""
+        model's own where it offers them (the ``manufacturer`` model's are exact), else
+        central differences (step ``1e-6 max(1, |t_j|)``)."""
         fast = getattr(self.model, "means_jacobian", None)
         if fast is not None:
             return fast(t, columns)

@@ -307,6 +307,32 @@ def _staff(k: Any, x: float, phi: float) -> tuple[float, float, float, float, fl
 def _equations(t: np.ndarray, pos: np.ndarray, k: Any) -> np.ndarray:
     """The equations of the module docstring at levers ``t`` (``t[pos[i]]`` is the
     i-th lever of :data:`LEVERS` in order); the result is laid out as :data:`_OUT`."""
+    return _evaluate(t, pos, k, _NO_COLUMNS, np.empty((_N_METRICS, 0)))
+
+
+_NO_COLUMNS = np.empty(0, dtype=np.int64)
+
+
+@jit
+def _softmin_tangent(a: float, b: float, nu: float, da: float, db: float, m: float) -> float:
+    """Derivative of ``m = _softmin(a, b, nu)`` along ``(da, db)``:
+    ``m (a^-nu da / a + b^-nu db / b) / (a^-nu + b^-nu)`` (scaled by the smaller)."""
+    if a <= 0.0 or b <= 0.0:
+        return 0.0
+    low = min(a, b)
+    ra, rb = (a / low) ** -nu, (b / low) ** -nu
+    return m * (ra * da / a + rb * db / b) / (ra + rb)
+
+
+@jit
+def _evaluate(
+    t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray, jac: np.ndarray
+) -> np.ndarray:
+    """:func:`_equations`, and the metrics' derivatives in the levers ``columns``
+    written to ``jac`` (shape (metrics, columns)): forward-mode, each column's
+    tangents computed from the values of the one evaluation. At a kink the derivative
+    is the one from above (``max(o, 0)`` at ``o = 0`` counts as ``o``): the model's
+    kinks sit at lower bounds, e.g. no over-promising."""
     p = max(t[pos[0]], 0.0)
     o, c = t[pos[1]], t[pos[2]]
     h, q, x = t[pos[3]], t[pos[4]], t[pos[5]]
@@ -414,6 +440,119 @@ def _equations(t: np.ndarray, pos: np.ndarray, k: Any) -> np.ndarray:
     for val in rest:
         out[i] = val
         i += 1
+
+    # derivatives: one tangent pass per column, from the values above ------------------
+    if columns.size == 0:
+        return out
+    nu = k.fill_sharpness
+    e1 = math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
+    capped_meetings = k.meeting_catch * M * lb >= 0.95
+    e2 = 1.0 - min(0.95, k.meeting_catch * M * lb)
+    e3 = 1.0 - min(1.0, k.ctp_catch * K)
+    raw_phi = o * learn * escape
+    pw = k.bookings_base * p**k.prospecting_elasticity
+    sell_pos = max(sell, 0.0)
+    win = 1.0 + k.overpromise_win * o * escape
+    joint = (1.0 + k.joint_call_win * J * lb) * (1.0 - k.ctp_quote_loss * K)
+    workers = k.n_production * k.units_per_worker
+    qual = 1.0 - k.quality_time * (q - 1.0)
+    over = 1.0 + k.overtime_output * x
+    tight = min(kp, ks)
+    mix = (
+        k.tickets_per_unit + k.tickets_per_late_unit * (1.0 - otif) + k.tickets_per_defect * defect
+    )
+    prod0 = _logistic(_logit(k.staff_retention_production) - k.overtime_wear * x)
+    for col in range(columns.size):
+        d = np.zeros(9)
+        for i in range(9):
+            if pos[i] == columns[col]:
+                d[i] = 1.0
+        dp = d[0] if t[pos[0]] > 0.0 else 0.0
+        do, dc, dh, dq, dx, ds, dv, dg = d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]
+        dlb = k.leadership_bridge_boost * dg
+        de1 = (
+            -e1
+            * k.collaboration_catch
+            * (dc * (1.0 + k.joint_call_catch * J * lb) + c * k.joint_call_catch * J * dlb)
+        )
+        de2 = 0.0 if capped_meetings else -k.meeting_catch * M * dlb
+        descape = (de1 * e2 + e1 * de2) * e3
+        dphi = learn * (do * escape + o * descape) if 0.0 <= raw_phi < 1.0 else 0.0
+        dsell = -dc / (1.0 - k.c_rest) if sell > 0.0 else 0.0
+        dpw = pw * k.prospecting_elasticity * dp / p if p > 0.0 else 0.0
+        dwin = k.overpromise_win * (do * escape + o * descape)
+        djoint = k.joint_call_win * J * dlb * (1.0 - k.ctp_quote_loss * K)
+        dbook = (
+            dpw * sell_pos * win * joint + pw * dsell * win * joint
+            + pw * sell_pos * dwin * joint + pw * sell_pos * win * djoint
+        )  # fmt: skip
+        ddemand = k.n_sales * dbook / k.price
+        dkp = workers * (
+            dh * qual * over - h * k.quality_time * dq * over + h * qual * k.overtime_output * dx
+        )
+        dproduced = _softmin_tangent(demand, kp, nu, ddemand, dkp, produced)
+        dks = k.n_shipping * k.units_per_shipper * ds
+        dshipped = _softmin_tangent(produced, ks, nu, dproduced, dks, shipped)
+        dtight = (dkp if kp <= ks else dks) if tight > 1e-12 else 0.0
+        dload = (ddemand - load * dtight) / max(tight, 1e-12)
+        doverload = _logistic((load - k.load_knee) / k.knee_width) * dload
+        dotif_logit = (
+            -k.otif_load * doverload - k.otif_infeasible * dphi + k.otif_expediting * dx
+            + k.otif_dispatch * ds
+        )  # fmt: skip
+        ddefect_logit = (
+            -k.defect_quality * dq + k.defect_rush * dh + k.defect_expediting * dx
+            + k.defect_infeasible * dphi
+        )  # fmt: skip
+        dotif = otif * (1.0 - otif) * dotif_logit
+        ddefect = defect * (1.0 - defect) * ddefect_logit
+        drevenue = dshipped * k.price
+        dmargin = drevenue * k.margin_rate
+        dtickets = dshipped * mix + shipped * (
+            -k.tickets_per_late_unit * dotif + k.tickets_per_defect * ddefect
+        )
+        dcapacity = k.n_customer_service * k.tickets_per_agent * dv
+        dcap = dcapacity if capacity > 1e-12 else 0.0
+        dutil = (dtickets - util * dcap) / max(capacity, 1e-12)
+        dresponse = response * k.response_elasticity * dutil / util if util > 0.0 else 0.0
+        dcust_logit = (
+            k.customer_otif * dotif - k.customer_defect * ddefect
+            - k.customer_response * dresponse + k.joint_call_retention * J * dlb
+        )  # fmt: skip
+        dretention = retention_c * (1.0 - retention_c) * dcust_logit
+        dprod = prod_r * (1.0 - prod_r) * (-k.overtime_wear * dx - k.infeasible_stress * dphi)
+        dship = ship_r * (1.0 - ship_r) * (-k.infeasible_stress * dphi)
+        dcs = cs_r * (1.0 - cs_r) * (-k.infeasible_stress * dphi)
+        dturnover = -k.replacement * (
+            k.n_production * dprod * k.base_production
+            + k.n_shipping * dship * k.base_shipping
+            + k.n_customer_service * dcs * k.base_customer_service
+        )
+        dturnover0 = (
+            k.replacement
+            * k.n_production
+            * k.base_production
+            * (prod0 * (1.0 - prod0) * k.overtime_wear * dx)
+        )
+        dconcessions = k.concession_rate * (drevenue * phi + revenue * dphi)
+        drework = (dshipped * defect + shipped * ddefect) * k.rework_cost
+        dlost = (-dretention * margin_base + (1.0 - retention_c) * dmargin) * k.lost_margin_years
+        dpromise = dconcessions + drework + dlost + (dturnover - dturnover0)
+        dexpediting = k.n_production * dx * k.overtime_cost
+        dgross = dmargin - dconcessions
+        dvalue = dgross - dexpediting - drework - dlost - dturnover
+        dontime = drevenue * otif + revenue * dotif
+        tangents = (
+            dbook, drevenue / ns, dontime / ns, dmargin / ns, dontime * k.margin_rate / ns,
+            dbook - dontime / ns, dpromise / ns, dproduced, dshipped, drevenue, dgross,
+            dotif_logit, ddefect_logit, dresponse,
+            _softmin_tangent(tickets, capacity, nu, dtickets, dcapacity, out[14]),
+            dcust_logit, dvalue,
+        )  # fmt: skip
+        i = 0
+        for val in tangents:
+            jac[i, col] = val
+            i += 1
     return out
 
 
@@ -421,23 +560,12 @@ def _equations(t: np.ndarray, pos: np.ndarray, k: Any) -> np.ndarray:
 def _value_gradient(
     t: np.ndarray, pos: np.ndarray, k: Any, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Gross value at ``t`` and its gradient in every lever: central differences, one
-    sided where a step would leave ``[lo, hi]`` (the kinks of the model sit at bounds,
-    e.g. no over-promising)."""
-    value = _equations(t, pos, k)[-1]
-    grad = np.empty(t.size)
-    work = t.copy()
-    for j in range(t.size):
-        step = 1e-6 * max(1.0, abs(t[j]))
-        up_ok, dn_ok = t[j] + step <= hi[j], t[j] - step >= lo[j]
-        work[j] = t[j] + step if up_ok else t[j]
-        up = _equations(work, pos, k)[-1]
-        work[j] = t[j] - step if dn_ok else t[j]
-        dn = _equations(work, pos, k)[-1]
-        work[j] = t[j]
-        sides = int(up_ok) + int(dn_ok)
-        grad[j] = (up - dn) / (step * sides) if sides else 0.0  # a lever fixed by its bounds
-    return value, grad
+    """Gross value at ``t`` and its gradient in every lever (forward mode, as
+    :func:`_means_jacobian`: value is operating profit plus the constant payroll)."""
+    columns = np.arange(t.size)
+    jac = np.empty((_N_METRICS, t.size))
+    value = _evaluate(t, pos, k, columns, jac)[-1]
+    return value, jac[_N_METRICS - 1].copy()
 
 
 @jit
@@ -453,28 +581,15 @@ def _means_jacobian(
     t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray, lo: np.ndarray,
     hi: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Metric means at ``t`` and their derivatives in the levers ``columns``: central
-    differences (step ``1e-6 * max(1, |t_j|)``), one-sided where a step would leave
-    ``[lo, hi]`` (the model's kinks sit at bounds, e.g. no over-promising). Shapes
-    (metrics,) and (metrics, columns)."""
-    means = _equations(t, pos, k)[:_N_METRICS].copy()
+    """Metric means at ``t`` and their derivatives in the levers ``columns``, shapes
+    (metrics,) and (metrics, columns): exact (forward mode, :func:`_evaluate`), the
+    derivative from above at a kink; a lever fixed by its bounds (``lo == hi``) has
+    none."""
     jac = np.empty((_N_METRICS, columns.size))
-    work = t.copy()
+    means = _evaluate(t, pos, k, columns, jac)[:_N_METRICS].copy()
     for j in range(columns.size):
-        col = columns[j]
-        step = 1e-6 * max(1.0, abs(t[col]))
-        up_ok, dn_ok = t[col] + step <= hi[col], t[col] - step >= lo[col]
-        sides = int(up_ok) + int(dn_ok)
-        if sides == 0:  # a lever fixed by its bounds
+        if lo[columns[j]] >= hi[columns[j]]:
             jac[:, j] = 0.0
-            continue
-        work[col] = t[col] + step if up_ok else t[col]
-        up = _equations(work, pos, k)
-        work[col] = t[col] - step if dn_ok else t[col]
-        dn = _equations(work, pos, k)
-        work[col] = t[col]
-        for i in range(_N_METRICS):
-            jac[i, j] = (up[i] - dn[i]) / (step * sides)
     return means, jac
 
 
@@ -619,8 +734,7 @@ class ManufacturerModel:
         return self._order, self._inputs, self.levers.lower, self.levers.upper
 
     def value_gradient(self, t: np.ndarray) -> tuple[float, np.ndarray]:
-        """Gross value and its gradient in the levers (finite differences inside the
-        bounds, compiled)."""
+        """Gross value and its gradient in the levers (exact, forward mode, compiled)."""
         value, grad = _value_gradient(
             np.asarray(t, dtype=float), self._order, self._inputs, self.levers.lower,
             self.levers.upper,
@@ -629,8 +743,8 @@ class ManufacturerModel:
 
     def means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Metric means at ``t`` and their derivatives in the levers ``columns``
-        (central differences, step ``1e-6 max(1, |t_j|)``, one-sided at a bound), in
-        one compiled call."""
+        (exact, forward mode: the derivative from above at a kink), in one compiled
+        call."""
         t = np.asarray(t, dtype=float)
         cols = np.asarray(columns, dtype=np.int64)
         return _means_jacobian(
