@@ -503,6 +503,52 @@ def foc_jacobian(
 
 
 @jit
+def newton(
+    model: Any, t0: FloatArray, depts: Any, lo: FloatArray, hi: FloatArray, tol: float,
+    gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[FloatArray, bool]:  # fmt: skip
+    """:meth:`compmodel.solve._Problem.newton` in one compiled call: (levers, whether
+    a point is proposed)."""
+    t = t0.copy()
+    g = first_order_conditions(model, t, depts, gl_x, gl_w)
+    held = np.zeros(t.size, dtype=np.bool_)
+    for j in range(t.size):
+        room = 1e-12 * max(1.0, abs(t[j]))
+        at_lo = np.isfinite(lo[j]) and t[j] <= lo[j] + room and g[j] < 0.0
+        at_hi = np.isfinite(hi[j]) and t[j] >= hi[j] - room and g[j] > 0.0
+        held[j] = at_lo or at_hi
+    free = np.flatnonzero(~held)
+    if free.size == 0:
+        return t, True
+    jac = foc_jacobian(model, t, depts, free, hi, gl_x, gl_w)
+    if not np.all(np.isfinite(jac)):
+        return t, False
+    last = np.inf
+    for _ in range(12):
+        rhs = np.empty(free.size)
+        for a in range(free.size):
+            rhs[a] = -g[free[a]]
+        try:
+            step = np.linalg.solve(jac, rhs)
+        except Exception:  # singular
+            return t, False
+        new = t.copy()
+        rel = 0.0
+        for a in range(free.size):
+            j = free[a]
+            new[j] = min(max(t[j] + step[a], lo[j]), hi[j])
+        for j in range(t.size):
+            rel = max(rel, abs(new[j] - t[j]) / max(1.0, abs(t[j])))
+        if not np.isfinite(rel) or rel > 0.5 * last:
+            return new, rel <= last
+        t, last = new, rel
+        if rel < 0.1 * tol:
+            return t, True
+        g = first_order_conditions(model, t, depts, gl_x, gl_w)
+    return t, True
+
+
+@jit
 def _starting_points(
     t: FloatArray, fb: FloatArray, idx: Any, rest_all: FloatArray, lo_all: FloatArray,
     hi_all: FloatArray, concave: bool, explore: bool,

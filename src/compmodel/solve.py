@@ -998,6 +998,10 @@ class _Problem:
         Returns ``None`` when the steps stop shrinking.
         """
         lo, hi = self.space.lower, self.space.upper
+        if self._kernel is not None:
+            data, packed, (gx, gw) = self._kernel
+            t, ok = kernels.newton(data, t0, tuple(packed.values()), lo, hi, tol, gx, gw)
+            return t if ok else None
         t = t0.copy()
         g = self.foc(t)
         room = 1e-12 * np.maximum(1.0, np.abs(t))
@@ -1006,18 +1010,14 @@ class _Problem:
         free = np.flatnonzero(~(at_lo | at_hi))
         if free.size == 0:
             return t
-        if self._kernel is not None:
-            data, packed, (gx, gw) = self._kernel
-            jac = kernels.foc_jacobian(data, t, tuple(packed.values()), free, hi, gx, gw)
-        else:
-            jac = np.empty((free.size, free.size))
-            for k, j in enumerate(free):
-                h = 1e-6 * max(1.0, abs(float(t[j])))
-                if t[j] + h > hi[j]:
-                    h = -h
-                up = t.copy()
-                up[j] += h
-                jac[:, k] = (self.foc(up)[free] - g[free]) / h
+        jac = np.empty((free.size, free.size))
+        for k, j in enumerate(free):
+            h = 1e-6 * max(1.0, abs(float(t[j])))
+            if t[j] + h > hi[j]:
+                h = -h
+            up = t.copy()
+            up[j] += h
+            jac[:, k] = (self.foc(up)[free] - g[free]) / h
         if not np.all(np.isfinite(jac)):
             return None
         last = math.inf
