@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import special
 
 from ._jit import jit
+from ._pickling import PicklesProxies
 from .errors import ScenarioError
 from .moments import (
     _GL_NODES,
@@ -339,7 +340,7 @@ def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:
 # the result
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class BudgetDiagnostics:
+class BudgetDiagnostics(PicklesProxies):
     """How the budget was computed.
 
     Attributes
@@ -364,7 +365,7 @@ class BudgetDiagnostics:
 
 
 @dataclass(frozen=True)
-class CommissionBudget:
+class CommissionBudget(PicklesProxies):
     """The commission budget of a scenario.
 
     Money is in ``currency`` per ``period``. Frames:

@@ -26,6 +26,7 @@ from typing import Literal
 
 import numpy as np
 
+from ._pickling import PicklesProxies
 from .errors import PlanError
 from .moments import PiecewisePoly
 
@@ -584,7 +585,7 @@ class Component:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(PicklesProxies):
     """A department's components (by name) and an optional modifier.
 
     The weights of the weighted components sum to 1.

@@ -156,26 +156,22 @@ def _solve_at(
         raise ConvergenceError(f"at {where}: {err}") from err
 
 
-def _run(task: _Task) -> tuple[list[tuple[str, str, str, float]], tuple[str, ...]]:
-    """Solve one point (top level, so process pools and dask can ship it)."""
-    sol = _solve_at(task.scenario, task.values, task.tol)
-    return _rows(sol), sol.diagnostics.notes
-
-
 @dataclass(frozen=True)
 class _LineTask:
     scenario: Scenario
     points: tuple[tuple[tuple[str, float], ...], ...]  # along one line of the grid
     tol: float
+    follow: bool  # each point after the first follows the previous equilibrium
 
 
 def _run_line(task: _LineTask) -> list[tuple[list[tuple[str, str, str, float]], tuple[str, ...]]]:
-    """Solve a line of points: the first with the full search, each next one following
-    the previous equilibrium (``search="warm"``)."""
+    """Solve a run of points (top level, so process pools and dask can ship it): each
+    with the full search, or (``follow``) the first with the full search and each next
+    one following the previous equilibrium (``search="warm"``)."""
     out = []
     prev: Solution | None = None
     for values in task.points:
-        prev = _solve_at(task.scenario, values, task.tol, follow=prev)
+        prev = _solve_at(task.scenario, values, task.tol, follow=prev if task.follow else None)
         out.append((_rows(prev), prev.diagnostics.notes))
     return out
 
@@ -195,21 +191,26 @@ def _map(
     executor: cf.Executor | None,
     progress: bool | None,
     desc: str,
+    sizes: Sequence[int] | None = None,
 ) -> list[Any]:
-    bar = _progress_bar(len(tasks), progress, desc)
+    """``[fn(task) for task in tasks]``, on ``executor`` if given; the bar counts
+    ``sizes`` (points per task) when tasks hold several points."""
+    steps = list(sizes) if sizes is not None else [1] * len(tasks)
+    bar = _progress_bar(sum(steps), progress, desc)
     out: list[Any] = [None] * len(tasks)
     try:
         if executor is None:
             for i, task in enumerate(tasks):
                 out[i] = fn(task)
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(steps[i])
         else:
             futures = {executor.submit(fn, task): i for i, task in enumerate(tasks)}
             for fut in cf.as_completed(futures):
-                out[futures[fut]] = fut.result()
+                i = futures[fut]
+                out[i] = fut.result()
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(steps[i])
     finally:
         if bar is not None:
             bar.close()
@@ -343,15 +344,16 @@ def sweep(
         if rescaling:
             _apply(scenario, values)
         tasks.append(_Task(scenario, values, tol))
-    if search == "warm":
-        width = len(axes[-1][2])
-        lines = [
-            _LineTask(scenario, tuple(t.values for t in tasks[i : i + width]), tol)
-            for i in range(0, len(tasks), width)
-        ]
-        results = [r for line in _map(_run_line, lines, executor, progress, "sweep") for r in line]
-    else:
-        results = _map(_run, tasks, executor, progress, "sweep")
+    # runs of points, one task each: a line of the grid when following equilibria;
+    # otherwise (every point searched on its own) about 64 runs, so an executor ships
+    # the scenario once per run instead of once per point
+    width = len(axes[-1][2]) if search == "warm" else max(1, len(tasks) // 64)
+    runs = [
+        _LineTask(scenario, tuple(t.values for t in tasks[i : i + width]), tol, search == "warm")
+        for i in range(0, len(tasks), width)
+    ]
+    sizes = [len(run.points) for run in runs]
+    results = [r for run in _map(_run_line, runs, executor, progress, "sweep", sizes) for r in run]
     labels = [a[0] for a in axes]
     records: list[tuple[Any, ...]] = []
     notes: dict[tuple[float, ...], tuple[str, ...]] = {}

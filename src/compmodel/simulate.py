@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._pickling import PicklesProxies
 from .budget import CommissionBudget, commission_budget
 from .models import build_model
 from .scenario import Forecast, MetricForecast, Scenario
@@ -34,7 +35,7 @@ __all__ = ["Simulation", "equilibrium_forecast", "simulate"]
 
 
 @dataclass(frozen=True)
-class Simulation:
+class Simulation(PicklesProxies):
     """Distributions at the equilibrium (currency per period).
 
     Attributes

@@ -88,6 +88,7 @@ from scipy import optimize, special
 
 from . import _compiled as kernels
 from ._compiled import department_arrays, gl_rule
+from ._pickling import PicklesProxies
 from .budget import PersonPlan, _moments, _person_plan
 from .errors import ConvergenceError, ScenarioError
 from .models import CompanyModel, build_model
@@ -119,7 +120,7 @@ Kind = Literal["equilibrium", "first_best", "no_incentive", "levers"]
 # results
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DepartmentOutcome:
+class DepartmentOutcome(PicklesProxies):
     """Pay and effort of one department's representative person (currency per period).
 
     ``base_pay`` is after the participation adjustment; ``expected_pay`` is base plus
@@ -142,7 +143,7 @@ class DepartmentOutcome:
 
 
 @dataclass(frozen=True)
-class EquilibriumPoint:
+class EquilibriumPoint(PicklesProxies):
     """An equilibrium reached from a starting profile, with its total surplus."""
 
     levers: Mapping[str, float]
@@ -151,7 +152,7 @@ class EquilibriumPoint:
 
 
 @dataclass(frozen=True)
-class SolveDiagnostics:
+class SolveDiagnostics(PicklesProxies):
     """How the solution was found.
 
     ``equilibria`` lists every distinct equilibrium reached (``selected`` is the index
@@ -172,7 +173,7 @@ class SolveDiagnostics:
 
 
 @dataclass(frozen=True)
-class Solution:
+class Solution(PicklesProxies):
     """The outcome of a scenario at some levers.
 
     Money is in the scenario's currency per period; ``metrics`` are expected values in
