@@ -272,8 +272,8 @@ def perceived_ce(
     for j in range(idx.size):
         t2[idx[j]] = x[j]
     dev = x - rest
-    effort = 0.5 * (dev @ (cost @ dev))
     grad = -(cost @ dev)
+    effort = -0.5 * (dev @ grad)
     if midx.size == 0:
         return -effort, grad
     mu, dmu = _means_jacobian_packed(t2, model, idx)

@@ -314,6 +314,12 @@ _NO_COLUMNS = np.empty(0, dtype=np.int64)
 
 
 @jit
+def _unit(lever: int, i: int) -> float:
+    """The ``i``-th entry of the unit direction along ``lever``."""
+    return 1.0 if lever == i else 0.0
+
+
+@jit
 def _softmin_tangent(a: float, b: float, nu: float, da: float, db: float, m: float) -> float:
     """Derivative of ``m = _softmin(a, b, nu)`` along ``(da, db)``:
     ``m (a^-nu da / a + b^-nu db / b) / (a^-nu + b^-nu)`` (scaled by the smaller)."""
@@ -463,12 +469,14 @@ def _evaluate(
     )
     prod0 = _logistic(_logit(k.staff_retention_production) - k.overtime_wear * x)
     for col in range(columns.size):
-        d = np.zeros(9)
+        lever = -1  # which of LEVERS this column is
         for i in range(9):
             if pos[i] == columns[col]:
-                d[i] = 1.0
-        dp = d[0] if t[pos[0]] > 0.0 else 0.0
-        do, dc, dh, dq, dx, ds, dv, dg = d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8]
+                lever = i
+        dp = 1.0 if lever == 0 and t[pos[0]] > 0.0 else 0.0
+        do, dc, dh = _unit(lever, 1), _unit(lever, 2), _unit(lever, 3)
+        dq, dx, ds = _unit(lever, 4), _unit(lever, 5), _unit(lever, 6)
+        dv, dg = _unit(lever, 7), _unit(lever, 8)
         dlb = k.leadership_bridge_boost * dg
         de1 = (
             -e1
