@@ -19,7 +19,7 @@ Figures (medians of ``--repeats`` runs unless said otherwise; one core):
   chart element seen by a ``MutationObserver``, median of 20 moves (DESIGN.md: < 100 ms
   including the browser round trip);
 * ``cold_solve_ms`` - :func:`compmodel.solve` of today's plans from nothing (the
-  remembered first best cleared first);
+  remembered first bests and pay-moment polynomials cleared first);
 * ``sweep_41x41_s`` - a 41 x 41 sweep of the sales and production target incentives
   with :func:`compmodel.sweep` on a process pool of every core (< 5 s). By default a
   ``--sweep-grid`` x ``--sweep-grid`` grid is timed and scaled by points; the JSON
@@ -54,10 +54,17 @@ import numpy as np
 from scipy import optimize, special
 
 import compmodel as cm
-from compmodel.solve import _FIRST_BEST, _Dept, _Problem
+from compmodel.solve import _FIRST_BEST, _MOMENTS, _Dept, _Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = ROOT / "data" / "samples" / "acme_today.toml"
+
+
+def forget() -> None:
+    """Clear what compmodel remembers between solves (first bests, pay-moment
+    polynomials), so a cold run starts from nothing."""
+    _FIRST_BEST.clear()
+    _MOMENTS.clear()
 
 
 def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
@@ -97,6 +104,7 @@ def straightforward(
     scenario: cm.Scenario, monte_carlo: bool, n_draws: int = 10_000, seed: int = 0
 ) -> np.ndarray:
     """Gauss-Seidel best responses with L-BFGS-B, from rest (one start, no search)."""
+    forget()  # as cold as the solve it is compared with
     p = _Problem(scenario)
     rng = np.random.default_rng(seed)
     draws = {
@@ -200,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     r = max(1, args.repeats)
 
     def cold() -> cm.Solution:
-        _FIRST_BEST.clear()  # nothing remembered from an earlier solve: truly cold
+        forget()  # nothing remembered from an earlier solve: truly cold
         return cm.solve(today)
 
     cold_s, sol = timed(cold, r)

@@ -148,8 +148,11 @@ class PiecewisePoly:
     def __mul__(self, other: PiecewisePoly | float) -> PiecewisePoly:
         if not isinstance(other, PiecewisePoly):
             return PiecewisePoly(self.breaks, self.coefs * float(other))
-        breaks = np.union1d(self.breaks, other.breaks)
-        a, b = self._on(breaks), other._on(breaks)
+        if self.breaks.shape == other.breaks.shape and np.array_equal(self.breaks, other.breaks):
+            breaks, a, b = self.breaks, self.coefs, other.coefs  # e.g. a square
+        else:
+            breaks = np.union1d(self.breaks, other.breaks)
+            a, b = self._on(breaks), other._on(breaks)
         deg = a.shape[1] + b.shape[1] - 1
         out = np.zeros((breaks.size + 1, deg))
         for i in range(a.shape[1]):

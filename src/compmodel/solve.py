@@ -32,10 +32,11 @@ perceived CE given the others' levers (and its own colleagues' at the same lever
    points along the line from rest through them (quotas, steps, gates and retroactive
    tiers make a department's problem non-concave: where a plan is not concave, the
    candidates are also points along that line and an even grid inside finite bounds,
-   of which the three with the highest CE are refined). The search over candidates
-   runs in the first sweep from a profile; later sweeps refine from the current
-   levers, and a point counts as settled only after one more sweep with the full
-   search (which restarts the refining when it finds a better optimum). A department whose move reverses
+   of which the three with the highest CE are refined). Sweeps refine from the
+   current levers, so each profile is followed where it leads; a point counts as
+   settled only after one more sweep with the search over candidates (which restarts
+   the refining when it finds a better optimum), and a profile that reaches an
+   equilibrium already confirmed stops there. A department whose move reverses
    direction from one sweep to the next moves half as far each time it does so (at
    least 1/64 of the way): this damps overshooting responses (a gate on a company
    metric) without changing the fixed points. While levers still move by more than
@@ -299,7 +300,8 @@ class _PayMoments:
             for d in range(c, len(comps)):
                 vc, vd = self.vars[c], self.vars[d]
                 if vc == vd:
-                    self.pairs.append((c, d, self.polys[c] * self.polys[d]))
+                    prod = self.squares[c] if c == d else self.polys[c] * self.polys[d]
+                    self.pairs.append((c, d, prod))
                 elif pp.cov[vc, vd] != 0.0 and self.sd[vc] > 0 and self.sd[vd] > 0:
                     self.pairs.append((c, d, None))
 
@@ -847,23 +849,22 @@ class _Problem:
 
         ``warm``: ``t0`` is near an equilibrium (a previous one): sweeps are precise
         from the start; where every plan has an analytic gradient a Newton jump comes
-        first and the first sweep then searches every start (confirming the jump),
-        otherwise the first sweep refines from ``t0``.
+        first and the first sweep then searches every start (confirming the jump).
 
         Stops early when a sweep, coarse or precise, lands within ``1e-6`` (relative,
         the tolerance at which equilibria count as the same) of a ``known`` equilibrium
         while moving by less than ``1e-5``: from there the sweeps converge to it, and
-        that equilibrium's confirming search has been done. Non-concave departments
-        search their starting points in the first sweep; later sweeps refine from the
-        current levers, and a point counts as settled only after a sweep with the full
-        search confirms it. After
+        that equilibrium's confirming search has been done. Sweeps refine each
+        department's levers from where they are (a profile is followed where it leads);
+        a point counts as settled only after a sweep in which non-concave departments
+        search all their starting points confirms it. After
         30 sweeps, changes below ``1e-6`` that no longer shrink (at least half the
         smallest of the last 20) are the best responses' precision floor: the point
         counts as settled too, and ``solve`` notes the residual.
         """
         t = self.space.clip(t0.copy())
         resid = math.inf
-        explore = not warm
+        explore = False  # searching every starting point confirms a settled point
         # damping per department: a department whose move reverses direction from one
         # sweep to the next (its response to its own colleagues overshoots, e.g. a gate
         # on a company metric) moves only part of the way; fixed points are unchanged
@@ -914,7 +915,7 @@ class _Problem:
                     return t, True, sweep, resid
                 explore = True  # confirm with the full search before stopping
                 continue
-            explore = False  # the search runs in the first and the confirming sweep only
+            explore = False  # the search runs in confirming sweeps only
             if not was_precise:
                 if newtons and smooth and tol <= resid < _NEWTON_FROM:
                     # near enough for Newton: jump now instead of sweeping closer
