@@ -50,17 +50,16 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     idx = np.asarray(d.levers, dtype=np.int64)
     rest = np.ascontiguousarray(space.rest[idx], dtype=float)
     cost = np.ascontiguousarray(space.cost[np.ix_(idx, idx)], dtype=float)
-    empty_i = np.empty(0, dtype=np.int64)
-    empty_f = np.empty(0, dtype=float)
-    comps: tuple[Any, ...]
-    no_comps = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.empty((0, 2, 1, 1)))
-    no_pairs = (empty_i, empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)))
-    no_fact = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.zeros(1, np.int64), 0)
     if d.plan is None:
+        empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=float)
         plan = (empty_i, empty_f, empty_f, empty_f, np.empty(0, dtype=np.bool_))
-        return (idx, rest, cost, float(d.r), plan, no_comps, no_pairs, no_fact)
+        return (idx, rest, cost, float(d.r), plan, _NO_COMPS, _NO_PAIRS, _NO_FACT)
     mom = d.moments
     if mom is None or mom.general or not mom.has_gradient:
+        return None
+    if not hasattr(mom, "kernel_arrays"):  # the same moments serve many problems
+        mom.kernel_arrays = _moment_arrays(mom)
+    if mom.kernel_arrays is None:
         return None
     pp = d.plan
     plan = (
@@ -70,6 +69,19 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         np.asarray(mom.sd, dtype=float),
         np.asarray(pp.logit, dtype=np.bool_),
     )
+    return (idx, rest, cost, float(d.r), plan, *mom.kernel_arrays)
+
+
+_EMPTY_I = np.empty(0, dtype=np.int64)
+_NO_COMPS = (_EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)), np.empty((0, 2, 1, 1)))
+_NO_PAIRS = (_EMPTY_I, _EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)))
+_NO_FACT = (_EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)), np.zeros(1, np.int64), 0)
+
+
+def _moment_arrays(mom: Any) -> tuple[Any, Any, Any] | None:
+    """The polynomials of a department's pay moments (``_PayMoments``) as the kernels
+    take them: (components, cross pairs, factorised groups); ``None`` when a pair of
+    components needs two variables."""
     if mom.factorised:
         # gates and modifiers on independent metrics: every expectation is a product of
         # one-dimensional ones; groups (c, -1) for each component, then (c, d), c <= d
@@ -79,8 +91,9 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         starts = np.cumsum([0] + [len(mom.groups[key]) for key in keys]).astype(np.int64)
         fb, fn, fc = _pad([(poly.breaks, poly.coefs) for _, poly in factors])
         fact = (np.array([v for v, _ in factors], dtype=np.int64), fb, fn, fc, starts, n)
-        return (idx, rest, cost, float(d.r), plan, no_comps, no_pairs, fact)
+        return _NO_COMPS, _NO_PAIRS, fact
     polys = mom.polys
+    comps: tuple[Any, ...]
     comps = (np.asarray(mom.vars, dtype=np.int64), *_pad([(p.breaks, p.coefs) for p in polys]))
     # each component's polynomial and its square on the component's own breaks
     stacked = np.zeros((len(polys), 2, comps[1].shape[1] + 1, max(s.shape[2] for s in mom.stacked)))
@@ -98,7 +111,7 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         pn,
         pcoef,
     )
-    return (idx, rest, cost, float(d.r), plan, comps, pairs, no_fact)
+    return comps, pairs, _NO_FACT
 
 
 def planner_arrays(space: Any, value_metric: int) -> tuple[Any, ...]:
@@ -120,11 +133,8 @@ def planner_arrays(space: Any, value_metric: int) -> tuple[Any, ...]:
     no_breaks = np.empty((1, 0))
     linear = np.array([[[[0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]]]])  # f = m and f^2 = m^2
     comps = (np.zeros(1, np.int64), no_breaks, np.zeros(1, np.int64), np.zeros((1, 1, 3)), linear)
-    empty_i = np.empty(0, dtype=np.int64)
-    no_pairs = (empty_i, empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)))
-    no_fact = (empty_i, np.empty((0, 0)), empty_i, np.empty((0, 1, 1)), np.zeros(1, np.int64), 0)
     rest = np.ascontiguousarray(space.rest, dtype=float)
-    return (idx, rest, weighted, 0.0, plan, comps, no_pairs, no_fact)
+    return (idx, rest, weighted, 0.0, plan, comps, _NO_PAIRS, _NO_FACT)
 
 
 def _pad(polys: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray, FloatArray]:

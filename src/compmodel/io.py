@@ -424,6 +424,9 @@ def _opt_num(t: dict[str, Any], key: str, where: str) -> float | None:
     return None if key not in t else _num(t[key], f"{where}.{key}")
 
 
+_COMPANIES: dict[str, Company] = {}  # parsed company sections (immutable), by their text
+
+
 def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
     kind = _str(c_raw.get("kind", "none"), "company.kind", COMPANY_KINDS)
     levers: dict[str, dict[str, Lever]] = {}
@@ -613,7 +616,13 @@ def scenario_from_dict(
     coefs_raw = c_raw.get("coefficients", {})
     if not isinstance(coefs_raw, dict):
         raise ScenarioError("company.coefficients", "must be a table")
-    company = _company(c_raw, coefs_raw)
+    key = repr(c_raw)  # the company section as written (floats repr exactly)
+    company = _COMPANIES.get(key)
+    if company is None:  # a sweep over plan settings re-reads the same company
+        company = _company(c_raw, coefs_raw)
+        if len(_COMPANIES) >= 32:
+            _COMPANIES.pop(next(iter(_COMPANIES)))
+        _COMPANIES[key] = company
     s_raw = d.get("settings", {})
     _keys(s_raw, _SETTINGS, "settings")
     settings = Settings(

@@ -263,6 +263,7 @@ class _PayMoments:
 
     def __init__(self, pp: PersonPlan) -> None:
         self.pp = pp
+        self.concave = _concave(pp)
         gated = pp.modifier is not None or any(g is not None for *_, g in pp.components)
         off = pp.cov - np.diag(np.diag(pp.cov))
         # with gates or a modifier on independent metrics, every expectation is a
@@ -580,6 +581,7 @@ class _Problem:
                     idx.append(-1)
                 scope = scenario.metrics[m].scope
                 los.append(1.0 if scope == "individual" else shared_los)
+            moments = _PayMoments.of(pp)
             self.depts.append(
                 _Dept(
                     dn,
@@ -589,8 +591,8 @@ class _Problem:
                     lev,
                     dept.risk_aversion,
                     dept.headcount,
-                    _concave(pp),
-                    _PayMoments.of(pp),
+                    moments.concave,
+                    moments,
                 )
             )
         # the compiled path (compmodel._compiled): where the model offers a compiled
