@@ -97,7 +97,6 @@ from .moments import (
     Factor,
     PiecewisePoly,
     expect_product,
-    logit_expectation,
     logit_expectations_with_score,
     normal_expectations_with_score,
 )
@@ -548,6 +547,7 @@ def shared_line_of_sight(model: Any, name: str, dept: Department) -> tuple[float
 class _Problem:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
+        self._surplus: dict[tuple[bytes, bool], float] = {}
         self.model: CompanyModel = build_model(scenario)
         self.space = self.model.levers
         if scenario.forecast is None:
@@ -708,12 +708,20 @@ class _Problem:
         return (x2, v2) if v2 >= v else (x, v)
 
     def total_surplus(self, t: np.ndarray, risk: bool = True) -> float:
+        """Gross value less everyone's effort cost and (``risk``) risk premia at ``t``
+        (remembered for the last few points: a solve asks for its equilibrium's thrice)."""
+        key = (t.tobytes(), risk)
+        if key in self._surplus:
+            return self._surplus[key]
         ts = self.model.gross_value(t) - self.space.total_effort_cost(t)
         if risk:
             mu = self.model.means(t)
             for d in self.depts:
                 if d.plan is not None and d.r > 0:
                     ts -= d.headcount * 0.5 * d.r * self.pay(d, self._plan_means(d, mu))[1]
+        if len(self._surplus) >= 8:
+            self._surplus.pop(next(iter(self._surplus)))
+        self._surplus[key] = float(ts)
         return float(ts)
 
     # optimisation ------------------------------------------------------------------
@@ -1127,7 +1135,9 @@ def _expected_metric(scenario: Scenario, m: str, latent_mean: float) -> float:
         return float(latent_mean)
     f = scenario.forecast.metrics.get(m) if scenario.forecast is not None else None
     sd = 0.0 if f is None else math.hypot(f.sd, f.individual_sd)
-    return logit_expectation(_IDENTITY, latent_mean, sd)
+    if sd <= 0.0:
+        return float(special.expit(latent_mean))
+    return logit_expectations_with_score(_IDENTITY, latent_mean, sd)[0]  # compiled, same rule
 
 
 _IDENTITY = PiecewisePoly.from_pieces([], [[0.0, 1.0]])  # f(x) = x
