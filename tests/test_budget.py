@@ -177,3 +177,25 @@ def test_cli_solve_prints_the_equilibrium(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "agent.effort" in out and "0.281846" in out
     assert "alignment efficiency 0.366" in out
+
+
+def test_people_share_the_draws_of_company_metrics_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rep of the aligned sales force is paid on OTIF, retention and profit: the
+    budget draws those once and scales one curve shape by each rep's target payout. The
+    figures are those of evaluating each rep's own payout polynomial (to rounding)."""
+    import importlib
+
+    budget_module = importlib.import_module("compmodel.budget")
+    aligned = cm.load_scenario(
+        Path(__file__).resolve().parents[1] / "data" / "samples" / "acme_aligned.toml"
+    )
+    fast = cm.simulate(aligned, 4_000, 5)
+    monkeypatch.setattr(budget_module, "PayoutCurve", type("NoCurve", (), {}))  # no shortcut
+    slow = cm.simulate(aligned, 4_000, 5)
+    for a, b in ((fast.budget.people, slow.budget.people), (fast.summary, slow.summary)):
+        num = a.select_dtypes("number").columns
+        np.testing.assert_allclose(a[num].to_numpy(), b[num].to_numpy(), rtol=1e-12, atol=1e-6)
+    for dept, draws in fast.budget.draws.items():
+        np.testing.assert_allclose(draws, slow.budget.draws[dept], rtol=1e-12)
+    sales = fast.budget.people[fast.budget.people["department"] == "sales"]
+    assert len(sales) == 24 and sales["mc_payout"].nunique() == 24  # each rep their own

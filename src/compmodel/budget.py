@@ -64,7 +64,7 @@ from .moments import (
     _normal_with_score,
     expect_product,
 )
-from .plans import Component, Direction, indicator
+from .plans import Component, Direction, PayoutCurve, indicator
 from .scenario import Department, Forecast, Scenario
 
 __all__ = ["BudgetDiagnostics", "CommissionBudget", "PersonPlan", "commission_budget"]
@@ -491,6 +491,10 @@ def commission_budget(
         comp_at_target = np.zeros(nc)
         expected_total = 0.0
         cache: dict[tuple[float, float | None, float], tuple[PersonPlan, _Moments]] = {}
+        # what every person of the department draws alike: a metric without personal
+        # noise or scaling, and a payout curve's shape on it (a person's curve pays their
+        # own target payout times that shape)
+        shared: dict[tuple[str, str, float], np.ndarray] = {}
         max_exposure = 0.0
         for pi, (name, base, quota, ability, count) in enumerate(people):
             key = (base, quota, ability)
@@ -555,6 +559,13 @@ def commission_budget(
                 for v, m in enumerate(pp.metrics):
                     met = scenario.metrics[m]
                     f = fc.metrics[m]
+                    if met.scope != "individual":
+                        drawn = ("metric", m, float(pp.mean[v]))
+                        if drawn not in shared:
+                            lat = pp.mean[v] + common[:, col[m]]
+                            shared[drawn] = special.expit(lat) if pp.logit[v] else lat
+                        x[v] = shared[drawn]
+                        continue
                     dev = common[:, col[m]]
                     if met.scope == "individual" and f.individual_sd > 0:
                         dev = dev + f.individual_sd * rng.standard_normal(n_draws)
@@ -569,11 +580,21 @@ def commission_budget(
                         sc = quota / dept.quota
                     lat = pp.mean[v] + sc * dev
                     x[v] = special.expit(lat) if pp.logit[v] else lat
-                factor = np.ones(n_draws)
-                if pp.modifier is not None:
-                    factor = pp.modifier[1](x[pp.modifier[0]])
-                for c, (_, var, poly, gate) in enumerate(pp.components):
-                    pay = poly(x[var]) * factor
+                factor = None if pp.modifier is None else pp.modifier[1](x[pp.modifier[0]])
+                for c, (cn, var, poly, gate) in enumerate(pp.components):
+                    comp = dept.plan.components[cn]
+                    m = pp.metrics[var]
+                    if isinstance(comp.payout, PayoutCurve) and scenario.metrics[m].scope != (
+                        "individual"
+                    ):
+                        shape = ("shape", cn, float(pp.mean[var]))
+                        if shape not in shared:
+                            shared[shape] = comp.payout.to_poly()(x[var])
+                        pay = (float(comp.weight or 0.0) * tp) * shared[shape]
+                    else:
+                        pay = poly(x[var])
+                    if factor is not None:
+                        pay = pay * factor
                     if gate is not None:
                         pay = pay * gate[1](x[gate[0]])
                     comp_mc[c] += weight * pay
