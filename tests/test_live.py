@@ -176,3 +176,19 @@ def test_shared_share_is_disabled_where_a_plan_pays_on_nothing_shared(dash: Dash
     slider = dash.sliders["sales.shared_share"]
     assert slider.disabled
     assert "pick a scenario" in slider.tooltip
+
+
+def test_dashboard_command_loads_the_kernels_first_and_refuses_a_scenario_it_cannot_solve(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command solves the scenario once before serving (compiling or loading the
+    numerical kernels, and saying so); a scenario without a company model stops there
+    with the library's message, before voila starts."""
+    from compmodel import cli
+
+    assert cli.warm_up(SAMPLES / "acme_today.toml") >= 0.0
+    assert cli.main(["dashboard", str(SAMPLES / "budget_today.toml"), "--port", "9"]) == 2
+    out, err = capsys.readouterr()
+    assert "loading the numerical kernels" in out
+    assert "http://" not in out  # never served
+    assert err.startswith("compmodel: ") and "company" in err

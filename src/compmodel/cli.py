@@ -16,6 +16,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -195,10 +196,31 @@ def dashboard_command(scenario: str | None, port: int) -> tuple[list[str], dict[
     return cmd, env
 
 
+def warm_up(scenario: Path) -> float:
+    """Solve and simulate ``scenario`` once, so the numerical kernels are compiled
+    (the first run after installing: about a minute) or loaded from their cache before
+    the dashboard's kernel needs them; returns the seconds it took. Bad scenarios fail
+    here, with the library's message."""
+    from .simulate import simulate
+    from .solve import solve
+
+    start = time.perf_counter()
+    s = load_scenario(scenario)
+    simulate(s, 1_000, 0, solution=solve(s))
+    return time.perf_counter() - start
+
+
 def _serve_dashboard(scenario: str | None, port: int | None) -> int:
     if port is None:
         port = int(os.environ.get("COMPMODEL_DASHBOARD_PORT", "8866"))
     cmd, env = dashboard_command(scenario, port)
+    print(
+        "compmodel dashboard: loading the numerical kernels (the first run after "
+        "installing compiles them, about a minute) ...",
+        flush=True,
+    )
+    took = warm_up(Path(env["COMPMODEL_SCENARIO"]))
+    print(f"compmodel dashboard: kernels ready in {took:.0f} s", flush=True)
     print(f"compmodel dashboard: http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
     proc = subprocess.Popen(cmd, env=env)
     try:
