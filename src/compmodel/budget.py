@@ -584,8 +584,10 @@ def commission_budget(
                 for c, (cn, var, poly, gate) in enumerate(pp.components):
                     comp = dept.plan.components[cn]
                     m = pp.metrics[var]
-                    if isinstance(comp.payout, PayoutCurve) and scenario.metrics[m].scope != (
-                        "individual"
+                    if (
+                        len(people) > 1
+                        and isinstance(comp.payout, PayoutCurve)
+                        and scenario.metrics[m].scope != "individual"
                     ):
                         shape = ("shape", cn, float(pp.mean[var]))
                         if shape not in shared:
