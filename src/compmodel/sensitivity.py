@@ -111,13 +111,6 @@ def figure_of(solution: Solution, name: str) -> float:
 # --------------------------------------------------------------------------------------
 # running points
 # --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Task:
-    scenario: Scenario
-    values: tuple[tuple[str, float], ...]  # (path, value) in the order they are set
-    tol: float
-
-
 def _apply(scenario: Scenario, values: Iterable[tuple[str, float]]) -> Scenario:
     pairs = list(values)
     if len({p for p, _ in pairs}) == len(pairs):  # distinct paths: set them together
@@ -157,14 +150,15 @@ def _solve_at(
 
 
 @dataclass(frozen=True)
-class _LineTask:
+class _Run:
     scenario: Scenario
-    points: tuple[tuple[tuple[str, float], ...], ...]  # along one line of the grid
+    # each point: (path, value) in the order they are set
+    points: tuple[tuple[tuple[str, float], ...], ...]
     tol: float
     follow: bool  # each point after the first follows the previous equilibrium
 
 
-def _run_line(task: _LineTask) -> list[tuple[list[tuple[str, str, str, float]], tuple[str, ...]]]:
+def _run(task: _Run) -> list[tuple[list[tuple[str, str, str, float]], tuple[str, ...]]]:
     """Solve a run of points (top level, so process pools and dask can ship it): each
     with the full search, or (``follow``) the first with the full search and each next
     one following the previous equilibrium (``search="warm"``)."""
@@ -336,24 +330,22 @@ def sweep(
         for _, paths, vals in axes:
             for v in vals:
                 _apply(scenario, [(p, v) for p in paths])
-    tasks = []
+    settings: list[tuple[tuple[str, float], ...]] = []
     for pt in points:
-        values: tuple[tuple[str, float], ...] = tuple(
-            (p, v) for (_, paths, _), v in zip(axes, pt, strict=True) for p in paths
-        )
+        values = tuple((p, v) for (_, paths, _), v in zip(axes, pt, strict=True) for p in paths)
         if rescaling:
             _apply(scenario, values)
-        tasks.append(_Task(scenario, values, tol))
+        settings.append(values)
     # runs of points, one task each: a line of the grid when following equilibria;
     # otherwise (every point searched on its own) about 64 runs, so an executor ships
     # the scenario once per run instead of once per point
-    width = len(axes[-1][2]) if search == "warm" else max(1, len(tasks) // 64)
+    width = len(axes[-1][2]) if search == "warm" else max(1, len(settings) // 64)
     runs = [
-        _LineTask(scenario, tuple(t.values for t in tasks[i : i + width]), tol, search == "warm")
-        for i in range(0, len(tasks), width)
+        _Run(scenario, tuple(settings[i : i + width]), tol, search == "warm")
+        for i in range(0, len(settings), width)
     ]
     sizes = [len(run.points) for run in runs]
-    results = [r for run in _map(_run_line, runs, executor, progress, "sweep", sizes) for r in run]
+    results = [r for run in _map(_run, runs, executor, progress, "sweep", sizes) for r in run]
     labels = [a[0] for a in axes]
     records: list[tuple[Any, ...]] = []
     notes: dict[tuple[float, ...], tuple[str, ...]] = {}
