@@ -347,13 +347,13 @@ def _evaluate(
     lb = 1.0 + k.leadership_bridge_boost * g
 
     # sales
-    escape = (
-        math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
-        * (1.0 - min(0.95, k.meeting_catch * M * lb))
-        * (1.0 - min(1.0, k.ctp_catch * K))
-    )
+    e1 = math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
+    e2 = 1.0 - min(0.95, k.meeting_catch * M * lb)  # what meetings let through
+    e3 = 1.0 - min(1.0, k.ctp_catch * K)  # what capable-to-promise lets through
+    escape = e1 * e2 * e3
     learn = 1.0 - min(0.9, k.rotation_learning * R)
-    phi = min(1.0, max(0.0, o * learn * escape))
+    raw_phi = o * learn * escape
+    phi = min(1.0, max(0.0, raw_phi))
     sell = (1.0 - c - R / k.selling_days) / (1.0 - k.c_rest)
     bookings = (
         k.bookings_base
@@ -450,12 +450,7 @@ def _evaluate(
     # derivatives: one tangent pass per column, from the values above ------------------
     if columns.size == 0:
         return out
-    nu = k.fill_sharpness
-    e1 = math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
     capped_meetings = k.meeting_catch * M * lb >= 0.95
-    e2 = 1.0 - min(0.95, k.meeting_catch * M * lb)
-    e3 = 1.0 - min(1.0, k.ctp_catch * K)
-    raw_phi = o * learn * escape
     pw = k.bookings_base * p**k.prospecting_elasticity
     sell_pos = max(sell, 0.0)
     win = 1.0 + k.overpromise_win * o * escape
