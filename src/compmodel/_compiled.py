@@ -57,9 +57,7 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     mom = d.moments
     if mom is None or mom.general or not mom.has_gradient:
         return None
-    if not hasattr(mom, "kernel_arrays"):  # the same moments serve many problems
-        mom.kernel_arrays = _moment_arrays(mom)
-    if mom.kernel_arrays is None:
+    if mom.kernel_arrays is None:  # packed once: the same moments serve many problems
         return None
     pp = d.plan
     plan = (

@@ -77,6 +77,7 @@ short of the market (``settings.turnover_sensitivity``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -331,6 +332,12 @@ class _PayMoments:
                 _MOMENTS.pop(next(iter(_MOMENTS)))
             _MOMENTS[key] = found
         return found
+
+    @functools.cached_property
+    def kernel_arrays(self) -> tuple[Any, Any, Any] | None:
+        """These polynomials as the compiled kernels take them (``None`` where a pair
+        of components needs two variables); see :func:`compmodel._compiled.department_arrays`."""
+        return kernels._moment_arrays(self)
 
     def _two(self, c: int, mean: np.ndarray) -> tuple[float, float]:
         """``E[f_c]`` and ``E[f_c^2]`` (one pass over the pieces for a normal metric)."""

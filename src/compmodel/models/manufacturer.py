@@ -564,11 +564,16 @@ def _value_gradient(
     t: np.ndarray, pos: np.ndarray, k: Any, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """Gross value at ``t`` and its gradient in every lever (forward mode, as
-    :func:`_means_jacobian`: value is operating profit plus the constant payroll)."""
+    :func:`_means_jacobian`: value is operating profit plus the constant payroll; a
+    lever fixed by its bounds has none)."""
     columns = np.arange(t.size)
     jac = np.empty((_N_METRICS, t.size))
     value = _evaluate(t, pos, k, columns, jac)[-1]
-    return value, jac[_N_METRICS - 1].copy()
+    grad = jac[_N_METRICS - 1].copy()
+    for j in range(t.size):
+        if lo[j] >= hi[j]:
+            grad[j] = 0.0
+    return value, grad
 
 
 @jit
