@@ -1,0 +1,49 @@
+"""The library's outputs are those recorded at e273b87, bit for bit (``scripts/golden.py``).
+
+Each case runs in this process: at e273b87 every case computed in one process, in any
+order and twice over, equals the golden file's fresh-process results bit for bit, so
+what earlier tests leave in the caches changes nothing. On a difference, run
+``python scripts/golden.py check tests/golden/e273b87.json`` (a fresh process per case)
+to see it outside the suite; ``--tolerance`` tells rounding from a change.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN_FILE = ROOT / "tests" / "golden" / "e273b87.json"
+
+_spec = importlib.util.spec_from_file_location("golden", ROOT / "scripts" / "golden.py")
+assert _spec is not None and _spec.loader is not None
+golden = importlib.util.module_from_spec(_spec)
+sys.modules["golden"] = golden  # dataclasses look their module up by name
+_spec.loader.exec_module(golden)
+
+SHOWN = 40  # differences shown in a failure message
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, Any]:
+    doc: dict[str, Any] = golden.load_golden(GOLDEN_FILE)
+    return doc
+
+
+def test_the_golden_file_has_every_case(recorded: dict[str, Any]) -> None:
+    assert list(recorded["cases"]) == sorted(golden.CASES)
+    assert [s["step"] for s in recorded["cases"]["dashboard"]["states"][1:]] == [
+        {"path": p, "value": golden.encode(v)} for p, v in golden.DASHBOARD_STEPS
+    ]
+
+
+@pytest.mark.parametrize("case", golden.CASES)
+def test_outputs_are_the_golden_ones_bit_for_bit(case: str, recorded: dict[str, Any]) -> None:
+    diffs = golden.compare(recorded["cases"][case], golden.compute_case(case), exact=True)
+    shown = "\n".join(str(d) for d in diffs[:SHOWN])
+    more = f"\n... and {len(diffs) - SHOWN} more" if len(diffs) > SHOWN else ""
+    assert not diffs, f"{len(diffs)} difference(s) from {GOLDEN_FILE.name}:\n{shown}{more}"
