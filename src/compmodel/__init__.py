@@ -40,6 +40,7 @@ from .errors import (
     ScenarioError,
 )
 from .io import load_roster, load_scenario, save_scenario, scenario_from_dict
+from .paths import parameter_paths
 from .plans import (
     Clawback,
     Component,
@@ -72,7 +73,6 @@ from .scenario import (
     Roster,
     Scenario,
     Settings,
-    parameter_paths,
 )
 from .sensitivity import figure_of, sweep, tornado
 from .simulate import Simulation, simulate

@@ -97,8 +97,9 @@ from pptx.enum.text import PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from . import __version__
+from .document import scenario_to_dict
 from .errors import CompmodelError, ScenarioError
-from .io import _atomic_write, _write_atomically, scenario_to_dict
+from .io import _atomic_write, _write_atomically
 from .scenario import Scenario
 from .solve import Solution
 

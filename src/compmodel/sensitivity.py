@@ -28,7 +28,10 @@ import pandas as pd
 from scipy import optimize
 
 from .errors import ConvergenceError, ScenarioError
-from .scenario import Scenario, _rescales
+from .paths import bounds as _path_bounds
+from .paths import choices as _path_choices
+from .paths import rescales as _path_rescales
+from .scenario import Scenario
 from .solve import Solution, solve
 
 __all__ = ["FIGURES", "figure_of", "sweep", "tornado"]
@@ -111,7 +114,7 @@ def figure_of(solution: Solution, name: str) -> float:
 # --------------------------------------------------------------------------------------
 # running points
 # --------------------------------------------------------------------------------------
-def _apply(scenario: Scenario, values: Iterable[tuple[str, float]]) -> Scenario:
+def _apply(scenario: Scenario, values: Iterable[tuple[str, float | str]]) -> Scenario:
     pairs = list(values)
     if len({p for p, _ in pairs}) == len(pairs):  # distinct paths: set them together
         return scenario.with_values(dict(pairs))
@@ -135,7 +138,7 @@ def _rows(sol: Solution) -> list[tuple[str, str, str, float]]:
 
 def _solve_at(
     scenario: Scenario,
-    values: tuple[tuple[str, float], ...],
+    values: tuple[tuple[str, float | str], ...],
     tol: float,
     follow: Solution | None = None,
 ) -> Solution:
@@ -145,15 +148,19 @@ def _solve_at(
             return solve(at, tol=tol, warm_start=follow, search="warm")
         return solve(at, tol=tol)
     except ConvergenceError as err:  # name the point that did not settle
-        where = ", ".join(f"{p} = {v:g}" for p, v in values) or "the base values"
+        where = ", ".join(f"{p} = {_show(v)}" for p, v in values) or "the base values"
         raise ConvergenceError(f"at {where}: {err}") from err
+
+
+def _show(v: float | str) -> str:
+    return v if isinstance(v, str) else f"{v:g}"
 
 
 @dataclass(frozen=True)
 class _Run:
     scenario: Scenario
     # each point: (path, value) in the order they are set
-    points: tuple[tuple[tuple[str, float], ...], ...]
+    points: tuple[tuple[tuple[str, float | str], ...], ...]
     tol: float
     follow: bool  # each point after the first follows the previous equilibrium
 
@@ -211,8 +218,25 @@ def _map(
     return out
 
 
-def _check_values(path: GridKey, values: Any) -> list[float]:
+def _check_values(scenario: Scenario, path: GridKey, values: Any) -> list[float] | list[str]:
     label = path if isinstance(path, str) else " & ".join(path)
+    named = [_path_choices(scenario, p) for p in ((path,) if isinstance(path, str) else path)]
+    if any(c is not None for c in named):
+        allowed = named[0]
+        if len(named) > 1 or allowed is None:
+            raise ScenarioError(
+                f"sweep[{label!r}]",
+                "a path that takes a name (crediting) is swept on its own, not moved "
+                "together with other paths",
+            )
+        given = [values] if isinstance(values, str) else list(values)
+        bad = [v for v in given if v not in allowed]
+        if not given or bad:
+            raise ScenarioError(
+                f"sweep[{label!r}]",
+                f"takes names from {list(allowed)}; got {bad or given!r}",
+            )
+        return [str(v) for v in given]
     try:
         arr = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -302,7 +326,7 @@ def sweep(
             "{'sales.shared_share': numpy.linspace(0, 1, 5)}; for more parameters nest "
             "sweeps or use compmodel.tornado",
         )
-    axes: list[tuple[str, tuple[str, ...], list[float]]] = []
+    axes: list[tuple[str, tuple[str, ...], list[Any]]] = []
     for key, given in grid.items():
         paths = (key,) if isinstance(key, str) else tuple(key)
         if not paths or not all(isinstance(p, str) for p in paths):
@@ -310,7 +334,7 @@ def sweep(
                 "sweep", f"a grid key is a parameter path or a tuple of them; got {key!r}"
             )
         label = paths[0] if len(paths) == 1 else " & ".join(paths)
-        axes.append((label, paths, _check_values(key, given)))
+        axes.append((label, paths, _check_values(scenario, key, given)))
     if len(axes) == 2 and axes[0][0] == axes[1][0]:
         raise ScenarioError("sweep", f"the two grid entries are the same path {axes[0][0]!r}")
     if search not in ("all", "warm"):
@@ -319,22 +343,27 @@ def sweep(
             f"is {search!r}; allowed: 'all' (every point searched on its own) or 'warm' "
             "(continuation along each line of the grid)",
         )
-    points: list[tuple[float, ...]] = [(v,) for v in axes[0][2]]
+    points: list[tuple[Any, ...]] = [(v,) for v in axes[0][2]]
     if len(axes) == 2:
         points = [(a, b) for a in axes[0][2] for b in axes[1][2]]
     # bad paths and values fail here, before any solving: each value of each entry on
     # its own; every point where a weight or share rescales others (their combination
     # decides what is allowed)
-    rescaling = any(_rescales(p.split(".")) for _, paths, _ in axes for p in paths)
+    # (names of a categorical path, such as crediting, were checked against its choices:
+    # setting one costs a solve, so it is not tried here)
+    numeric = [
+        (paths, vals) for _, paths, vals in axes if _path_choices(scenario, paths[0]) is None
+    ]
+    rescaling = any(_path_rescales(scenario, p) for paths, _ in numeric for p in paths)
     if not rescaling:
-        for _, paths, vals in axes:
+        for paths, vals in numeric:
             for v in vals:
                 _apply(scenario, [(p, v) for p in paths])
-    settings: list[tuple[tuple[str, float], ...]] = []
+    settings: list[tuple[tuple[str, float | str], ...]] = []
     for pt in points:
         values = tuple((p, v) for (_, paths, _), v in zip(axes, pt, strict=True) for p in paths)
         if rescaling:
-            _apply(scenario, values)
+            _apply(scenario, [(p, v) for p, v in values if not isinstance(v, str)])
         settings.append(values)
     # runs of points, one task each: a line of the grid when following equilibria;
     # otherwise (every point searched on its own) about 64 runs, so an executor ships
@@ -348,7 +377,7 @@ def sweep(
     results = [r for run in _map(_run, runs, executor, progress, "sweep", sizes) for r in run]
     labels = [a[0] for a in axes]
     records: list[tuple[Any, ...]] = []
-    notes: dict[tuple[float, ...], tuple[str, ...]] = {}
+    notes: dict[tuple[Any, ...], tuple[str, ...]] = {}
     for pt, (rows, pt_notes) in zip(points, results, strict=True):
         records.extend((*pt, *row) for row in rows)
         if pt_notes:
@@ -389,8 +418,15 @@ def _coefficient_paths(scenario: Scenario) -> list[str]:
 
 
 def _ends(scenario: Scenario, path: str, spread: float | None) -> tuple[float, float, float]:
+    if _path_choices(scenario, path) is not None:
+        raise ScenarioError(
+            f"tornado[{path!r}]",
+            "takes a name (a crediting metric), not a number a tornado can move across a "
+            f"range; compare the names with compmodel.sweep(scenario, {{{path!r}: "
+            f"{list(_path_choices(scenario, path) or ())!r}}})",
+        )
     base = scenario.get(path)
-    rng = None
+    rng = _path_bounds(scenario, path)  # a clawback's share: 0 to 1
     if path.startswith("company.coefficients."):
         coef = scenario.company.coefficients.get(path.split(".", 2)[2])
         rng = coef.range if coef is not None else None
@@ -402,7 +438,7 @@ def _ends(scenario: Scenario, path: str, spread: float | None) -> tuple[float, f
                 "a range in the company file ({value, unit, range, source})",
             )
         return base, float(rng[0]), float(rng[1])
-    if base == 0.0 and rng is None:
+    if base == 0.0 and (rng is None or _path_bounds(scenario, path) is not None):
         raise ScenarioError(
             f"tornado[{path!r}]",
             "is 0, so a relative spread cannot move it; leave it out, or run "
