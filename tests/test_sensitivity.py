@@ -295,3 +295,18 @@ def test_a_point_that_does_not_settle_is_named(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr("compmodel.sensitivity.solve", not_settling)
     with pytest.raises(cm.ConvergenceError, match=r"at agent\.risk_aversion = 0\.5: best"):
         cm.sweep(HM87, {"agent.risk_aversion": [0.5]})
+
+
+def test_thread_and_process_pools_give_the_serial_frame_on_the_reference_company() -> None:
+    """The caches a solve shares (pay moments, aligned polynomials, first bests) are
+    keyed by content, so threads sharing them and processes rebuilding them give the
+    serial sweep bit for bit."""
+    today = cm.load_scenario(SAMPLES / "acme_today.toml")
+    grid = {"sales.target_incentive": [0.6, 0.8], "sales.clawbacks.cost_share": [0.0, 0.2]}
+    serial = cm.sweep(today, grid)
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        threads = cm.sweep(today, grid, executor=pool)
+    pd.testing.assert_frame_equal(threads, serial, check_exact=True)
+    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+        processes = cm.sweep(today, grid, executor=pool)
+    pd.testing.assert_frame_equal(processes, serial, check_exact=True)

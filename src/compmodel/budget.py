@@ -287,15 +287,15 @@ def _centred_product(
     form on the normal scale; on the logit scale the quadrature of
     :func:`compmodel.moments.expect_product` (twice, with twice the nodes, for the error
     bound when ``estimate_error``)."""
-    key = (id(a), id(b))
+    key = (a.key, b.key)
     hit = _ALIGNED.get(key)
-    if hit is None or hit[0] is not a or hit[1] is not b:
+    if hit is None:
         if len(_ALIGNED) > 4096:
             _ALIGNED.clear()
         breaks = np.union1d(a.breaks, b.breaks)
-        hit = (a, b, breaks, a._on(breaks), b._on(breaks))
+        hit = (breaks, a._on(breaks), b._on(breaks))
         _ALIGNED[key] = hit
-    _, _, breaks, ca, cb = hit
+    breaks, ca, cb = hit
     prod = _centred_coefs(breaks, ca, ea, cb, eb)
     mu, sd = float(pp.mean[var]), math.sqrt(pp.cov[var, var])
     if not pp.logit[var]:
@@ -309,9 +309,11 @@ def _centred_product(
     return Expectation(fine, abs(fine - coarse), "quadrature")
 
 
-#: (a, b) -> both on the union of their breaks; checked by identity (the polynomials
-#: come from the remembered :func:`_money_poly`, so the same objects come back)
-_ALIGNED: dict[tuple[int, int], tuple[PiecewisePoly, PiecewisePoly, Any, Any, Any]] = {}
+#: (a, b) by content -> both on the union of their breaks (a slider re-budgets the same
+#: plans with new means; the polynomials come from the remembered :func:`_money_poly`, so
+#: each one's content key is computed once)
+_PolyKey = tuple[bytes, bytes, tuple[int, ...]]
+_ALIGNED: dict[tuple[_PolyKey, _PolyKey], tuple[Any, Any, Any]] = {}
 
 
 @jit

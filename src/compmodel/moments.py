@@ -101,6 +101,12 @@ class PiecewisePoly:
         object.__setattr__(self, "breaks", b)
         object.__setattr__(self, "coefs", c)
 
+    @functools.cached_property
+    def key(self) -> tuple[bytes, bytes, tuple[int, ...]]:
+        """The polynomial's content (breaks, coefficients, shape): equal keys, equal
+        polynomials. Caches key on it, never on the object's identity."""
+        return self.breaks.tobytes(), self.coefs.tobytes(), self.coefs.shape
+
     # constructors -------------------------------------------------------------------
     @classmethod
     def constant(cls, value: float) -> PiecewisePoly:

@@ -313,7 +313,7 @@ class _PayMoments:
         rebuilds only that department's polynomials."""
 
         def poly_key(poly: PiecewisePoly) -> tuple[bytes, bytes, tuple[int, ...]]:
-            return poly.breaks.tobytes(), poly.coefs.tobytes(), poly.coefs.shape
+            return poly.key
 
         key = (
             pp.metrics,
