@@ -126,10 +126,12 @@ DASHBOARD_STEPS: list[tuple[str, float | str]] = [
     ("sales.clawback_late", 0.0),  # removes the late clawback
 ]
 
-#: Control path at e273b87 -> the path the code under test takes for it. Empty at
-#: e273b87; after the restructuring, e.g. ``{"sales.clawback_cost":
-#: "sales.clawbacks.cost_share", "sales.clawback_late": "sales.clawbacks.late_share"}``.
-CONTROL_PATHS: dict[str, str] = {}
+#: Control path at e273b87 -> the path the code under test takes for it (empty at
+#: e273b87; the clawbacks became parameter paths of compmodel.crediting since).
+CONTROL_PATHS: dict[str, str] = {
+    "sales.clawback_cost": "sales.clawbacks.cost_share",
+    "sales.clawback_late": "sales.clawbacks.late_share",
+}
 
 
 def apply_step(dashboard: Dashboard, path: str, value: float | str) -> None:

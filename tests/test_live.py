@@ -15,7 +15,8 @@ from ipywidgets.widgets import widget as widget_module
 
 import compmodel as cm
 from compmodel import charts
-from compmodel.live import Dashboard, credit_on
+from compmodel.crediting import credit_on
+from compmodel.live import Dashboard
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 REL = 1e-6  # a warm solve and a cold one agree to the solver's tolerance
@@ -156,12 +157,12 @@ def test_presets_picker_crediting_and_clawback(dash: Dashboard, today: cm.Scenar
     assert comp.metric == "ontime_margin"
     assert comp.payout.target == pytest.approx(2.0e6 * k)
     assert (
-        credit_on(today, base, "ontime_margin").departments["sales"]
+        credit_on(today, "ontime_margin", at=base).departments["sales"]
         == dash.scenario.departments["sales"]
     )
-    dash.sliders["sales.clawback_cost"].value = 0.1
+    dash.sliders["sales.clawbacks.cost_share"].value = 0.1
     assert dash.scenario.get("sales.curves.clawback.share") == 0.1
-    dash.sliders["sales.clawback_cost"].value = 0.0
+    dash.sliders["sales.clawbacks.cost_share"].value = 0.0
     assert "clawback" not in dash.scenario.departments["sales"].plan.components
     # the picker lists the samples with a company model, and loads one as the baseline
     labels = [label for label, _ in dash.picker.options]

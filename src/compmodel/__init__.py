@@ -31,6 +31,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .analysis import compare, cost_sheet, line_of_sight, winners_losers
 from .budget import BudgetDiagnostics, CommissionBudget, commission_budget
+from .crediting import credit_on, crediting_metrics
 from .errors import (
     CompmodelError,
     ConvergenceError,
@@ -144,6 +145,8 @@ __all__ = [
     "commission_budget",
     "compare",
     "cost_sheet",
+    "credit_on",
+    "crediting_metrics",
     "dashboard",
     "evaluate",
     "figure_of",

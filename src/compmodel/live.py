@@ -35,25 +35,17 @@ import altair as alt
 import ipywidgets as widgets  # type: ignore[import-untyped]
 import pandas as pd
 
-from . import charts
+from . import charts, paths
 from .analysis import compare
+from .crediting import crediting_metrics
 from .errors import CompmodelError, ScenarioError
 from .io import load_scenario, save_scenario
-from .plans import Clawback, Component, PayoutCurve
+from .plans import PayoutCurve
 from .scenario import Scenario
 from .simulate import Simulation, simulate
 from .solve import Solution, solve
 
-__all__ = ["DEFAULT_PRESETS", "KPIS", "Dashboard", "credit_on", "dashboard"]
-
-#: Metrics sales can be credited on, in the order of the order's life, and their names.
-CREDITING: Mapping[str, str] = {
-    "bookings": "at booking",
-    "shipped_revenue": "at shipment",
-    "ontime_revenue": "on on-time delivery",
-    "shipped_margin": "on shipped margin",
-    "ontime_margin": "on the margin of on-time orders",
-}
+__all__ = ["DEFAULT_PRESETS", "KPIS", "Dashboard", "dashboard"]
 
 #: KPI tiles: key -> (title, how to read a change: "higher" or "lower" is better).
 KPIS: Mapping[str, tuple[str, str]] = {
@@ -83,94 +75,6 @@ DEFAULT_PRESETS: Mapping[str, Mapping[str, float]] = {
 _OUTCOME_FIGURES = tuple(f for f in charts.DEFAULT_OUTCOMES if f != "revenue")
 _PRESET_PROMPT = "Presets…"
 _BETTER, _WORSE, _GREY = charts.BETTER, charts.WORSE, "#546e7a"
-
-
-# --------------------------------------------------------------------------------------
-# plan changes a slider cannot express as one number
-# --------------------------------------------------------------------------------------
-def credit_on(
-    scenario: Scenario, solution: Solution, metric: str, *, department: str = "sales"
-) -> Scenario:
-    """Credit a department's commission on another metric of the order's life.
-
-    The department's component on a crediting metric (bookings, shipped revenue,
-    on-time revenue, shipped or on-time margin) is moved to ``metric``, its curve's
-    points scaled by the ratio of the two metrics' expected values at ``solution``
-    (so the same behaviour reaches the same attainment: a quota of 2 million booked
-    becomes, on on-time margin, 2 million x margin x OTIF).
-
-    Raises
-    ------
-    ScenarioError
-        If ``metric`` is not a crediting metric of the scenario, or the department has
-        no curve component on one.
-    """
-    allowed = [m for m in CREDITING if m in scenario.metrics and m in solution.metrics]
-    if metric not in allowed:
-        raise ScenarioError("crediting", f"cannot credit on {metric!r}; allowed here: {allowed}")
-    plan = scenario.departments[department].plan
-    key = next(
-        (
-            k
-            for k, c in plan.components.items()
-            if c.metric in allowed and isinstance(c.payout, PayoutCurve)
-        ),
-        None,
-    )
-    if key is None:
-        raise ScenarioError(
-            f"{department}.crediting",
-            f"{department} has no payout curve on {allowed} to move; add one first",
-        )
-    comp = plan.components[key]
-    if comp.metric == metric:
-        return scenario
-    before, after = solution.metrics[comp.metric], solution.metrics[metric]
-    if not (before > 0 and after > 0):
-        raise ScenarioError(
-            f"{department}.crediting",
-            f"{comp.metric} ({before:,.0f}) and {metric} ({after:,.0f}) must both be positive "
-            "at the equilibrium to rescale the curve",
-        )
-    k = after / before
-    curve = comp.payout
-    assert isinstance(curve, PayoutCurve)  # selected above
-    scaled = dataclasses.replace(
-        curve,
-        threshold=curve.threshold * k,
-        target=curve.target * k,
-        cap=None if curve.cap is None else curve.cap * k,
-        extra_points=tuple((x * k, y) for x, y in curve.extra_points),
-    )
-    components = dict(plan.components)
-    components[key] = dataclasses.replace(comp, metric=metric, payout=scaled)
-    return scenario.with_department(
-        department, plan=dataclasses.replace(plan, components=components)
-    )
-
-
-def _with_clawback(
-    scenario: Scenario, department: str, key: str, metric: str, share: float, rate_of: str | None
-) -> Scenario:
-    """Set, add or (at share 0) remove a clawback component."""
-    plan = scenario.departments[department].plan
-    components = dict(plan.components)
-    if share <= 0.0:
-        components.pop(key, None)
-    elif key in components:
-        return scenario.with_curve(department, key, share=share)
-    else:
-        components[key] = Component(metric=metric, payout=Clawback(share=share, rate_of=rate_of))
-    return scenario.with_department(
-        department, plan=dataclasses.replace(plan, components=components)
-    )
-
-
-def _clawback_share(scenario: Scenario, department: str, key: str) -> float:
-    comp = scenario.departments[department].plan.components.get(key)
-    return (
-        float(comp.payout.share) if comp is not None and isinstance(comp.payout, Clawback) else 0.0
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -320,21 +224,9 @@ class Dashboard(widgets.VBox):
     # ----------------------------------------------------------------------------------
     def set_value(self, path: str, value: float) -> None:
         """Set the number at ``path`` in the current scenario and update everything."""
-        if path == "sales.crediting":
-            self._apply(lambda s: credit_on(s, self.solution, str(value)))
-        elif path.endswith(".clawback_cost"):
-            dept = path.split(".")[0]
-            self._apply(
-                lambda s: _with_clawback(s, dept, "clawback", "promise_cost", float(value), None)
-            )
-        elif path.endswith(".clawback_late"):
-            dept = path.split(".")[0]
-            rate_of = self._credit_key(self.scenario, dept)
-            self._apply(
-                lambda s: _with_clawback(
-                    s, dept, "late_clawback", "late_bookings", float(value), rate_of
-                )
-            )
+        if paths.is_categorical(self.scenario, path):
+            # crediting rescales the curve at the equilibrium on screen
+            self._apply(lambda s: s.with_value(path, str(value), at=self.solution))
         else:
             self._apply(lambda s: s.with_value(path, float(value)))
 
@@ -611,8 +503,7 @@ class Dashboard(widgets.VBox):
                 else "this plan pays on no company-wide result: pick a scenario that does (aligned)"
             )
             rows.append(share)
-            if dname == "sales":
-                rows += self._sales_controls(s)
+            rows += self._crediting_controls(s, dname)
             for key, comp in dept.plan.components.items():
                 if isinstance(comp.payout, PayoutCurve):
                     rows += self._curve_sliders(s, dname, key, comp.payout)
@@ -639,26 +530,26 @@ class Dashboard(widgets.VBox):
         self.controls.selected_index = 0 if panels else None
         self._sync_controls()
 
-    def _sales_controls(self, s: Scenario) -> list[widgets.Widget]:
+    def _crediting_controls(self, s: Scenario, dname: str) -> list[widgets.Widget]:
+        """Crediting and the clawbacks, where the company declares them."""
         out: list[widgets.Widget] = []
-        crediting = [m for m in CREDITING if m in s.metrics]
-        key = self._credit_key(s, "sales")
-        if key is not None and len(crediting) > 1:
+        own = set(paths.parameter_paths(s))
+        crediting = crediting_metrics(s)
+        path = f"{dname}.crediting"
+        if path in own and len(crediting) > 1:
             dd = widgets.Dropdown(
-                options=[(CREDITING[m], m) for m in crediting],
+                options=[(label, m) for m, label in crediting.items()],
                 description="credited",
                 style={"description_width": "130px"},
                 layout=widgets.Layout(width="380px"),
             )
-            dd.observe(self._handler("sales.crediting"), names="value")
-            self.sliders["sales.crediting"] = dd
+            dd.observe(self._handler(path), names="value")
+            self.sliders[path] = dd
             out.append(dd)
-        if "promise_cost" in s.metrics:
-            out.append(
-                self._slider("sales.clawback_cost", "pays orders' cost", 0.0, 1.0, 0.05, ".0%")
-            )
-        if "late_bookings" in s.metrics and key is not None:
-            out.append(self._slider("sales.clawback_late", "late clawback", 0.0, 1.0, 0.05, ".0%"))
+        for form, label in (("cost_share", "pays orders' cost"), ("late_share", "late clawback")):
+            path = f"{dname}.clawbacks.{form}"
+            if path in own:
+                out.append(self._slider(path, label, 0.0, 1.0, 0.05, ".0%"))
         return out
 
     def _curve_sliders(
@@ -724,21 +615,13 @@ class Dashboard(widgets.VBox):
             s = self.scenario
             for path, w in self.sliders.items():
                 value: Any
-                if path == "sales.crediting":
-                    key = self._credit_key(s, "sales")
-                    value = s.departments["sales"].plan.components[key].metric if key else w.value
-                elif path.endswith(".clawback_cost"):
-                    value = _clawback_share(s, path.split(".")[0], "clawback")
-                elif path.endswith(".clawback_late"):
-                    value = _clawback_share(s, path.split(".")[0], "late_clawback")
-                else:
-                    try:
-                        value = s.get(path)
-                    except CompmodelError:
-                        continue
-                    if isinstance(w, widgets.FloatSlider):
-                        w.max = max(w.max, value)
-                        w.min = min(w.min, value)
+                try:
+                    value = paths.get(s, path)
+                except CompmodelError:
+                    continue
+                if isinstance(w, widgets.FloatSlider):
+                    w.max = max(w.max, value)
+                    w.min = min(w.min, value)
                 if w.value != value:
                     w.value = value
         finally:
@@ -756,15 +639,6 @@ class Dashboard(widgets.VBox):
             if scopes == {True, False}:
                 out.append(d)
         return out
-
-    @staticmethod
-    def _credit_key(s: Scenario, dept: str) -> str | None:
-        if dept not in s.departments:
-            return None
-        for k, c in s.departments[dept].plan.components.items():
-            if c.metric in CREDITING and isinstance(c.payout, PayoutCurve):
-                return k
-        return None
 
     def _bridge_limits(self) -> dict[str, float]:
         if self.baseline.company.kind != "manufacturer":

@@ -37,7 +37,14 @@ import numpy as np
 from ..errors import ScenarioError
 from ..scenario import Scenario
 
-__all__ = ["CompanyModel", "LeverSpace", "build_model", "register_kind"]
+__all__ = [
+    "CompanyModel",
+    "Crediting",
+    "LeverSpace",
+    "build_model",
+    "crediting_of",
+    "register_kind",
+]
 
 
 @dataclass(frozen=True)
@@ -149,12 +156,47 @@ def lever_space(scenario: Scenario) -> LeverSpace:
     )
 
 
+@dataclass(frozen=True)
+class Crediting:
+    """What a kind of company declares about crediting sales and clawing pay back.
+
+    Attributes
+    ----------
+    metrics
+        The metrics a commission can be credited on, in the order of an order's life,
+        each with how a person reads it (``"bookings": "at booking"``).
+    clawbacks
+        Clawback forms by name (``"cost_share"``): the component's name in a plan, the
+        metric it takes back on, and whether it takes a share of the commission's rate
+        (``True``: late orders) or of the metric itself (``False``: a cost).
+    """
+
+    metrics: Mapping[str, str]
+    clawbacks: Mapping[str, tuple[str, str, bool]]
+
+
 _KINDS: dict[str, Callable[[Scenario], CompanyModel]] = {}
+_CREDITING: dict[str, Crediting] = {}
 
 
-def register_kind(kind: str, builder: Callable[[Scenario], CompanyModel]) -> None:
-    """Make ``company.kind = kind`` build its model with ``builder(scenario)``."""
+def register_kind(
+    kind: str,
+    builder: Callable[[Scenario], CompanyModel],
+    *,
+    crediting: Crediting | None = None,
+) -> None:
+    """Make ``company.kind = kind`` build its model with ``builder(scenario)``; a kind
+    whose sales can be credited on several metrics declares them in ``crediting``."""
     _KINDS[kind] = builder
+    if crediting is not None:
+        _CREDITING[kind] = crediting
+
+
+def crediting_of(kind: str) -> Crediting | None:
+    """The crediting a company kind declares (``None``: its plans pick no crediting)."""
+    from . import declared, linear, manufacturer  # noqa: F401  (registers the kinds)
+
+    return _CREDITING.get(kind)
 
 
 def build_model(scenario: Scenario) -> CompanyModel:

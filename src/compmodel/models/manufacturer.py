@@ -141,7 +141,7 @@ import numpy as np
 from .._jit import jit
 from ..errors import ScenarioError
 from ..scenario import Scenario
-from . import LeverSpace, lever_space, register_kind
+from . import Crediting, LeverSpace, lever_space, register_kind
 
 __all__ = ["BRIDGES", "LEVERS", "MANUFACTURER_METRICS", "ManufacturerModel"]
 
@@ -779,4 +779,20 @@ class ManufacturerModel:
         return min(1.0, base + self.k["leader_identification"] * u / 5.0) if u > 0 else base
 
 
-register_kind("manufacturer", ManufacturerModel)
+#: Sales crediting and clawbacks (see the module docstring): the metrics a commission can
+#: be credited on, and the two clawback forms of DESIGN.md section 3.
+CREDITING = Crediting(
+    metrics={
+        "bookings": "at booking",
+        "shipped_revenue": "at shipment",
+        "ontime_revenue": "on on-time delivery",
+        "shipped_margin": "on shipped margin",
+        "ontime_margin": "on the margin of on-time orders",
+    },
+    clawbacks={
+        "cost_share": ("clawback", "promise_cost", False),
+        "late_share": ("late_clawback", "late_bookings", True),
+    },
+)
+
+register_kind("manufacturer", ManufacturerModel, crediting=CREDITING)
