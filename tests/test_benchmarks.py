@@ -40,3 +40,12 @@ def test_two_department_loop_matches_solve() -> None:
     np.testing.assert_allclose(
         bench.straightforward(s, monte_carlo=False), cm.solve(s).lever_vector, rtol=1e-6, atol=1e-8
     )
+
+
+def test_round_trip_edits_give_what_with_value_gives() -> None:
+    s = cm.load_scenario(bench.ALIGNED)
+    for path, values in bench.EDITS.items():
+        for v in values:
+            assert (
+                bench.with_value_round_trip(s, path, v).to_dict() == s.with_value(path, v).to_dict()
+            )
