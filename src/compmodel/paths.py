@@ -549,12 +549,21 @@ def _read(scenario: Any, keys: Sequence[str | int]) -> float | None:
 # --------------------------------------------------------------------------------------
 def _evolve(obj: Any, **changes: Any) -> Any:
     """A copy of a frozen dataclass with ``changes``, not validated again (the caller
-    checks what changed); mapping fields are given as read-only mappings."""
+    checks what changed); mapping fields are given as read-only mappings. Only the
+    fields are copied: nothing an object remembered about its old values comes along."""
     new = object.__new__(type(obj))
-    new.__dict__.update(obj.__dict__)
-    for k, v in changes.items():
-        object.__setattr__(new, k, v)
+    for f in _FIELDS.get(type(obj)) or _fields_of(type(obj)):
+        object.__setattr__(new, f, changes[f] if f in changes else getattr(obj, f))
     return new
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[str, ...]:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    _FIELDS[cls] = names
+    return names
 
 
 def _frozen(d: dict[str, Any]) -> Mapping[str, Any]:
