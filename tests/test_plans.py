@@ -98,7 +98,10 @@ def test_objects_are_immutable() -> None:
 @st.composite
 def curves(draw: st.DrawFn) -> cm.PayoutCurve:
     direction = draw(st.sampled_from([1.0, -1.0]))
-    threshold = draw(st.floats(-1e4, 1e4))
+    # no subnormal thresholds: scaled by a quota ratio they underflow to 0 (hypothesis
+    # draws them from the constants it finds in the code, so which modules a run has
+    # imported decided whether this test saw 5e-324)
+    threshold = draw(st.floats(-1e4, 1e4, allow_subnormal=False))
     gap = draw(st.floats(0.5, 1e3))
     target = threshold + direction * gap
     capped = draw(st.booleans())
