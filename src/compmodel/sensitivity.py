@@ -272,7 +272,9 @@ def sweep(
         :meth:`Scenario.with_value`, e.g. ``{"sales.shared_share": np.linspace(0, 1, 5)}``).
         A tuple of paths moves them together, e.g. every department's shared share:
         ``{("sales.shared_share", "production.shared_share"): [0, 0.5, 1]}``. With two
-        entries the grid is their product (the first varies slowest).
+        entries the grid is their product (the first varies slowest). A path that takes
+        a name takes a list of names: ``{"sales.crediting": ["bookings",
+        "ontime_margin"]}`` (see :mod:`compmodel.crediting`).
     executor
         Any :class:`concurrent.futures.Executor` to solve points in parallel (a
         ``ProcessPoolExecutor``, or a dask ``Client(...).get_executor()``); ``None``
@@ -470,7 +472,9 @@ def tornado(
         A scenario with a company model.
     paths
         Parameter paths to move (default: every company coefficient with a stated
-        range, ``company.coefficients.<name>``).
+        range, ``company.coefficients.<name>``). Numbers only: a path that takes a name
+        (crediting) is refused; compare names with :func:`sweep`. A clawback share
+        (``sales.clawbacks.cost_share``) ranges over 0 to 1.
     spread
         ``None`` (default): each path moves to the ends of its stated range. A number:
         to ``value x (1 -+ spread)`` (e.g. 0.2 for +-20%), kept inside a stated range;
