@@ -125,15 +125,12 @@ def test_means_jacobian_at_the_over_promising_kink_is_the_derivative_from_above(
 @pytest.mark.parametrize(
     "sample", ["acme_today", "acme_aligned", "acme_otif_gate", "acme_margin_on_delivery"]
 )
-def test_compiled_best_responses_reach_the_python_equilibrium(
-    sample: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_compiled_best_responses_reach_the_python_equilibrium(sample: str) -> None:
     """The compiled climb (projected Newton) and the Python path (L-BFGS-B on the same
     CE) land on the same equilibrium: levers to 1e-7, total surplus to 1e-8."""
     s = cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml")
-    fast = cm.solve(s)
-    monkeypatch.setattr(solve_module, "department_arrays", lambda d, space: None)
-    slow = cm.solve(s)
+    fast = cm.solve(s, backend="compiled")
+    slow = cm.solve(s, backend="python")
     np.testing.assert_allclose(fast.lever_vector, slow.lever_vector, rtol=0, atol=1e-7)
     assert fast.total_surplus == pytest.approx(slow.total_surplus, rel=1e-8)
     assert len(fast.diagnostics.equilibria) == len(slow.diagnostics.equilibria)
@@ -253,12 +250,14 @@ def test_first_best_by_the_planner_climb_matches_lbfgsb(sample: str) -> None:
     """The compiled first best (the climb of a planner paid operating profit, bearing
     everyone's effort cost) reaches L-BFGS-B's total surplus without risk, to 1e-10
     relative, and the same levers to 1e-6 (total surplus is flat at its maximum)."""
-    p = solve_module._Problem(cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml"))
+    s = cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml")
+    p = solve_module._Problem(s, backend="compiled")
     solve_module._FIRST_BEST.clear()
     fast = p.first_best_levers()
-    p._kernel = None  # the Python path: scipy's L-BFGS-B with the model's gradient
+    # the Python path: scipy's L-BFGS-B with the model's gradient
+    python = solve_module._Problem(s, backend="python")
     solve_module._FIRST_BEST.clear()
-    slow = p.first_best_levers()
+    slow = python.first_best_levers()
     solve_module._FIRST_BEST.clear()
     ts_fast, ts_slow = p.total_surplus(fast, risk=False), p.total_surplus(slow, risk=False)
     assert ts_fast == pytest.approx(ts_slow, rel=1e-10)

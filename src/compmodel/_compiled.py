@@ -1,11 +1,14 @@
 """A department's best response in compiled code: its perceived CE, gradient and climb.
 
 :mod:`compmodel.solve` defines the problem; this module evaluates it without returning
-to Python between steps, for the ``manufacturer`` company model and the plans the
-kernels cover (everything the reference company uses; :func:`department_arrays` says
-``None`` otherwise and the solver keeps its Python path, which gives the same optimum
-more slowly). The model is called directly (numba cannot cache kernels that take
-another kernel as an argument), so another company kind would add its own path here.
+to Python between steps, for any company plug-in that brings compiled equations and the
+plans the kernels cover (everything the reference company uses; :func:`department_arrays`
+says ``None`` otherwise and the solver keeps its Python path, which gives the same
+optimum more slowly). numba cannot cache a kernel that takes another kernel as an
+argument, so this file is a template: :mod:`compmodel._kernels` writes one module per
+plug-in with the plug-in's equations in place of the block marked ``<plug-in
+equations>``, named by a hash of every source it compiles, so numba caches it and no
+edit of a plug-in or of these kernels can leave a stale kernel behind.
 
 Notation, for one department with levers ``x`` (``k`` of them) while the others stay at
 ``t``: ``mu(t)`` are the company model's metric means, ``m`` the means of the plan's
@@ -33,11 +36,22 @@ from typing import Any
 
 import numpy as np
 
-from ._jit import jit
-from .models.manufacturer import _means_jacobian_packed
-from .moments import _GL_NODES, _gl_rule, _logit_with_score, _normal_with_score
+from compmodel._jit import jit
+from compmodel.moments import _GL_NODES, _gl_rule, _logit_with_score, _normal_with_score
 
 FloatArray = np.ndarray
+
+
+# <plug-in equations>
+# A generated module (compmodel._kernels) puts the company plug-in's compiled equations
+# here: ``_means_jacobian_packed(t, data, columns) -> (means, jacobian)``. This stand-in
+# is what the template runs when imported as it is (never in a solve).
+@jit
+def _means_jacobian_packed(t: FloatArray, data: Any, columns: Any) -> tuple[FloatArray, FloatArray]:
+    raise NotImplementedError("the generic kernels run only as a plug-in's generated module")
+
+
+# </plug-in equations>
 
 
 def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import tomli_w
 
-from . import validate
+from . import kinds, validate
 from .document import FORMAT_VERSION, scenario_to_dict
 from .errors import PlanError, RosterError, ScenarioError
 from .plans import (
@@ -72,7 +72,6 @@ _COMPANY = {"kind", "coefficients", "options", "levers", "means", "cost_cross", 
 _LEVER = {"rest", "cost", "value", "lower", "upper", "unit", "description"}
 _MEAN = {"intercept", "loadings"}
 _CROSS = {"levers", "value"}
-COMPANY_KINDS = ("none", "linear", "declared", "manufacturer")
 _COEF = {"value", "unit", "range", "source", "description"}
 _METRIC = {"unit", "direction", "scope", "scale", "description"}
 _FORECAST = {"mean", "sd", "individual_sd"}
@@ -329,7 +328,7 @@ def _pairs(
 
 
 def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
-    kind = _str(c_raw.get("kind", "none"), "company.kind", COMPANY_KINDS)
+    kind = _str(c_raw.get("kind", "none"), "company.kind", kinds.available())
     levers: dict[str, dict[str, Lever]] = {}
     for dn, table in _table(c_raw.get("levers", {}), "company.levers").items():
         levers[dn] = {}

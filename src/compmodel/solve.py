@@ -90,10 +90,11 @@ from scipy import optimize, special
 
 from . import _compiled as kernels
 from ._compiled import department_arrays, gl_rule
+from ._kernels import kernels_for
 from ._pickling import PicklesProxies
 from .budget import PersonPlan, _moments, _person_plan
 from .errors import ConvergenceError, ScenarioError
-from .models import CompanyModel, build_model
+from .models import Capabilities, CompanyModel, build_model, capabilities
 from .moments import (
     Factor,
     PiecewisePoly,
@@ -115,6 +116,7 @@ __all__ = [
 ]
 
 Kind = Literal["equilibrium", "first_best", "no_incentive", "levers"]
+Backend = Literal["auto", "python", "compiled"]
 
 
 # --------------------------------------------------------------------------------------
@@ -552,10 +554,17 @@ def shared_line_of_sight(model: Any, name: str, dept: Department) -> tuple[float
 
 
 class _Problem:
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, backend: Backend = "auto") -> None:
+        if backend not in ("auto", "python", "compiled"):
+            raise ScenarioError(
+                "backend",
+                f"is {backend!r}; allowed: 'auto' (compiled where the model and the plans "
+                "allow, else Python), 'compiled' or 'python'",
+            )
         self.scenario = scenario
         self._surplus: dict[tuple[bytes, bool], float] = {}
         self.model: CompanyModel = build_model(scenario)
+        self.caps: Capabilities = capabilities(self.model)
         self.space = self.model.levers
         if scenario.forecast is None:
             raise ScenarioError(
@@ -602,15 +611,33 @@ class _Problem:
                     moments,
                 )
             )
-        # the compiled path (compmodel._compiled): where the model offers a compiled
-        # Jacobian and every plan fits the kernels; same optimum, no Python per step
+        # the compiled path (compmodel._compiled, instantiated for the model's plug-in by
+        # compmodel._kernels): where the model brings compiled equations and every plan
+        # fits the kernels; same optimum, no Python per step
         self._kernel: tuple[Any, dict[str, Any], tuple[np.ndarray, np.ndarray]] | None
         self._kernel = None
-        data = getattr(self.model, "kernel_data", None)
-        if data is not None:
+        self._kmod: Any = None
+        why = "its company model brings no compiled equations (models.CompiledEquations)"
+        if backend != "python" and self.caps.compiled is not None:
+            equations, data = self.caps.compiled
             packed = {d.name: department_arrays(d, self.space) for d in self.depts if d.levers.size}
             if all(v is not None for v in packed.values()):
+                self._kmod = kernels_for(
+                    equations.module, equations.means_jacobian, equations.means
+                )
                 self._kernel = (data, packed, gl_rule())
+            else:
+                missing = [n for n, v in packed.items() if v is None]
+                why = (
+                    f"the plans of {missing} are outside what the kernels cover (a noiseless "
+                    "metric, or components on correlated metrics)"
+                )
+        if backend == "compiled" and self._kernel is None:
+            raise ScenarioError(
+                "backend",
+                f"'compiled' is not possible for this scenario: {why}; use backend='auto' "
+                "(the Python path then gives the same optimum, more slowly)",
+            )
 
     # pay moments -------------------------------------------------------------------
     def _plan_means(self, d: _Dept, mu: np.ndarray) -> np.ndarray:
@@ -681,7 +708,7 @@ class _Problem:
         """Metric means at ``t`` and their derivatives in the levers ``columns``: the
         model's own where it offers them (the ``manufacturer`` model's are exact), else
         central differences (step ``1e-6 max(1, |t_j|)``)."""
-        fast = getattr(self.model, "means_jacobian", None)
+        fast = self.caps.means_jacobian
         if fast is not None:
             return fast(t, columns)
         jac = np.empty((len(self.model.metrics), columns.size))
@@ -699,7 +726,7 @@ class _Problem:
         assert self._kernel is not None
         data, packed, (gx, gw) = self._kernel
         xa = np.asarray(x, dtype=float)
-        ce, grad = kernels.perceived_ce(data, t, xa, mu0, packed[d.name], gx, gw)
+        ce, grad = self._kmod.perceived_ce(data, t, xa, mu0, packed[d.name], gx, gw)
         return float(ce), grad
 
     def _polish(
@@ -967,7 +994,7 @@ class _Problem:
         def sweep(t: np.ndarray, fb: np.ndarray, explore: bool, precise: bool) -> None:
             first = 0
             while True:
-                k, x, v, scale = kernels.gauss_seidel(
+                k, x, v, scale = self._kmod.gauss_seidel(
                     data, t, fb, depts, concave, sp.rest, sp.lower, sp.upper, explore,
                     precise, step, last, has_last, first, gx, gw,
                 )  # fmt: skip
@@ -975,7 +1002,7 @@ class _Problem:
                     return
                 d = movers[k]
                 x, _ = self._polish(d, t, x, float(v), self.model.means(t), float(scale))
-                kernels.apply_move(t, d.levers, x, k, step, last, has_last)
+                self._kmod.apply_move(t, d.levers, x, k, step, last, has_last)
                 first = k + 1
 
         return sweep
@@ -993,7 +1020,7 @@ class _Problem:
         """Stacked gradients of each department's perceived CE in its own levers at ``t``."""
         if self._kernel is not None:
             data, packed, (gx, gw) = self._kernel
-            return kernels.first_order_conditions(data, t, tuple(packed.values()), gx, gw)
+            return self._kmod.first_order_conditions(data, t, tuple(packed.values()), gx, gw)
         g = np.zeros(t.size)
         mu0 = self.model.means(t)
         for d in self.depts:
@@ -1019,7 +1046,7 @@ class _Problem:
         lo, hi = self.space.lower, self.space.upper
         if self._kernel is not None:
             data, packed, (gx, gw) = self._kernel
-            t, ok = kernels.newton(data, t0, tuple(packed.values()), lo, hi, tol, gx, gw)
+            t, ok = self._kmod.newton(data, t0, tuple(packed.values()), lo, hi, tol, gx, gw)
             return t if ok else None
         t = t0.copy()
         g = self.foc(t)
@@ -1077,7 +1104,7 @@ class _Problem:
         best_x, best_v = x0, -math.inf
         starts = (x0, self.space.clip(x0 + 1.0)) if start is None else (self.space.clip(start),)
         fg: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
-        value_gradient = getattr(self.model, "value_gradient", None)
+        value_gradient = self.caps.value_gradient
         if value_gradient is not None:
             weighted = self.space.cost * self.space.headcount[:, None]
 
@@ -1087,9 +1114,9 @@ class _Problem:
                 return value - 0.5 * float(dev @ weighted @ dev), grad - weighted @ dev
 
         planner = None
-        if self._kernel is not None and "operating_profit" in self.model.metrics:
+        if self._kernel is not None and self.caps.value_metric is not None:
             planner = kernels.planner_arrays(
-                self.space, list(self.model.metrics).index("operating_profit")
+                self.space, list(self.model.metrics).index(self.caps.value_metric)
             )
         for x_start in starts:
             x = None
@@ -1097,7 +1124,7 @@ class _Problem:
                 # the compiled climb of a planner paid the company's value; a kink
                 # (the climb's test not met) is finished with L-BFGS-B below
                 data, _, (gx, gw) = self._kernel  # type: ignore[misc]
-                x, _, met = kernels.climb(
+                x, _, met = self._kmod.climb(
                     data, x_start, x_start, self.model.means(x_start), planner,
                     self.space.lower, self.space.upper, scale, start is None, gx, gw,
                 )  # fmt: skip
@@ -1125,7 +1152,7 @@ class _Problem:
     def _first_best_key(self) -> tuple[object, ...] | None:
         """What the first best depends on (the model's value and the effort costs), for
         models that can say: a sweep over plan settings then finds it once."""
-        fingerprint = getattr(self.model, "fingerprint", None)
+        fingerprint = self.caps.fingerprint
         if fingerprint is None:
             return None
         sp = self.space
@@ -1247,13 +1274,13 @@ def _trivial_diag(t: np.ndarray, names: tuple[str, ...], ts: float, start: str) 
     return SolveDiagnostics(True, 0, 0.0, (pt,), 0, ())
 
 
-def first_best(scenario: Scenario) -> Solution:
+def first_best(scenario: Scenario, *, backend: Backend = "auto") -> Solution:
     """Levers that maximise total surplus (gross value minus effort costs).
 
     Pay figures are the plan's at those levers, for reference; the total surplus carries
-    no risk premium (a fixed wage bears no risk).
+    no risk premium (a fixed wage bears no risk). ``backend`` as in :func:`solve`.
     """
-    p = _Problem(scenario)
+    p = _Problem(scenario, backend)
     t = p.first_best_levers()
     diag = _trivial_diag(t, p.space.names, p.total_surplus(t, risk=False), "first_best")
     return _solution(p, t, "first_best", diag, 1.0)
@@ -1336,6 +1363,7 @@ def solve(
     tol: float = 1e-8,
     max_sweeps: int = 200,
     search: Literal["all", "warm"] = "all",
+    backend: Backend = "auto",
 ) -> Solution:
     """The equilibrium of a scenario: each department's best response to its plan.
 
@@ -1357,6 +1385,12 @@ def solve(
         Relative lever change below which best responses have settled.
     max_sweeps
         Most Gauss-Seidel sweeps from each starting profile.
+    backend
+        ``"auto"`` (default): the compiled kernels where the company model brings
+        compiled equations and every plan fits them, else Python. ``"compiled"``: the
+        kernels or a :class:`ScenarioError` saying why not. ``"python"``: scipy's
+        L-BFGS-B best responses on the same expectations (same optimum, slower: a
+        reference for the kernels).
 
     Returns
     -------
@@ -1377,7 +1411,7 @@ def solve(
             f"is {search!r}; allowed: 'all' (every starting profile) or 'warm' (follow "
             "warm_start only)",
         )
-    p = _Problem(scenario)
+    p = _Problem(scenario, backend)
     names = p.space.names
     found: list[tuple[np.ndarray, list[str]]] = []
     notes: list[str] = []

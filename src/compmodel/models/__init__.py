@@ -18,7 +18,7 @@ Kinds: ``linear`` (:mod:`compmodel.models.linear`), ``declared``
 
 A model may also offer, and the solver then uses:
 
-* ``value_parts(t)`` — signed parts of gross value (for profit bridges);
+* ``value_parts(t)`` — signed parts of gross value (for profit walks);
 * ``staff_retention(t)`` — per department, the share of people staying before pay
   against the market (turnover the levers cause, already costed in gross value);
 * ``team_identification(department, base)`` — team identification after the model's
@@ -30,18 +30,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from .. import kinds
 from ..errors import ScenarioError
 from ..scenario import Scenario
 
 __all__ = [
+    "Capabilities",
     "CompanyModel",
+    "CompiledEquations",
     "Crediting",
     "LeverSpace",
     "build_model",
+    "capabilities",
     "crediting_of",
     "register_kind",
 ]
@@ -106,6 +110,65 @@ class LeverSpace:
 
     def as_dict(self, t: np.ndarray) -> dict[str, float]:
         return {n: float(v) for n, v in zip(self.names, t, strict=True)}
+
+
+@dataclass(frozen=True)
+class CompiledEquations:
+    """A plug-in's equations in numba, for the solver's compiled path.
+
+    ``module`` holds ``means_jacobian(t, data, columns) -> (means, jacobian)`` (exact
+    derivatives in the levers ``columns``, shapes ``(metrics,)`` and ``(metrics,
+    columns)``) or, without exact derivatives, ``means(t, data) -> means`` (the kernels
+    then take central differences in compiled code); ``data`` is the model's
+    ``kernel_data``. Both are numba-jitted module-level functions (``compmodel._jit.jit``);
+    keep the equations' compiled callees in the same module, which names the kernels'
+    cache (see :mod:`compmodel._kernels`).
+    """
+
+    module: str
+    means_jacobian: str | None = None
+    means: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model offers beyond :class:`CompanyModel`, read once by :func:`capabilities`.
+
+    Attributes
+    ----------
+    compiled
+        Its compiled equations and their data (``None``: the Python path only).
+    means_jacobian
+        ``(t, columns) -> (means, jacobian)`` in Python (else central differences).
+    value_gradient
+        ``t -> (gross value, gradient)`` (else differences).
+    fingerprint
+        Everything the equations read besides the levers (equal fingerprints, equal
+        model): lets the solver reuse a first best across plan changes.
+    value_metric
+        The metric whose mean is gross value less a constant (the base payroll), which
+        the compiled first best pays the planner; ``None`` if the model has none.
+    """
+
+    compiled: tuple[CompiledEquations, Any] | None = None
+    means_jacobian: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    value_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
+    fingerprint: tuple[object, ...] | None = None
+    value_metric: str | None = None
+
+
+def capabilities(model: CompanyModel) -> Capabilities:
+    """The optional capabilities ``model`` declares (attributes of the same names;
+    compiled equations as ``compiled`` with their data as ``kernel_data``)."""
+    compiled = getattr(model, "compiled", None)
+    value_metric = getattr(model, "value_metric", None)
+    return Capabilities(
+        compiled=None if compiled is None else (compiled, model.kernel_data),  # type: ignore[attr-defined]
+        means_jacobian=getattr(model, "means_jacobian", None),
+        value_gradient=getattr(model, "value_gradient", None),
+        fingerprint=getattr(model, "fingerprint", None),
+        value_metric=value_metric if value_metric in model.metrics else None,
+    )
 
 
 class CompanyModel(Protocol):
@@ -194,8 +257,8 @@ def register_kind(
 
 def crediting_of(kind: str) -> Crediting | None:
     """The crediting a company kind declares (``None``: its plans pick no crediting)."""
-    from . import declared, linear, manufacturer  # noqa: F401  (registers the kinds)
-
+    if kind not in _KINDS and kind in kinds.available() and kind != "none":
+        kinds.load(kind)  # its module registers it (and what it declares)
     return _CREDITING.get(kind)
 
 
@@ -216,8 +279,12 @@ def build_model(scenario: Scenario) -> CompanyModel:
             "docs/scenario-format.md. For a budget without behaviour use "
             "compmodel.commission_budget.",
         )
-    from . import declared, linear, manufacturer  # noqa: F401  (registers the kinds)
-
     if kind not in _KINDS:
-        raise ScenarioError("company.kind", f"unknown kind {kind!r}; known: {sorted(_KINDS)}")
+        kinds.load(kind)  # its module registers it
+    if kind not in _KINDS:
+        raise ScenarioError(
+            "company.kind",
+            f"the module {kinds.module_of(kind)!r} of kind {kind!r} did not register a "
+            "model; it should call compmodel.models.register_kind",
+        )
     return _KINDS[kind](scenario)

@@ -141,7 +141,7 @@ import numpy as np
 from .._jit import jit
 from ..errors import ScenarioError
 from ..scenario import Scenario
-from . import Crediting, LeverSpace, lever_space, register_kind
+from . import CompiledEquations, Crediting, LeverSpace, lever_space, register_kind
 
 __all__ = ["BRIDGES", "LEVERS", "MANUFACTURER_METRICS", "ManufacturerModel"]
 
@@ -218,7 +218,7 @@ _POSITIVE = frozenset({
     "fill_sharpness", "knee_width", "tickets_per_agent", "response_base",
 })  # fmt: skip
 
-#: The parts of value, in the order of a profit bridge (signed: costs negative).
+#: The parts of value, in the order of a profit walk (signed: costs negative).
 VALUE_PARTS: tuple[str, ...] = (
     "gross_margin", "expediting", "rework", "lost_customers", "staff_turnover",
     "bridge_cost", "overhead",
@@ -614,6 +614,11 @@ class _State:
 
 class ManufacturerModel:
     """The reference manufacturer (equations in the module docstring)."""
+
+    #: the equations the solver's compiled path takes (exact derivatives, forward mode)
+    compiled = CompiledEquations(__name__, means_jacobian="_means_jacobian_packed")
+    #: the metric whose mean is gross value less the base payroll
+    value_metric = "operating_profit"
 
     def __init__(self, scenario: Scenario) -> None:
         missing_d = [d for d in LEVERS if d not in scenario.departments]
