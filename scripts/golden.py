@@ -313,6 +313,10 @@ def scenario_case(rel: str) -> dict[str, Any]:
     return out
 
 
+#: The dashboard's chart names now -> at e273b87 (the profit waterfall was "bridge").
+CHART_NAMES: dict[str, str] = {"waterfall": "bridge"}
+
+
 def _dashboard_state(d: Dashboard) -> dict[str, Any]:
     note = str(d.note.value)
     return {
@@ -321,7 +325,7 @@ def _dashboard_state(d: Dashboard) -> dict[str, Any]:
         "kpis": dict(d.kpis),
         "solution": solution_record(d.solution),
         "simulation": simulation_summary(d.simulation),
-        "charts": {name: d.live[name].data for name in sorted(d.live)},
+        "charts": {CHART_NAMES.get(n, n): d.live[n].data for n in sorted(d.live)},
     }
 
 

@@ -3,7 +3,7 @@
 Each chart's ``data`` is compared with the frame or solution it was drawn from (the
 oracle is the library call, not the chart code), plus the facts a reader relies on:
 a payout curve pays the target incentive at target and nothing below threshold, a
-profit bridge's steps add up to the difference in operating profit, the ladder's share
+profit walk's steps add up to the difference in operating profit, the ladder's share
 of the gap at the equilibrium is the alignment efficiency. Each chart is rendered to PNG
 through vl-convert, offline.
 """
@@ -47,7 +47,7 @@ def world() -> dict[str, Any]:
         "s2": s2,
         "cmp": cm.compare({"today": s1, "aligned": s2}),
         "sim": cm.simulate(aligned, seed=3, n_draws=2_000, solution=s2),
-        "bridge": cm.profit_bridge(s1, s2),
+        "walk": cm.profit_waterfall(s1, s2),
         "wl": cm.winners_losers(
             today, aligned, n_draws=2_000, before_solution=s1, after_solution=s2
         ),
@@ -151,11 +151,11 @@ def test_outcomes_refuse_a_figure_not_in_the_comparison(world: dict[str, Any]) -
     with pytest.raises(cm.ScenarioError, match="not a company figure"):
         charts.outcomes(world["cmp"], figures=["happiness"])
     with pytest.raises(cm.ScenarioError, match="compare"):
-        charts.outcomes(world["bridge"])
+        charts.outcomes(world["walk"])
 
 
-def test_profit_bridge_steps_add_up_to_the_change_in_profit(world: dict[str, Any]) -> None:
-    chart = charts.profit_bridge(world["bridge"], scenario=world["today"])
+def test_profit_waterfall_steps_add_up_to_the_change_in_profit(world: dict[str, Any]) -> None:
+    chart = charts.profit_waterfall(world["walk"], scenario=world["today"])
     data = chart.data
     first, last = data.iloc[0], data.iloc[-1]
     assert first["end"] == world["s1"].operating_profit
@@ -168,8 +168,8 @@ def test_profit_bridge_steps_add_up_to_the_change_in_profit(world: dict[str, Any
     assert np.allclose(drivers["start"].to_numpy(), data["end"].iloc[:-2].to_numpy())
     assert set(drivers["kind"]) <= {"gain", "loss"}
     assert (drivers.loc[drivers["amount"] < 0, "kind"] == "loss").all()
-    with pytest.raises(cm.ScenarioError, match="profit_bridge"):
-        charts.profit_bridge(world["cmp"].reset_index())
+    with pytest.raises(cm.ScenarioError, match="profit_waterfall"):
+        charts.profit_waterfall(world["cmp"].reset_index())
 
 
 def test_compensation_bill_shows_the_simulated_quantiles_and_the_cap(
@@ -242,15 +242,37 @@ def test_a_lever_has_no_best_point_and_paths_read_as_words(world: dict[str, Any]
     )
 
 
-def test_profit_bridge_between_two_variants_of_one_scenario_keeps_both_ends(
+def test_profit_waterfall_between_two_variants_of_one_scenario_keeps_both_ends(
     world: dict[str, Any],
 ) -> None:
     variant = world["today"].with_value("sales.target_incentive", 0.9)
-    bridge = cm.profit_bridge(world["s1"], cm.solve(variant))
-    data = charts.profit_bridge(bridge).data
+    walk = cm.profit_waterfall(world["s1"], cm.solve(variant))
+    data = charts.profit_waterfall(walk).data
     assert data["driver"].is_unique
     assert data["driver"].iloc[0].startswith("before: ")
     assert data["driver"].iloc[-1].startswith("after: ")
+
+
+def test_profit_waterfall_is_called_a_profit_walk_on_screen(world: dict[str, Any]) -> None:
+    title = charts.profit_waterfall(world["walk"]).to_dict()["title"]
+    assert title["text"] == "Profit walk: Acme today → Acme aligned"
+
+
+def test_old_chart_names_warn_and_return_what_the_new_ones_return(
+    world: dict[str, Any],
+) -> None:
+    walk = world["walk"]
+    with pytest.warns(DeprecationWarning, match="charts.waterfall_frame"):
+        old_frame = charts.bridge_frame(walk)
+    pd.testing.assert_frame_equal(old_frame, charts.waterfall_frame(walk), check_exact=True)
+    new = charts.profit_waterfall(walk, scenario=world["today"], domain=(0.0, 5e6))
+    with pytest.warns(DeprecationWarning, match="charts.profit_waterfall") as record:
+        old = charts.profit_bridge(walk, scenario=world["today"], domain=(0.0, 5e6))
+    (warning,) = [w for w in record if "profit_waterfall" in str(w.message)]
+    assert warning.filename == __file__  # stacklevel=2: it points at the caller
+    pd.testing.assert_frame_equal(old.data, new.data, check_exact=True)
+    assert old.to_dict() == new.to_dict()
+    assert "profit_bridge" not in charts.__all__
 
 
 def test_sweep_heatmap_holds_every_grid_point(world: dict[str, Any]) -> None:
@@ -304,7 +326,7 @@ CHARTS: dict[str, Callable[[dict[str, Any]], alt.TopLevelMixin]] = {
     "payout_curve": lambda w: charts.payout_curve(w["today"], "sales", "bookings"),
     "behaviour_shift": lambda w: charts.behaviour_shift(w["cmp"], scenario=w["today"]),
     "outcomes": lambda w: charts.outcomes(w["cmp"], scenario=w["today"]),
-    "profit_bridge": lambda w: charts.profit_bridge(w["bridge"], scenario=w["today"]),
+    "profit_waterfall": lambda w: charts.profit_waterfall(w["walk"], scenario=w["today"]),
     "compensation_bill": lambda w: charts.compensation_bill(w["sim"]),
     "attainment": lambda w: charts.attainment(w["sim"]),
     "winners_losers": lambda w: charts.winners_losers(w["wl"]),
@@ -336,9 +358,9 @@ def test_chart_renders_offline_to_png(world: dict[str, Any], name: str) -> None:
 
 
 def test_charts_do_not_change_the_frames_they_read(world: dict[str, Any]) -> None:
-    before = world["bridge"].copy()
-    charts.profit_bridge(world["bridge"])
-    pd.testing.assert_frame_equal(world["bridge"], before)
+    before = world["walk"].copy()
+    charts.profit_waterfall(world["walk"])
+    pd.testing.assert_frame_equal(world["walk"], before)
     tiny = dataclasses.replace(world["today"], name="renamed")
     assert charts.payout_curve(tiny, "sales", "bookings").data.equals(
         charts.payout_curve(world["today"], "sales", "bookings").data

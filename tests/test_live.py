@@ -47,7 +47,7 @@ def test_dashboard_is_one_widget_with_the_baseline_loaded(dash: Dashboard) -> No
     assert "as baseline" in dash.tiles["operating_profit"].value
     assert "1.93M USD" in dash.tiles["operating_profit"].value
     assert dash.note.value == ""
-    assert set(dash.live) == {"outcomes", "behaviour", "bridge", "bill"}
+    assert set(dash.live) == {"outcomes", "behaviour", "waterfall", "bill"}
 
 
 def test_a_slider_moves_kpis_and_chart_data_as_the_library_says(
@@ -81,10 +81,10 @@ def test_a_slider_moves_kpis_and_chart_data_as_the_library_says(
     bill = {r["department"]: r for r in _records(dash, "bill")}
     summary = sim.summary.set_index("department")
     assert bill["Sales"]["p90"] == summary.loc["sales", "incentive_p90"]
-    # the bridge walks from the baseline's profit to the new one
-    bridge = _records(dash, "bridge")
-    assert bridge[0]["end"] == pytest.approx(1_934_058.78, abs=1.0)
-    assert bridge[-1]["end"] == pytest.approx(oracle.operating_profit, rel=REL)
+    # the profit walk goes from the baseline's profit to the new one
+    walk = _records(dash, "waterfall")
+    assert walk[0]["end"] == pytest.approx(1_934_058.78, abs=1.0)
+    assert walk[-1]["end"] == pytest.approx(oracle.operating_profit, rel=REL)
     assert np.isfinite(dash.last_update_ms)
 
 

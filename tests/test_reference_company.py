@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -171,11 +172,11 @@ def test_operating_profit_nets_all_pay() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# the profit bridge and the gain split
+# the profit walk and the gain split
 # --------------------------------------------------------------------------------------
-def test_profit_bridge_sums_exactly_to_the_change() -> None:
+def test_profit_waterfall_sums_exactly_to_the_change() -> None:
     a, b = solved("acme_today"), solved("acme_aligned")
-    frame = cm.profit_bridge(a, b)
+    frame = cm.profit_waterfall(a, b)
     drivers = frame[frame["step"] == "driver"].set_index("driver")["amount"]
     assert list(drivers.index) == [
         "margin on bookings", "expediting", "rework", "lost customers", "bridge costs",
@@ -191,10 +192,27 @@ def test_profit_bridge_sums_exactly_to_the_change() -> None:
     assert frame.iloc[-1]["cumulative"] == b.operating_profit
 
 
-def test_profit_bridge_refuses_different_models() -> None:
+def test_profit_waterfall_refuses_different_models() -> None:
     theory = cm.solve(cm.load_scenario(SAMPLES / "theory" / "hm87.toml"))
     with pytest.raises(cm.ScenarioError, match="different company models"):
-        cm.profit_bridge(solved("acme_today"), theory)
+        cm.profit_waterfall(solved("acme_today"), theory)
+
+
+def test_old_profit_bridge_names_warn_and_return_the_profit_waterfall() -> None:
+    from compmodel import profit_bridge  # still importable, out of __all__
+    from compmodel.profit import profit_bridge as module_profit_bridge
+
+    assert "profit_bridge" not in cm.__all__
+    assert "profit_waterfall" in cm.__all__
+    a, b = solved("acme_today"), solved("acme_aligned")
+    expected = cm.profit_waterfall(a, b)
+    for old in (cm.profit_bridge, profit_bridge, module_profit_bridge):
+        with pytest.warns(DeprecationWarning, match="profit_waterfall") as record:
+            got = old(a, b)
+        (warning,) = [w for w in record if "profit_waterfall" in str(w.message)]
+        assert warning.filename == __file__  # stacklevel=2: it points at the caller
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert got.attrs == expected.attrs
 
 
 def test_gain_split_adds_up() -> None:

@@ -11,7 +11,7 @@ The workflow, in the order of the modules:
   :func:`first_best`, :func:`no_incentive`), with company models in
   :mod:`compmodel.models`;
 * simulate outcomes at the equilibrium (:func:`simulate`) and compare plans
-  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_bridge`,
+  (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_waterfall`,
   :func:`line_of_sight`);
 * sweep a setting or a coefficient and rank what matters (:func:`sweep`,
   :func:`tornado`), on any :class:`concurrent.futures.Executor`;
@@ -58,8 +58,8 @@ from .profit import (
     GainSplit,
     bridge_values,
     gain_split,
-    profit_bridge,
     profit_drivers,
+    profit_waterfall,
 )
 from .scenario import (
     Coefficient,
@@ -90,11 +90,19 @@ from .solve import (
 
 
 def __getattr__(name: str) -> object:
-    """``compmodel.dashboard``, imported on first use (it loads altair and ipywidgets)."""
+    """``compmodel.dashboard``, imported on first use (it loads altair and ipywidgets).
+
+    Also ``compmodel.profit_bridge``, the deprecated name of :func:`profit_waterfall`
+    (calling it warns).
+    """
     if name in ("dashboard", "Dashboard"):
         from . import live
 
         return getattr(live, name)
+    if name == "profit_bridge":
+        from . import profit
+
+        return profit.profit_bridge
     raise AttributeError(f"module 'compmodel' has no attribute {name!r}")
 
 
@@ -157,8 +165,8 @@ __all__ = [
     "load_scenario",
     "no_incentive",
     "parameter_paths",
-    "profit_bridge",
     "profit_drivers",
+    "profit_waterfall",
     "save_scenario",
     "scenario_from_dict",
     "simulate",

@@ -1,7 +1,7 @@
 """Charts a CFO reads without help: altair, offline, from the library's frames.
 
 Each function takes what a library call returns (a :func:`compmodel.compare` frame, a
-:func:`compmodel.profit_bridge` frame, a :class:`compmodel.Simulation`, a
+:func:`compmodel.profit_waterfall` frame, a :class:`compmodel.Simulation`, a
 :func:`compmodel.sweep` or :func:`compmodel.tornado` frame, ...) and returns an altair
 chart whose ``data`` is a tidy frame of exactly the numbers plotted, so a test (or an
 analyst) can check the picture against the library.
@@ -15,7 +15,8 @@ The chart gallery, in the order of the article's story:
   and cap marked;
 * :func:`behaviour_shift` - each department's levers, baseline against proposal;
 * :func:`outcomes` - key outcomes before and after, as a change with both values;
-* :func:`profit_bridge` - operating profit from one scenario to another, by driver;
+* :func:`profit_waterfall` - the profit walk: operating profit from one scenario to
+  another, by driver;
 * :func:`compensation_bill` - incentive pay per department: P10-P90, median and the cap;
 * :func:`attainment` and :func:`winners_losers` - per-person attainment, and who gains
   or loses certainty-equivalent pay;
@@ -34,6 +35,7 @@ renderer does not draw Vega-Lite 6, and the default one fetches from a CDN).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -57,7 +59,7 @@ __all__ = [
     "label",
     "outcomes",
     "payout_curve",
-    "profit_bridge",
+    "profit_waterfall",
     "sweep_heatmap",
     "sweep_line",
     "tornado",
@@ -610,16 +612,16 @@ def outcomes(
 
 
 # --------------------------------------------------------------------------------------
-# money: the profit bridge and the compensation bill
+# money: the profit walk and the compensation bill
 # --------------------------------------------------------------------------------------
-def bridge_frame(bridge: pd.DataFrame) -> pd.DataFrame:
-    """The data of :func:`profit_bridge`, from :func:`compmodel.profit_bridge`'s frame."""
+def waterfall_frame(walk: pd.DataFrame) -> pd.DataFrame:
+    """The data of :func:`profit_waterfall`, from :func:`compmodel.profit_waterfall`'s frame."""
     rows = []
     for step, driver, amount, end in zip(
-        bridge["step"].tolist(),
-        bridge["driver"].tolist(),
-        bridge["amount"].tolist(),
-        bridge["cumulative"].tolist(),
+        walk["step"].tolist(),
+        walk["driver"].tolist(),
+        walk["amount"].tolist(),
+        walk["cumulative"].tolist(),
         strict=True,
     ):
         if step in ("start", "end"):
@@ -643,18 +645,18 @@ def bridge_frame(bridge: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def profit_bridge(
-    bridge: pd.DataFrame,
+def profit_waterfall(
+    walk: pd.DataFrame,
     *,
     scenario: Scenario | None = None,
     domain: tuple[float, float] | None = None,
 ) -> alt.LayerChart:
-    """Operating profit from one scenario to another, driver by driver (a waterfall).
+    """The profit walk: operating profit from one scenario to another, driver by driver.
 
     Parameters
     ----------
-    bridge
-        :func:`compmodel.profit_bridge` of the two scenarios.
+    walk
+        :func:`compmodel.profit_waterfall` of the two scenarios.
     scenario
         Optional: either scenario, for the currency in the axis title.
     domain
@@ -666,8 +668,8 @@ def profit_bridge(
         ``data``: ``driver``, ``amount`` (currency per period), ``start`` and ``end``
         (where each bar begins and ends), ``kind`` (``total``, ``gain``, ``loss``).
     """
-    _check_columns(bridge, ("step", "driver", "amount", "cumulative"), "compmodel.profit_bridge")
-    data = bridge_frame(bridge)
+    _check_columns(walk, ("step", "driver", "amount", "cumulative"), "compmodel.profit_waterfall")
+    data = waterfall_frame(walk)
     order = list(data["driver"])
     x = alt.X("driver:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=220))
     bars = (
@@ -693,12 +695,37 @@ def profit_bridge(
     first, last = (name.removesuffix(": operating profit") for name in (order[0], order[-1]))
     return _layered(bars, text, data=data).properties(
         title=alt.TitleParams(
-            "Where the change in operating profit comes from",
-            subtitle=f"{first} → {last}",
+            f"Profit walk: {first} → {last}",
+            subtitle="where the change in operating profit comes from, driver by driver",
         ),
         width=WIDTH,
         height=320,
     )
+
+
+def profit_bridge(
+    bridge: pd.DataFrame,
+    *,
+    scenario: Scenario | None = None,
+    domain: tuple[float, float] | None = None,
+) -> alt.LayerChart:
+    """Deprecated: use :func:`profit_waterfall` (the same chart; "bridges" link departments)."""
+    warnings.warn(
+        "charts.profit_bridge is deprecated; use charts.profit_waterfall",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return profit_waterfall(bridge, scenario=scenario, domain=domain)
+
+
+def bridge_frame(bridge: pd.DataFrame) -> pd.DataFrame:
+    """Deprecated: use :func:`waterfall_frame` (the same frame)."""
+    warnings.warn(
+        "charts.bridge_frame is deprecated; use charts.waterfall_frame",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return waterfall_frame(bridge)
 
 
 def bill_frame(simulation: Simulation) -> pd.DataFrame:

@@ -134,8 +134,8 @@ _STORY = (
 
 
 def compare_table(paths: Sequence[str]) -> str:
-    """Key figures of several scenarios side by side and the profit bridge first->last."""
-    from .profit import profit_bridge
+    """Key figures of several scenarios side by side and the profit walk first->last."""
+    from .profit import profit_waterfall
     from .solve import solve
 
     sols = []
@@ -161,9 +161,9 @@ def compare_table(paths: Sequence[str]) -> str:
     table = pd.DataFrame(rows, index=[sol.scenario for sol in sols]).T
     lines = [table.to_string(), ""]
     if len(sols) > 1:
-        bridge = profit_bridge(sols[0], sols[-1])
-        lines.append(f"profit bridge: {sols[0].scenario} -> {sols[-1].scenario}")
-        for _, r in bridge.iterrows():
+        walk = profit_waterfall(sols[0], sols[-1])
+        lines.append(f"Profit walk: {sols[0].scenario} -> {sols[-1].scenario}")
+        for _, r in walk.iterrows():
             lines.append(f"  {r['driver']:<40} {r['amount']:>14,.0f}")
     return "\n".join(lines)
 
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ps = sub.add_parser("solve", help="print the equilibrium of a scenario with a company model")
     ps.add_argument("scenario", help="scenario TOML file, e.g. data/samples/theory/hm87.toml")
     pc = sub.add_parser(
-        "compare", help="key figures of scenarios side by side, and the profit bridge"
+        "compare", help="key figures of scenarios side by side, and the profit walk"
     )
     pc.add_argument(
         "scenarios", nargs="+", help="scenario TOML files, e.g. data/samples/acme_today.toml"

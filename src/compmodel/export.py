@@ -389,7 +389,7 @@ def _check_charts(charts: Any) -> dict[str, alt.TopLevelMixin]:
         raise ScenarioError(
             "charts",
             f"is a {type(charts).__name__}; pass a mapping of name -> altair chart, "
-            "e.g. {'profit bridge': chart}",
+            "e.g. {'profit walk': chart}",
         )
     return {str(n): _check_chart(c, f"charts[{n!r}]") for n, c in charts.items()}
 

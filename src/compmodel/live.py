@@ -386,7 +386,7 @@ class Dashboard(widgets.VBox):
         return [f for f in _OUTCOME_FIGURES if f in sol.metrics or hasattr(sol, f)]
 
     def _chart_frames(self) -> dict[str, pd.DataFrame]:
-        from .profit import profit_bridge
+        from .profit import profit_waterfall
         from .sensitivity import figure_of
 
         b, s = self.baseline_solution, self.solution
@@ -394,12 +394,12 @@ class Dashboard(widgets.VBox):
         return {
             "outcomes": charts.outcome_frame(values, self.baseline),
             "behaviour": charts.lever_frame({"baseline": b.levers, "current": s.levers}),
-            "bridge": charts.bridge_frame(profit_bridge(b, s)),
+            "waterfall": charts.waterfall_frame(profit_waterfall(b, s)),
             "bill": charts.bill_frame(self.simulation),
         }
 
     def _charts(self) -> dict[str, alt.TopLevelMixin]:
-        from .profit import profit_bridge
+        from .profit import profit_waterfall
 
         b = self.baseline_solution
         pair = compare({"baseline": b, "current": b})
@@ -415,9 +415,15 @@ class Dashboard(widgets.VBox):
                 pair, scenario=self.baseline, figures=self._figures(), domain=(-0.6, 0.6)
             ).properties(**narrow),
             "behaviour": charts.behaviour_shift(pair, scenario=self.baseline).properties(**narrow),
-            "bridge": charts.profit_bridge(
-                profit_bridge(b, b), scenario=self.baseline, domain=(low, top)
-            ).properties(**narrow),
+            "waterfall": charts.profit_waterfall(
+                profit_waterfall(b, b), scenario=self.baseline, domain=(low, top)
+            ).properties(
+                title=alt.TitleParams(
+                    "Profit walk: baseline → current",
+                    subtitle="where the change in operating profit comes from",
+                ),
+                **narrow,
+            ),
             "bill": charts.compensation_bill(
                 self.baseline_simulation, domain=(0.0, 1.15 * float(bill["cap"].max()))
             ).properties(**narrow),

@@ -1,4 +1,4 @@
-"""Explaining operating profit: the profit bridge, the gain split and what each bridge is worth.
+"""Explaining operating profit: the profit walk, the gain split and what each bridge is worth.
 
 Money is in the scenario's currency per period. Operating profit is
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,7 +23,7 @@ from .errors import ConvergenceError, ScenarioError
 from .scenario import Scenario
 from .solve import Solution, solve
 
-__all__ = ["BridgeValue", "GainSplit", "bridge_values", "gain_split", "profit_bridge"]
+__all__ = ["BridgeValue", "GainSplit", "bridge_values", "gain_split", "profit_waterfall"]
 
 _LABELS = {
     "gross_margin": "margin on bookings",
@@ -61,8 +62,8 @@ def profit_drivers(sol: Solution) -> dict[str, float]:
     return out
 
 
-def profit_bridge(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataFrame:
-    """The change in operating profit from ``a`` to ``b``, driver by driver, in money.
+def profit_waterfall(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataFrame:
+    """The profit walk: the change in operating profit from ``a`` to ``b``, driver by driver.
 
     Parameters
     ----------
@@ -100,6 +101,16 @@ def profit_bridge(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataFram
     total = math.fsum(frame.loc[drivers, "amount"])
     frame.attrs["residual"] = (sb.operating_profit - sa.operating_profit) - total
     return frame
+
+
+def profit_bridge(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataFrame:
+    """Deprecated: use :func:`profit_waterfall` (the same frame; "bridges" are between departments)."""
+    warnings.warn(
+        "compmodel.profit_bridge is deprecated; use compmodel.profit_waterfall",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return profit_waterfall(a, b)
 
 
 def _without_bridges(s: Scenario, names: list[str] | None = None) -> Scenario:
