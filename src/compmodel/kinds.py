@@ -35,6 +35,7 @@ BUILTIN: dict[str, str] = {
     "linear": "compmodel.models.linear",
     "declared": "compmodel.models.declared",
     "manufacturer": "compmodel.models.manufacturer",
+    "distributor": "compmodel.models.distributor",
 }
 #: The entry-point group installed plug-ins declare their kinds in.
 GROUP = "compmodel.models"
