@@ -193,3 +193,23 @@ def test_dashboard_command_loads_the_kernels_first_and_refuses_a_scenario_it_can
     assert "loading the numerical kernels" in out
     assert "http://" not in out  # never served
     assert err.startswith("compmodel: ") and "company" in err
+
+
+@pytest.mark.parametrize("sample", ["distributor.toml", "theory/hm87.toml", "theory/cap.toml"])
+def test_every_kind_gets_its_own_tiles_and_none_reads_nan(sample: str, tmp_path: Path) -> None:
+    """Tiles come from the company kind (the distributor's fill rate, none of the
+    manufacturer's OTIF on another kind); a figure that is not defined says so."""
+    from compmodel.models import info_of
+
+    s = cm.load_scenario(SAMPLES / sample)
+    dash = Dashboard(s, save_dir=tmp_path, n_draws=2_000)
+    own = [k.name for k in info_of(s.company.kind).kpis]
+    assert list(dash.tiles) == ["operating_profit", *own, "staff_retention",
+                                "compensation_bill", "alignment_efficiency"]  # fmt: skip
+    for name, tile in dash.tiles.items():
+        text = tile.value.lower()
+        assert "nan" not in text.replace("financ", "") and "n/a" not in text, (name, text)
+    assert "otif" not in dash.tiles or s.company.kind == "manufacturer"
+    if s.bridges == {}:
+        assert "No bridges" not in dash.presets
+    assert "The article's five bridges" not in dash.presets

@@ -121,20 +121,18 @@ def solve_table(path: str) -> str:
     return "\n".join(lines)
 
 
-_STORY = (
-    ("levers", "sales.overpromise", "sales over-promising (share of quotes)", "{:.3f}"),
-    ("levers", "sales.collaboration", "sales collaboration (share of time)", "{:.3f}"),
-    ("levers", "production.expediting", "production expediting (share of hours)", "{:.3f}"),
-    ("metrics", "otif", "OTIF", "{:.1%}"),
-    ("metrics", "defect_rate", "defect rate", "{:.1%}"),
-    ("metrics", "response_time", "response time (hours)", "{:.1f}"),
-    ("metrics", "customer_retention", "customer retention", "{:.1%}"),
-    ("metrics", "revenue", "revenue", "{:,.0f}"),
-)
+_FORMATS = {
+    "share": "{:.1%}",
+    "money": "{:,.0f}",
+    "count": "{:,.0f}",
+    "hours": "{:.1f}",
+    "index": "{:.3f}",
+}
 
 
 def compare_table(paths: Sequence[str]) -> str:
     """Key figures of several scenarios side by side and the profit walk first->last."""
+    from .models import info_of
     from .profit import profit_waterfall
     from .solve import solve
 
@@ -142,12 +140,14 @@ def compare_table(paths: Sequence[str]) -> str:
     for path in paths:
         sols.append(solve(load_scenario(path)))
     rows: dict[str, list[str]] = {}
-    for section, key, label, fmt in _STORY:
+    scenario = load_scenario(paths[0])
+    for figure in info_of(scenario.company.kind).story:  # what the company kind shows
         vals = []
         for sol in sols:
-            src = sol.levers if section == "levers" else sol.metrics
-            vals.append(fmt.format(src[key]) if key in src else "-")
-        rows[label] = vals
+            src = sol.levers if "." in figure.name else sol.metrics
+            value = src.get(figure.name)
+            vals.append("-" if value is None else _FORMATS[figure.format].format(value))
+        rows[figure.label] = vals
     for d in sols[0].departments:
         rows[f"staff retention: {d}"] = [
             f"{sol.departments[d].retention:.1%}" if d in sol.departments else "-" for sol in sols

@@ -40,6 +40,7 @@ from .analysis import compare
 from .crediting import crediting_metrics
 from .errors import CompmodelError, ScenarioError
 from .io import load_scenario, save_scenario
+from .models import Kpi, info_of
 from .plans import PayoutCurve
 from .scenario import Scenario
 from .simulate import Simulation, simulate
@@ -47,26 +48,19 @@ from .solve import Solution, solve
 
 __all__ = ["DEFAULT_PRESETS", "KPIS", "Dashboard", "dashboard"]
 
-#: KPI tiles: key -> (title, how to read a change: "higher" or "lower" is better).
-KPIS: Mapping[str, tuple[str, str]] = {
-    "operating_profit": ("Operating profit", "higher"),
-    "otif": ("On-time in-full", "higher"),
-    "customer_retention": ("Customer retention", "higher"),
-    "staff_retention": ("Staff retention", "higher"),
-    "compensation_bill": ("Compensation bill", "lower"),
-    "alignment_efficiency": ("Alignment efficiency", "higher"),
+#: KPI tiles every kind has (company figures of the solution): operating profit first,
+#: then the company kind's own tiles (:class:`compmodel.models.KindInfo`), then these.
+KPIS: Mapping[str, Kpi] = {
+    "operating_profit": Kpi("operating_profit", "Operating profit", "higher", "money"),
+    "staff_retention": Kpi("staff_retention", "Staff retention", "higher", "share"),
+    "compensation_bill": Kpi("compensation_bill", "Compensation bill", "lower", "money"),
+    "alignment_efficiency": Kpi("alignment_efficiency", "Alignment efficiency", "higher", "index"),
 }
 
-#: Presets a consultant can click: name -> {parameter path or "bridges" / "shared": value}.
+#: Presets every kind has: name -> {parameter path or "bridges" / "shared": value}; a
+#: company kind adds its own (:attr:`compmodel.models.KindInfo.presets`).
 DEFAULT_PRESETS: Mapping[str, Mapping[str, float]] = {
     "No bridges": {"bridges": 0.0},
-    "The article's five bridges": {
-        "bridges.joint_sales_calls": 0.2,
-        "bridges.rotation_days": 5.0,
-        "bridges.meetings": 4.0,
-        "bridges.unofficial_leaders": 5.0,
-        "bridges.capable_to_promise": 1.0,
-    },
     "Half of every plan on shared results": {"shared": 0.5},
     "Shared results only": {"shared": 1.0},
 }
@@ -165,7 +159,8 @@ class Dashboard(widgets.VBox):
             source = Path(scenario)
             scenario = load_scenario(source)
         self.samples = Path(samples) if samples is not None else (source.parent if source else None)
-        self.presets = dict(DEFAULT_PRESETS if presets is None else presets)
+        self._given_presets = None if presets is None else dict(presets)
+        self.presets = self._presets_for(scenario)
         self.n_draws, self.seed = int(n_draws), int(seed)
         self.save_dir = Path(save_dir)
         self.last_update_ms = float("nan")
@@ -179,8 +174,9 @@ class Dashboard(widgets.VBox):
             description="Preset",
             layout=widgets.Layout(width="340px"),
         )
-        self.tiles = {k: widgets.HTML(layout=widgets.Layout(width="170px")) for k in KPIS}
-        self.kpis: dict[str, float] = {}
+        self.tiles: dict[str, widgets.HTML] = {}
+        self.tile_box = widgets.HBox()
+        self.kpis: dict[str, float | None] = {}
         self.note = widgets.HTML()
         self.status = widgets.HTML()
         self.controls = widgets.Accordion(layout=widgets.Layout(width="400px"))
@@ -208,7 +204,7 @@ class Dashboard(widgets.VBox):
         super().__init__(
             [
                 widgets.HBox([self.heading, self.picker, self.preset]),
-                widgets.HBox(list(self.tiles.values())),
+                self.tile_box,
                 self.note,
                 widgets.HBox([self.controls, grid]),
                 widgets.HBox(
@@ -290,6 +286,14 @@ class Dashboard(widgets.VBox):
         self.scenario, self.solution = self.baseline, self.baseline_solution
         self.simulation = self.baseline_simulation
         self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{html.escape(scenario.name)}</h3>"
+        self.presets = self._presets_for(scenario)
+        self._syncing = True
+        try:
+            self.preset.options = [_PRESET_PROMPT, *self.presets]
+            self.preset.value = _PRESET_PROMPT
+        finally:
+            self._syncing = False
+        self._build_tiles()
         self._build_picker()
         self._build_controls()
 
@@ -322,18 +326,37 @@ class Dashboard(widgets.VBox):
     # ----------------------------------------------------------------------------------
     # KPIs, note, comparison
     # ----------------------------------------------------------------------------------
-    def _kpi_values(self, sol: Solution, sim: Simulation | None = None) -> dict[str, float]:
+    def _kpi_list(self, s: Scenario) -> list[Kpi]:
+        """The tiles of ``s``: operating profit, the company kind's own (those its
+        metrics have), then staff retention, the compensation bill and alignment."""
+        own = [k for k in info_of(s.company.kind).kpis if k.name in s.metrics]
+        generic = list(KPIS.values())
+        return [generic[0], *own, *generic[1:]]
+
+    def _build_tiles(self) -> None:
+        for w in self.tiles.values():
+            w.close()
+        self._tile_kpis = self._kpi_list(self.baseline)
+        self.tiles = {
+            k.name: widgets.HTML(layout=widgets.Layout(width="170px")) for k in self._tile_kpis
+        }
+        self.tile_box.children = list(self.tiles.values())
+
+    def _kpi_values(self, sol: Solution, sim: Simulation | None = None) -> dict[str, float | None]:
+        """Each tile's number; ``None`` where it is not defined (alignment efficiency
+        when the first best gains nothing over no incentive)."""
         heads = {d: dept.headcount for d, dept in self.baseline.departments.items()}
         total = sum(heads.values()) or 1
         staff = sum(sol.departments[d].retention * n for d, n in heads.items()) / total
-        eff = sol.alignment_efficiency
-        return {
+        generic: dict[str, float | None] = {
             "operating_profit": sol.operating_profit,
-            "otif": sol.metrics.get("otif", math.nan),
-            "customer_retention": sol.metrics.get("customer_retention", math.nan),
             "staff_retention": staff,
             "compensation_bill": sol.compensation_bill,
-            "alignment_efficiency": math.nan if eff is None else eff,
+            "alignment_efficiency": sol.alignment_efficiency,
+        }
+        return {
+            k.name: generic[k.name] if k.name in generic else sol.metrics[k.name]
+            for k in self._tile_kpis
         }
 
     def _update_kpis(self) -> None:
@@ -341,8 +364,8 @@ class Dashboard(widgets.VBox):
         now = self._kpi_values(self.solution)
         self.kpis = now
         cur = self.baseline.currency
-        for key, (title, way) in KPIS.items():
-            self.tiles[key].value = _tile(title, now[key], base[key], key, way, cur)
+        for k in self._tile_kpis:
+            self.tiles[k.name].value = _tile(k, now[k.name], base[k.name], cur)
 
     def _update_note(self) -> None:
         lines = []
@@ -647,11 +670,22 @@ class Dashboard(widgets.VBox):
         return out
 
     def _bridge_limits(self) -> dict[str, float]:
-        if self.baseline.company.kind != "manufacturer":
-            return {b: max(1.0, 2 * v) for b, v in self.baseline.bridges.items()}
-        from .models.manufacturer import BRIDGES
+        declared = info_of(self.baseline.company.kind).bridges
+        return {
+            b: declared[b].limit if b in declared else max(1.0, 2 * v)
+            for b, v in self.baseline.bridges.items()
+        }
 
-        return {b: limit for b, (_, _, limit) in BRIDGES.items()}
+    def _presets_for(self, s: Scenario) -> dict[str, Mapping[str, float]]:
+        """The presets offered on ``s``: those given, else the kind's and every kind's."""
+        if self._given_presets is not None:
+            return dict(self._given_presets)
+        out = dict(DEFAULT_PRESETS)
+        if not s.bridges:
+            out.pop("No bridges")
+        for name, values in info_of(s.company.kind).presets.items():
+            out[name] = values
+        return out
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         if self._syncing or not change["new"]:
@@ -677,32 +711,32 @@ def _money(v: float) -> str:
     return charts._format(v, "money", None)
 
 
-def _tile(title: str, value: float, base: float, key: str, way: str, currency: str) -> str:
+def _tile(kpi: Kpi, value: float | None, base: float | None, currency: str) -> str:
     """A KPI tile: the value, rounded for a room, and its change from the baseline."""
-    if not math.isfinite(value):
-        body, delta = "n/a", ""
+    if value is None or base is None or not (math.isfinite(value) and math.isfinite(base)):
+        why = "first best and no incentive tie here" if kpi.name == "alignment_efficiency" else ""
+        body = "not defined"
+        delta = f"<div style='color:{_GREY};font-size:13px'>{why}</div>" if why else ""
     else:
-        if key in ("operating_profit", "compensation_bill"):
+        diff = value - base
+        if kpi.format == "money":
             body = f"{_money(value)} {currency}"
-            diff = value - base
             text = f"{'+' if diff >= 0 else '−'}{_money(abs(diff))}"
-        elif key == "alignment_efficiency":
-            body = f"{value:.2f}"
-            diff = value - base
-            text = f"{diff:+.2f}"
-        else:
+        elif kpi.format == "share":
             body = f"{value:.1%}"
-            diff = value - base
             text = f"{diff * 100:+.1f} pts"
+        else:
+            body = f"{value:,.2f}"
+            text = f"{diff:+,.2f}"
         if abs(diff) < 1e-9 * max(1.0, abs(base)):
             colour, text = _GREY, "as baseline"
         else:
-            good = diff > 0 if way == "higher" else diff < 0
+            good = diff > 0 if kpi.better == "higher" else diff < 0
             colour = _BETTER if good else _WORSE
         delta = f"<div style='color:{colour};font-size:13px'>{text}</div>"
     return (
         "<div style='border:1px solid #cfd8dc;border-radius:6px;padding:6px 10px;margin:2px'>"
-        f"<div style='color:#546e7a;font-size:12px'>{title}</div>"
+        f"<div style='color:#546e7a;font-size:12px'>{html.escape(kpi.label)}</div>"
         f"<div class='kpi-value' style='font-size:20px;font-weight:600'>{body}</div>{delta}</div>"
     )
 

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import optimize
 
 from .errors import ConvergenceError, ScenarioError
+from .models import build_model, capabilities, info_of
 from .scenario import Scenario
 from .solve import Solution, solve
 
@@ -201,12 +202,12 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
     pandas.DataFrame
         One row per bridge: the fields of :class:`BridgeValue`.
     """
-    from .models.manufacturer import BRIDGES, ManufacturerModel
-
-    if scenario.company.kind != "manufacturer":
+    declared = info_of(scenario.company.kind).bridges
+    if not declared:
         raise ScenarioError(
             "company.kind",
-            f"is {scenario.company.kind!r}; bridges belong to the 'manufacturer' model",
+            f"is {scenario.company.kind!r}, which models no bridges between departments; "
+            "bridges belong to a kind that declares them (the reference 'manufacturer')",
         )
     on = [b for b, v in scenario.bridges.items() if v > 0]
     if not on:
@@ -216,13 +217,19 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
             "data/samples/acme_aligned.toml)",
         )
     full = solve(scenario, tol=tol)
-    costs = ManufacturerModel(scenario).bridge_costs
+    costs = capabilities(build_model(scenario)).bridge_costs or {}
     rows = []
     for b in on:
-        effect = BRIDGES[b][0]
+        effect = declared[b].effect
         off = solve(_without_bridges(scenario, [b]), tol=tol, warm_start=full)
         net = full.operating_profit - off.operating_profit
-        cost = costs[b]
+        if b not in costs:
+            raise ScenarioError(
+                f"bridges.{b}",
+                f"the {scenario.company.kind!r} model reports no cost for this bridge; a kind "
+                "that declares bridges reports each one's cost as bridge_costs",
+            )
+        cost = float(costs[b])
         k0 = scenario.company.coefficient(effect)
         be: float | None = None
         note = "not asked for"

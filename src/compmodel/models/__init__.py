@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -39,14 +40,19 @@ from ..errors import ScenarioError
 from ..scenario import Scenario
 
 __all__ = [
+    "Bridge",
     "Capabilities",
     "CompanyModel",
     "CompiledEquations",
     "Crediting",
+    "Format",
+    "KindInfo",
+    "Kpi",
     "LeverSpace",
     "build_model",
     "capabilities",
     "crediting_of",
+    "info_of",
     "register_kind",
 ]
 
@@ -155,6 +161,7 @@ class Capabilities:
     value_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None
     fingerprint: tuple[object, ...] | None = None
     value_metric: str | None = None
+    bridge_costs: Mapping[str, float] | None = None
 
 
 def capabilities(model: CompanyModel) -> Capabilities:
@@ -168,6 +175,7 @@ def capabilities(model: CompanyModel) -> Capabilities:
         value_gradient=getattr(model, "value_gradient", None),
         fingerprint=getattr(model, "fingerprint", None),
         value_metric=value_metric if value_metric in model.metrics else None,
+        bridge_costs=getattr(model, "bridge_costs", None),
     )
 
 
@@ -238,28 +246,82 @@ class Crediting:
     clawbacks: Mapping[str, tuple[str, str, bool]]
 
 
+#: How a figure is shown: currency, a share (0-1, shown in %), a count, hours, an index.
+Format = Literal["money", "share", "count", "hours", "index"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A figure worth a tile on the dashboard: a metric of the model (its expected value
+    at the equilibrium) or a company figure of the solution."""
+
+    name: str
+    label: str
+    better: Literal["higher", "lower"]
+    format: Format
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A bridge between departments that a kind models (``[bridges]`` in a scenario).
+
+    ``limit`` is the largest setting that makes sense (a dashboard slider's end),
+    ``effect`` the coefficient that carries its first effect (its breakeven is reported
+    by :func:`compmodel.bridge_values`), ``unit`` the setting's unit.
+    """
+
+    label: str
+    unit: str
+    limit: float
+    effect: str
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What a company kind declares for every face beyond its equations: its KPI tiles,
+    the levers and metrics a comparison shows (``story``: names in ``"department.lever"``
+    form are levers), its bridges, the presets a consultant clicks, how its sales can be
+    credited."""
+
+    kpis: tuple[Kpi, ...] = ()
+    story: tuple[Kpi, ...] = ()
+    bridges: Mapping[str, Bridge] = field(default_factory=dict)
+    presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    crediting: Crediting | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bridges", MappingProxyType(dict(self.bridges)))
+        object.__setattr__(self, "presets", MappingProxyType(dict(self.presets)))
+
+
 _KINDS: dict[str, Callable[[Scenario], CompanyModel]] = {}
-_CREDITING: dict[str, Crediting] = {}
+_INFO: dict[str, KindInfo] = {}
 
 
 def register_kind(
     kind: str,
     builder: Callable[[Scenario], CompanyModel],
     *,
-    crediting: Crediting | None = None,
+    info: KindInfo | None = None,
 ) -> None:
-    """Make ``company.kind = kind`` build its model with ``builder(scenario)``; a kind
-    whose sales can be credited on several metrics declares them in ``crediting``."""
+    """Make ``company.kind = kind`` build its model with ``builder(scenario)``; ``info``
+    is what the kind declares for the dashboard, exports and parameter paths."""
     _KINDS[kind] = builder
-    if crediting is not None:
-        _CREDITING[kind] = crediting
+    _INFO[kind] = info if info is not None else KindInfo()
+
+
+def info_of(kind: str) -> KindInfo:
+    """What a company kind declares (nothing for ``"none"`` or an unknown kind)."""
+    if kind not in _INFO and kind in kinds.available() and kind != "none":
+        kinds.load(kind)  # its module registers it (and what it declares)
+    return _INFO.get(kind, KindInfo())
 
 
 def crediting_of(kind: str) -> Crediting | None:
     """The crediting a company kind declares (``None``: its plans pick no crediting)."""
-    if kind not in _KINDS and kind in kinds.available() and kind != "none":
-        kinds.load(kind)  # its module registers it (and what it declares)
-    return _CREDITING.get(kind)
+    return info_of(kind).crediting
 
 
 def build_model(scenario: Scenario) -> CompanyModel:

@@ -141,7 +141,16 @@ import numpy as np
 from .._jit import jit
 from ..errors import ScenarioError
 from ..scenario import Scenario
-from . import CompiledEquations, Crediting, LeverSpace, lever_space, register_kind
+from . import (
+    Bridge,
+    CompiledEquations,
+    Crediting,
+    KindInfo,
+    Kpi,
+    LeverSpace,
+    lever_space,
+    register_kind,
+)
 
 __all__ = ["BRIDGES", "LEVERS", "MANUFACTURER_METRICS", "ManufacturerModel"]
 
@@ -800,4 +809,74 @@ CREDITING = Crediting(
     },
 )
 
-register_kind("manufacturer", ManufacturerModel, crediting=CREDITING)
+#: The dashboard's tiles, the bridges' settings and the presets of this kind.
+INFO = KindInfo(
+    story=(
+        Kpi("sales.overpromise", "sales over-promising (share of quotes)", "lower", "index"),
+        Kpi("sales.collaboration", "sales collaboration (share of time)", "higher", "index"),
+        Kpi("production.expediting", "production expediting (share of hours)", "lower", "index"),
+        Kpi("otif", "OTIF", "higher", "share"),
+        Kpi("defect_rate", "defect rate", "lower", "share"),
+        Kpi("response_time", "response time (hours)", "lower", "hours"),
+        Kpi("customer_retention", "customer retention", "higher", "share"),
+        Kpi("revenue", "revenue", "higher", "money"),
+    ),
+    kpis=(
+        Kpi(
+            "otif",
+            "On-time in-full",
+            "higher",
+            "share",
+            "orders shipped complete by the date promised",
+        ),
+        Kpi(
+            "customer_retention",
+            "Customer retention",
+            "higher",
+            "share",
+            "customers who stay a year",
+        ),
+    ),
+    bridges={
+        name: Bridge(label, unit, BRIDGES[name][2], BRIDGES[name][0], meaning)
+        for name, (label, unit, meaning) in {
+            "joint_sales_calls": (
+                "Joint sales calls",
+                "share of calls",
+                "sales calls made with a production or finance colleague",
+            ),
+            "rotation_days": (
+                "Rotation days",
+                "days per rep per year",
+                "days a sales rep spends in production",
+            ),
+            "meetings": (
+                "Cross-department meetings",
+                "per month",
+                "sales, production and shipping meet on promises",
+            ),
+            "unofficial_leaders": (
+                "Unofficial leaders",
+                "leaders",
+                "respected people who carry the shared goal",
+            ),
+            "capable_to_promise": (
+                "Capable to promise",
+                "share of quotes",
+                "quotes checked against capacity before they go out",
+            ),
+        }.items()
+    },
+    presets={
+        "The article's five bridges": {
+            "bridges.joint_sales_calls": 0.2,
+            "bridges.rotation_days": 5.0,
+            "bridges.meetings": 4.0,
+            "bridges.unofficial_leaders": 5.0,
+            "bridges.capable_to_promise": 1.0,
+        },
+    },
+    crediting=CREDITING,
+)
+
+register_kind("manufacturer", ManufacturerModel, info=INFO)
