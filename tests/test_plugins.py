@@ -10,6 +10,7 @@ the old kernels in the cache.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -147,3 +148,63 @@ def test_the_template_alone_never_solves() -> None:
 
     src = textwrap.dedent(Path(_compiled.__file__).read_text())
     assert "models.manufacturer" not in src  # the generic kernels know no company
+
+
+def test_no_generic_module_names_a_manufacturer_metric_lever_or_bridge() -> None:
+    """Tiles, presets, crediting, labels, outcomes and formats come from what a kind
+    declares (compmodel.models.KindInfo), so no module but the plug-ins' own names the
+    manufacturer's metrics, levers or bridges in a string literal. The company figures
+    every solution has (operating profit, the bill, ...) and the contract's conventional
+    names (revenue, gross margin, the turnover value part) are not the manufacturer's."""
+    import ast
+
+    from compmodel.models import GROSS_MARGIN, REVENUE, TURNOVER_PART
+    from compmodel.models import manufacturer as m
+    from compmodel.sensitivity import FIGURES
+
+    names = (
+        set(m.MANUFACTURER_METRICS)
+        | set(m.BRIDGES)
+        | set(m.CREDITING.metrics)
+        | {n for levers in m.LEVERS.values() for n in levers}
+        | {f"{d}.{n}" for d, levers in m.LEVERS.items() for n in levers}
+    ) - {*FIGURES, REVENUE, GROSS_MARGIN, TURNOVER_PART}  # the contract's own words
+    plugins = {
+        ROOT / "src" / Path(*mod.split(".")).with_suffix(".py") for mod in kinds.BUILTIN.values()
+    }
+    found = []
+    for f in sorted((ROOT / "src" / "compmodel").rglob("*.py")):
+        if f in plugins:
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value in names
+            ):
+                found.append(f"{f.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert not found, "\n".join(found)
+    assert len(names) > 30  # metrics, levers, bridges and crediting metrics were collected
+
+
+@pytest.mark.parametrize("kind", ["distributor", "linear"])
+def test_the_cli_compares_any_kind_without_empty_rows(kind: str, tmp_path: Path) -> None:
+    """The comparison shows the kind's own figures (none of the manufacturer's on
+    another kind) and says where a figure is not defined (cap.toml: alignment)."""
+    from compmodel.cli import compare_table
+
+    name = "distributor.toml" if kind == "distributor" else "theory/cap.toml"
+    first = ROOT / "data" / "samples" / name
+    s = cm.load_scenario(first)
+    dept = next(iter(s.departments))
+    richer = dataclasses.replace(
+        s.with_value(f"{dept}.target_incentive", 1.2 * s.departments[dept].target_incentive),
+        name="richer",
+    )
+    second = cm.save_scenario(richer, tmp_path / "richer.toml")
+    text = compare_table([str(first), str(second)])
+    lowered = text.lower()
+    assert "nan" not in lowered.replace("financ", "") and "n/a" not in lowered
+    assert "otif" not in lowered and " - " not in text
+    assert "operating profit" in text and "Profit walk" in text
+    assert ("not defined" in text) == (kind == "linear")

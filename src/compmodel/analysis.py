@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ScenarioError
+from .models import info_of
 from .scenario import Scenario
 from .simulate import simulate
 from .solve import Solution, solve
@@ -54,7 +55,9 @@ def compare(scenarios: Mapping[str, Scenario | Solution]) -> pd.DataFrame:
     return table
 
 
-def _revenue(sol: Solution, key: str) -> float | None:
+def _revenue(sol: Solution, key: str | None) -> float | None:
+    if key is None:
+        return None
     if key in sol.outcomes:
         return float(sol.outcomes[key])
     if key in sol.metrics:
@@ -67,8 +70,8 @@ def cost_sheet(
     *,
     n_draws: int = 10_000,
     seed: int = 0,
-    revenue: str = "revenue",
-    gross_margin: str = "gross_margin",
+    revenue: str | None = None,
+    gross_margin: str | None = None,
     budgets: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The CFO's plan-cost sheet, per department (role).
@@ -81,7 +84,9 @@ def cost_sheet(
         Monte Carlo for P90 and the share of people at or above quota.
     revenue, gross_margin
         Names of the model outcomes or metrics holding company revenue and gross margin
-        (currency per period); the cost shares are left out when absent.
+        (currency per period); by default those the company kind declares
+        (:attr:`compmodel.models.KindInfo.revenue_metric`, ``margin_metric``). The cost
+        shares are left out when absent.
     budgets
         Incentive budget per department (currency per period, total) for the
         cost-against-budget columns.
@@ -100,8 +105,9 @@ def cost_sheet(
     sol = sim.solution
     tax = scenario.settings.payroll_tax_rate
     people = sim.people
-    rev = _revenue(sol, revenue)
-    gm = _revenue(sol, gross_margin)
+    info = info_of(scenario.company.kind)
+    rev = _revenue(sol, revenue if revenue is not None else info.revenue_metric)
+    gm = _revenue(sol, gross_margin if gross_margin is not None else info.margin_metric)
     rows = []
     for dn, dept in scenario.departments.items():
         p = people[people["department"] == dn]

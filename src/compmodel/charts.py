@@ -43,7 +43,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import kinds
 from .errors import ScenarioError
+from .models import display_of, info_of
 from .scenario import Scenario
 from .sensitivity import FIGURES
 from .simulate import Simulation
@@ -71,19 +73,18 @@ WIDTH = 560
 BETTER, WORSE, NEUTRAL, TOTAL = "#2e7d32", "#c62828", "#607d8b", "#37474f"
 BASELINE, PROPOSAL = "#90a4ae", "#1565c0"
 
-#: Outcomes shown by :func:`outcomes` unless told otherwise: what the article says the
-#: company pays for (bookings, on-time delivery, quality, response, loyalty) and the
-#: two money lines a CFO starts from.
-DEFAULT_OUTCOMES = (
-    "bookings",
-    "revenue",
-    "otif",
-    "defect_rate",
-    "response_time",
-    "customer_retention",
-    "compensation_bill",
-    "operating_profit",
-)
+#: The company figures :func:`outcomes` shows after the company kind's own outcomes
+#: (:attr:`compmodel.models.KindInfo.outcomes`): the two money lines a CFO starts from.
+DEFAULT_OUTCOMES = ("compensation_bill", "operating_profit")
+
+
+def default_outcomes(scenario: Scenario | None) -> tuple[str, ...]:
+    """What :func:`outcomes` shows for ``scenario``: its kind's outcomes (for the
+    reference manufacturer what the article says the company pays for: bookings,
+    revenue, on-time delivery, quality, response, loyalty), then :data:`DEFAULT_OUTCOMES`."""
+    own = () if scenario is None else info_of(scenario.company.kind).outcomes
+    return (*own, *DEFAULT_OUTCOMES)
+
 
 _LABELS = {
     "operating_profit": "Operating profit",
@@ -93,17 +94,7 @@ _LABELS = {
     "payroll_tax": "Payroll tax",
     "turnover_cost": "Turnover cost",
     "alignment_efficiency": "Alignment efficiency",
-    "bookings": "Bookings",
-    "revenue": "Revenue",
-    "otif": "On-time in-full (OTIF)",
-    "defect_rate": "Defect rate",
-    "response_time": "Response time",
-    "customer_retention": "Customer retention",
-    "gross_margin": "Gross margin",
-    "units_shipped": "Units shipped",
-    "throughput": "Throughput",
-    "tickets_closed": "Tickets closed",
-}
+}  # the company figures; a kind's metrics and outcomes read from its display table
 _MONEY_FIGURES = set(FIGURES) - {"alignment_efficiency"}  # the company figures in currency
 _LOWER_IS_BETTER = {"compensation_bill", "payroll_tax", "turnover_cost"}
 
@@ -126,6 +117,9 @@ def label(name: str) -> str:
         return "; ".join(label(p) for p in parts)
     if name in _LABELS:
         return _LABELS[name]
+    shown = display_of(name)
+    if shown is not None:
+        return shown.label
     if name.startswith("company.coefficients."):
         return name.removeprefix("company.coefficients.").replace("_", " ")
     words = [w.replace("_", " ") for w in name.split(".")]
@@ -500,6 +494,17 @@ def behaviour_shift(
     )
 
 
+def _present(comparison: pd.DataFrame, scenario: Scenario | None) -> tuple[str, ...]:
+    if scenario is not None:
+        return default_outcomes(scenario)
+    names = {key[2] for key in comparison.index if key[0] in ("metrics", "outcomes")}
+    for kind in kinds.BUILTIN:  # the kind whose outcomes the comparison holds
+        own = info_of(kind).outcomes
+        if own and set(own) <= names:
+            return (*own, *DEFAULT_OUTCOMES)
+    return DEFAULT_OUTCOMES
+
+
 def _figure_row(comparison: pd.DataFrame, name: str) -> pd.Series:
     for section in ("company", "metrics", "outcomes"):
         key = (section, "", name)
@@ -508,7 +513,7 @@ def _figure_row(comparison: pd.DataFrame, name: str) -> pd.Series:
     raise ScenarioError(
         "figures",
         f"{name!r} is not a company figure, metric or outcome in this comparison; "
-        f"allowed e.g. {list(DEFAULT_OUTCOMES)}",
+        f"allowed e.g. {list(DEFAULT_OUTCOMES)} or the metrics of the comparison",
     )
 
 
@@ -543,7 +548,7 @@ def outcomes(
     comparison: pd.DataFrame,
     *,
     scenario: Scenario | None = None,
-    figures: Sequence[str] = DEFAULT_OUTCOMES,
+    figures: Sequence[str] | None = None,
     domain: tuple[float, float] | None = None,
 ) -> alt.LayerChart:
     """Key outcomes before and after: the change in % with both values written out.
@@ -555,7 +560,9 @@ def outcomes(
     scenario
         Optional: the scenario, for units and for which direction is better.
     figures
-        Company figures, metrics or outcomes to show (default :data:`DEFAULT_OUTCOMES`).
+        Company figures, metrics or outcomes to show (default
+        :func:`default_outcomes` of ``scenario``; without one, those of the kinds'
+        outcomes the comparison holds, then :data:`DEFAULT_OUTCOMES`).
     domain
         Fixed range of the change axis, as fractions (``(-0.5, 0.5)`` for -50%..+50%).
 
@@ -567,6 +574,8 @@ def outcomes(
         (the change is an improvement), ``text`` (both values, formatted).
     """
     a, b = _two_columns(comparison)
+    if figures is None:
+        figures = _present(comparison, scenario)
     values = []
     for name in figures:
         r = _figure_row(comparison, name)

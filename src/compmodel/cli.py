@@ -155,7 +155,7 @@ def compare_table(paths: Sequence[str]) -> str:
     rows["compensation bill"] = [f"{sol.compensation_bill:,.0f}" for sol in sols]
     rows["operating profit"] = [f"{sol.operating_profit:,.0f}" for sol in sols]
     rows["alignment efficiency"] = [
-        "n/a" if sol.alignment_efficiency is None else f"{sol.alignment_efficiency:.3f}"
+        "not defined" if sol.alignment_efficiency is None else f"{sol.alignment_efficiency:.3f}"
         for sol in sols
     ]
     table = pd.DataFrame(rows, index=[sol.scenario for sol in sols]).T

@@ -43,13 +43,16 @@ the column's name, or in tables with a ``figure`` column (:func:`compmodel.compa
 split into words at ``_``, ``.``, spaces and other punctuation, and the first rule that
 matches decides:
 
-1. a share word (``share``, ``mix``, ``retention``, ``otif``, ``efficiency``, ``rate``,
+0. a metric or outcome a company kind declares (by name or by its reader's label) ->
+   the format of its display table (money, share, hours or an index; counts go on to
+   rule 4), e.g. the manufacturer's ``otif`` and ``bookings``;
+1. a share word (``share``, ``mix``, ``retention``, ``efficiency``, ``rate``,
    ``utilisation``, ``load``, ``probability``, ``percent``, ...) -> percent, ``0.0%``;
 2. a ratio word (``ratio``, ``leverage``, ``variance``, ``elasticity``, ``index``) -> a
    plain number, ``#,##0.00``;
 3. a money word (``pay``, ``base``, ``ote``, ``payout``, ``incentive``, ``cost``,
-   ``budget``, ``bill``, ``tax``, ``profit``, ``value``, ``surplus``, ``revenue``,
-   ``margin``, ``bookings``, ``amount``, ``cumulative``, ``premium``, ``equivalent``, ...)
+   ``budget``, ``bill``, ``tax``, ``profit``, ``value``, ``surplus``, ``margin``,
+   ``amount``, ``cumulative``, ``premium``, ``equivalent``, ...)
    -> money, whole currency units, ``#,##0``;
 4. otherwise whole numbers (integer columns) -> ``#,##0`` and other numbers ->
    ``#,##0.00``.
@@ -100,6 +103,7 @@ from . import __version__
 from .document import scenario_to_dict
 from .errors import CompmodelError, ScenarioError
 from .io import _atomic_write, _write_atomically
+from .models import display_of
 from .scenario import Scenario
 from .solve import Solution
 
@@ -123,7 +127,7 @@ Kind = Literal["money", "percent", "number", "integer"]
 
 _PERCENT_WORDS = frozenset(
     {
-        "share", "shares", "mix", "retention", "otif", "efficiency", "rate", "rates",
+        "share", "shares", "mix", "retention", "efficiency", "rate", "rates",
         "utilisation", "utilization", "load", "probability", "pct", "percent",
         "percentage",
     }
@@ -133,10 +137,13 @@ _MONEY_WORDS = frozenset(
     {
         "pay", "base", "ote", "payout", "payouts", "incentive", "incentives", "cost",
         "costs", "budget", "bill", "tax", "payroll", "profit", "value", "surplus",
-        "revenue", "margin", "bookings", "amount", "cumulative", "premium", "equivalent",
+        "margin", "amount", "cumulative", "premium", "equivalent",
         "salary", "bonus", "commission", "compensation", "price", "concessions",
     }
 )  # fmt: skip
+_FORMAT_KIND: Mapping[str, Kind] = {
+    "money": "money", "share": "percent", "hours": "number", "index": "number",
+}  # fmt: skip
 _EXCEL_FORMATS: Mapping[Kind, str] = {
     "money": "#,##0",
     "percent": "0.0%",
@@ -555,7 +562,11 @@ def _words(name: str) -> set[str]:
 
 
 def _name_kind(name: str) -> Kind | None:
-    """What a number called ``name`` is, by the rules of the module docstring."""
+    """What a number called ``name`` is: a company kind's display table says it for its
+    metrics (by name or label), else the rules of the module docstring."""
+    shown = display_of(name) or display_of(name, by_label=True)
+    if shown is not None and shown.format != "count":
+        return _FORMAT_KIND[shown.format]
     words = _words(name)
     if words & _PERCENT_WORDS:
         return "percent"

@@ -65,8 +65,6 @@ DEFAULT_PRESETS: Mapping[str, Mapping[str, float]] = {
     "Shared results only": {"shared": 1.0},
 }
 
-# the outcomes chart's figures: the charts' default less revenue, which moves with bookings
-_OUTCOME_FIGURES = tuple(f for f in charts.DEFAULT_OUTCOMES if f != "revenue")
 _PRESET_PROMPT = "Presets…"
 _BETTER, _WORSE, _GREY = charts.BETTER, charts.WORSE, "#546e7a"
 
@@ -406,7 +404,10 @@ class Dashboard(widgets.VBox):
     # ----------------------------------------------------------------------------------
     def _figures(self) -> list[str]:
         sol = self.baseline_solution
-        return [f for f in _OUTCOME_FIGURES if f in sol.metrics or hasattr(sol, f)]
+        # the kind's outcomes less its revenue, which moves with volume
+        revenue = info_of(self.baseline.company.kind).revenue_metric
+        shown = [f for f in charts.default_outcomes(self.baseline) if f != revenue]
+        return [f for f in shown if f in sol.metrics or hasattr(sol, f)]
 
     def _chart_frames(self) -> dict[str, pd.DataFrame]:
         from .profit import profit_waterfall

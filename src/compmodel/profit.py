@@ -20,21 +20,16 @@ import pandas as pd
 from scipy import optimize
 
 from .errors import ConvergenceError, ScenarioError
-from .models import build_model, capabilities, info_of
+from .models import TURNOVER_PART, build_model, capabilities, info_of, value_label
 from .scenario import Scenario
 from .solve import Solution, solve
 
 __all__ = ["BridgeValue", "GainSplit", "bridge_values", "gain_split", "profit_waterfall"]
 
+#: The drivers every kind has (a kind names its value parts: KindInfo.value_labels).
 _LABELS = {
-    "gross_margin": "margin on bookings",
-    "expediting": "expediting",
-    "rework": "rework",
-    "lost_customers": "lost customers",
     "turnover": "turnover",
     "compensation": "compensation",
-    "bridge_cost": "bridge costs",
-    "overhead": "overhead",
     "gross_value": "gross value",
 }
 
@@ -54,7 +49,7 @@ def profit_drivers(sol: Solution) -> dict[str, float]:
     out: dict[str, float] = {}
     if parts:
         for k, v in parts.items():
-            if k != "staff_turnover":  # part of turnover below
+            if k != TURNOVER_PART:  # part of turnover below
                 out[k] = float(v)
     else:
         out["gross_value"] = sol.gross_value
@@ -92,7 +87,8 @@ def profit_waterfall(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataF
     rows = [{"step": "start", "driver": f"{sa.scenario}: operating profit",
              "amount": sa.operating_profit}]  # fmt: skip
     for k in da:
-        rows.append({"step": "driver", "driver": _LABELS.get(k, k), "amount": db[k] - da[k]})
+        label = _LABELS.get(k) or value_label(k, sa.company_kind)
+        rows.append({"step": "driver", "driver": label, "amount": db[k] - da[k]})
     rows.append({"step": "end", "driver": f"{sb.scenario}: operating profit",
                  "amount": sb.operating_profit})  # fmt: skip
     frame = pd.DataFrame(rows)

@@ -94,7 +94,7 @@ from ._kernels import kernels_for
 from ._pickling import PicklesProxies
 from .budget import PersonPlan, _moments, _person_plan
 from .errors import ConvergenceError, ScenarioError
-from .models import Capabilities, CompanyModel, build_model, capabilities
+from .models import TURNOVER_PART, Capabilities, CompanyModel, build_model, capabilities
 from .moments import (
     Factor,
     PiecewisePoly,
@@ -202,6 +202,8 @@ class Solution(PicklesProxies):
     alignment_efficiency: float | None
     outcomes: Mapping[str, float]
     diagnostics: SolveDiagnostics
+    #: the company kind whose model gave it (its labels and tiles: compmodel.models.info_of)
+    company_kind: str = "none"
 
     @property
     def lever_vector(self) -> np.ndarray:
@@ -1247,7 +1249,7 @@ def _solution(
         turnover += d.headcount * pay_leavers * s.settings.replacement_cost * base
     value = p.model.gross_value(t)
     parts = getattr(p.model, "value_parts", None)
-    lever_turnover = -float(parts(t).get("staff_turnover", 0.0)) if parts is not None else 0.0
+    lever_turnover = -float(parts(t).get(TURNOVER_PART, 0.0)) if parts is not None else 0.0
     ts = p.total_surplus(t, risk=kind not in ("first_best", "no_incentive"))
     return Solution(
         scenario=s.name,
@@ -1264,6 +1266,7 @@ def _solution(
         alignment_efficiency=efficiency,
         outcomes=MappingProxyType(dict(p.model.outcomes(t))),
         diagnostics=diagnostics,
+        company_kind=s.company.kind,
     )
 
 

@@ -40,11 +40,15 @@ from ..errors import ScenarioError
 from ..scenario import Scenario
 
 __all__ = [
+    "GROSS_MARGIN",
+    "REVENUE",
+    "TURNOVER_PART",
     "Bridge",
     "Capabilities",
     "CompanyModel",
     "CompiledEquations",
     "Crediting",
+    "Display",
     "Format",
     "KindInfo",
     "Kpi",
@@ -52,8 +56,10 @@ __all__ = [
     "build_model",
     "capabilities",
     "crediting_of",
+    "display_of",
     "info_of",
     "register_kind",
+    "value_label",
 ]
 
 
@@ -250,6 +256,25 @@ class Crediting:
 Format = Literal["money", "share", "count", "hours", "index"]
 
 
+#: The value part (``value_parts``) that is turnover the levers cause: the solution reports
+#: it with turnover from pay below the market, not among the model's own drivers.
+TURNOVER_PART = "staff_turnover"
+#: The conventional names of a model's metrics (or outcomes) for company revenue and
+#: gross margin (currency per period), where a kind declares no others.
+REVENUE, GROSS_MARGIN = "revenue", "gross_margin"
+
+
+@dataclass(frozen=True)
+class Display:
+    """How every face shows a metric, lever, outcome or value part: a reader's ``label``,
+    its ``unit``, the ``format`` of its numbers and a one-line ``meaning``."""
+
+    label: str
+    unit: str = ""
+    format: Format = "index"
+    meaning: str = ""
+
+
 @dataclass(frozen=True)
 class Kpi:
     """A figure worth a tile on the dashboard: a metric of the model (its expected value
@@ -280,20 +305,43 @@ class Bridge:
 
 @dataclass(frozen=True)
 class KindInfo:
-    """What a company kind declares for every face beyond its equations: its KPI tiles,
-    the levers and metrics a comparison shows (``story``: names in ``"department.lever"``
-    form are levers), its bridges, the presets a consultant clicks, how its sales can be
-    credited."""
+    """What a company kind declares for every face beyond its equations.
+
+    Attributes
+    ----------
+    kpis
+        The dashboard's tiles beyond the company figures every kind has.
+    story
+        The levers (``"department.lever"``) and metrics a comparison shows.
+    bridges, presets, crediting
+        Its bridges between departments, the presets a consultant clicks, how its sales
+        can be credited.
+    labels
+        The display table: each metric's and outcome's reader's name, unit, format and
+        meaning (every chart, export and tile reads it).
+    value_labels
+        A reader's name for each value part (the profit walk's drivers).
+    outcomes
+        The metrics and outcomes an outcomes chart shows by default.
+    revenue_metric, margin_metric
+        The metrics or outcomes holding company revenue and gross margin (the cost
+        sheet's shares).
+    """
 
     kpis: tuple[Kpi, ...] = ()
     story: tuple[Kpi, ...] = ()
     bridges: Mapping[str, Bridge] = field(default_factory=dict)
     presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     crediting: Crediting | None = None
+    labels: Mapping[str, Display] = field(default_factory=dict)
+    value_labels: Mapping[str, str] = field(default_factory=dict)
+    outcomes: tuple[str, ...] = ()
+    revenue_metric: str | None = REVENUE
+    margin_metric: str | None = GROSS_MARGIN
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "bridges", MappingProxyType(dict(self.bridges)))
-        object.__setattr__(self, "presets", MappingProxyType(dict(self.presets)))
+        for name in ("bridges", "presets", "labels", "value_labels"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 
 _KINDS: dict[str, Callable[[Scenario], CompanyModel]] = {}
@@ -317,6 +365,27 @@ def info_of(kind: str) -> KindInfo:
     if kind not in _INFO and kind in kinds.available() and kind != "none":
         kinds.load(kind)  # its module registers it (and what it declares)
     return _INFO.get(kind, KindInfo())
+
+
+def display_of(name: str, *, by_label: bool = False) -> Display | None:
+    """How a metric or outcome ``name`` reads (or, ``by_label``, the entry whose label
+    is ``name``), from the kinds that declare it (the shipped kinds are loaded to ask
+    them); ``None`` when none does."""
+    for kind in kinds.BUILTIN:
+        info_of(kind)
+    for info in _INFO.values():
+        if not by_label and name in info.labels:
+            return info.labels[name]
+        if by_label:
+            for shown in info.labels.values():
+                if shown.label == name:
+                    return shown
+    return None
+
+
+def value_label(name: str, kind: str) -> str:
+    """A reader's name for a value part of ``kind`` (a profit-walk driver)."""
+    return info_of(kind).value_labels.get(name, name.replace("_", " "))
 
 
 def crediting_of(kind: str) -> Crediting | None:

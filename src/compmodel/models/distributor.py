@@ -150,7 +150,7 @@ import numpy as np
 from .._jit import jit
 from ..errors import ScenarioError
 from ..scenario import Scenario
-from . import CompiledEquations, KindInfo, Kpi, LeverSpace, lever_space, register_kind
+from . import CompiledEquations, Display, KindInfo, Kpi, LeverSpace, lever_space, register_kind
 
 __all__ = ["COEFFICIENTS", "DISTRIBUTOR_METRICS", "LEVERS", "DistributorModel"]
 
@@ -818,6 +818,42 @@ INFO = KindInfo(
         Kpi("customer_retention", "customer retention", "higher", "share"),
         Kpi("net_sales", "net sales", "higher", "money"),
     ),
+    labels={
+        "orders": Display("Orders", "USD", "money", "list value of orders per sales rep"),
+        "net_sales": Display("Net sales", "USD", "money", "sales after discounts, the company"),
+        "gross_margin": Display("Gross margin", "USD", "money", "net sales less cost of goods"),
+        "fill_rate": Display("Fill rate", "share", "share", "order lines shipped from stock"),
+        "inventory_turns": Display(
+            "Inventory turns", "turns per year", "index", "cost of goods over average stock"
+        ),
+        "mispick_rate": Display("Mispick rate", "share", "share", "lines picked wrong"),
+        "ontime_delivery": Display("On-time delivery", "share", "share", "drops on time"),
+        "response_time": Display(
+            "Response time", "hours", "hours", "customer service's time to answer"
+        ),
+        "customer_retention": Display(
+            "Customer retention", "share", "share", "customers who stay a year"
+        ),
+    },
+    value_labels={
+        "holding_cost": "holding stock",
+        "shortages": "shortages",
+        "mispicks": "mispicks",
+        "fleet_cost": "fleet",
+        "late_deliveries": "late deliveries",
+        "lost_customers": "lost customers",
+        "overhead": "overhead",
+    },
+    outcomes=(
+        "net_sales",
+        "fill_rate",
+        "ontime_delivery",
+        "mispick_rate",
+        "response_time",
+        "customer_retention",
+    ),
+    revenue_metric="net_sales",
+    margin_metric="gross_margin",
     kpis=(
         Kpi("fill_rate", "Fill rate", "higher", "share", "order lines shipped from stock"),
         Kpi("ontime_delivery", "On-time delivery", "higher", "share", "drops on time"),

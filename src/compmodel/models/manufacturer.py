@@ -145,6 +145,7 @@ from . import (
     Bridge,
     CompiledEquations,
     Crediting,
+    Display,
     KindInfo,
     Kpi,
     LeverSpace,
@@ -877,6 +878,38 @@ INFO = KindInfo(
         },
     },
     crediting=CREDITING,
+    labels={
+        "bookings": Display("Bookings", "USD", "money", "orders booked per sales rep"),
+        "revenue": Display("Revenue", "USD", "money", "shipped revenue, the whole company"),
+        "otif": Display(
+            "On-time in-full (OTIF)",
+            "share",
+            "share",
+            "orders shipped complete by the date promised",
+        ),
+        "defect_rate": Display("Defect rate", "share", "share", "units shipped with a defect"),
+        "response_time": Display(
+            "Response time", "hours", "hours", "customer service's time to answer"
+        ),
+        "customer_retention": Display(
+            "Customer retention", "share", "share", "customers who stay a year"
+        ),
+        "gross_margin": Display("Gross margin", "USD", "money", "revenue less direct costs"),
+        "units_shipped": Display("Units shipped", "units", "count", "units shipping sends"),
+        "throughput": Display("Throughput", "units", "count", "units production makes"),
+        "tickets_closed": Display(
+            "Tickets closed", "tickets", "count", "tickets customer service closes"
+        ),
+    },
+    value_labels={
+        "gross_margin": "margin on bookings",
+        "expediting": "expediting",
+        "rework": "rework",
+        "lost_customers": "lost customers",
+        "bridge_cost": "bridge costs",
+        "overhead": "overhead",
+    },
+    outcomes=("bookings", "revenue", "otif", "defect_rate", "response_time", "customer_retention"),
 )
 
 register_kind("manufacturer", ManufacturerModel, info=INFO)
