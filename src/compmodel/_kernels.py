@@ -47,6 +47,9 @@ _TEMPLATE = _HERE / "_compiled.py"
 _OWN = (_HERE / "moments.py", _HERE / "_jit.py")
 _BEGIN, _END = "# <plug-in equations>", "# </plug-in equations>"
 _LOADED: dict[tuple[str, str, str], ModuleType] = {}
+#: this process's kernels per plug-in: a plug-in module is imported once per process, so
+#: its source cannot change under it (a new process hashes the sources again)
+_BY_PLUGIN: dict[tuple[str, str | None, str | None], ModuleType] = {}
 
 _CENTRAL = '''
 from {module} import {means} as _plugin_means
@@ -124,6 +127,9 @@ def kernels_for(
     means
         Or its compiled ``(t, data) -> means`` (derivatives by central differences).
     """
+    known = _BY_PLUGIN.get((module, means_jacobian, means))
+    if known is not None:
+        return known
     _checked(module, "module", dotted=True)
     if (means_jacobian is None) == (means is None):
         raise ScenarioError(
@@ -146,6 +152,7 @@ def kernels_for(
     key = (module, block, tag)
     found = _LOADED.get(key)
     if found is not None:
+        _BY_PLUGIN[(module, means_jacobian, means)] = found
         return found
     root = cache_dir()
     prefix = "kernels_" + module.replace(".", "_") + ("_exact_" if means is None else "_cd_")
@@ -167,6 +174,7 @@ def kernels_for(
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     _LOADED[key] = mod
+    _BY_PLUGIN[(module, means_jacobian, means)] = mod
     return mod
 
 
