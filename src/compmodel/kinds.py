@@ -21,6 +21,7 @@ imports nothing of compmodel but its errors.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from importlib.metadata import entry_points
@@ -28,7 +29,7 @@ from types import ModuleType
 
 from .errors import ScenarioError
 
-__all__ = ["BUILTIN", "GROUP", "MODULE_NAME", "available", "load", "module_of"]
+__all__ = ["BUILTIN", "GROUP", "MODULE_NAME", "available", "load", "module_of", "refresh"]
 
 #: The kinds compmodel ships: name -> module.
 BUILTIN: dict[str, str] = {
@@ -43,8 +44,16 @@ GROUP = "compmodel.models"
 MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
+@functools.lru_cache(maxsize=1)
 def _installed() -> dict[str, str]:
+    """Installed plug-ins' kinds, read once per process from the packages' metadata
+    (reading it costs milliseconds; :func:`refresh` reads it again after an install)."""
     return {ep.name: ep.value for ep in entry_points(group=GROUP) if ep.name not in BUILTIN}
+
+
+def refresh() -> None:
+    """Read the installed plug-ins' entry points again (after installing one)."""
+    _installed.cache_clear()
 
 
 def available() -> tuple[str, ...]:
