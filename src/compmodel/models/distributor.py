@@ -142,7 +142,6 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -151,6 +150,7 @@ from .._jit import jit
 from ..errors import ScenarioError
 from ..scenario import Scenario
 from . import CompiledEquations, Display, KindInfo, Kpi, LeverSpace, lever_space, register_kind
+from .packed import PackedModel
 
 __all__ = ["COEFFICIENTS", "DISTRIBUTOR_METRICS", "LEVERS", "DistributorModel"]
 
@@ -574,17 +574,6 @@ def _value_gradient(
     return value, grad
 
 
-@dataclass(frozen=True)
-class _State:
-    """Everything the equations give at one lever vector (see the module docstring)."""
-
-    metrics: dict[str, float]  # latent means (logit for shares)
-    parts: dict[str, float]  # signed parts of value
-    outcomes: dict[str, float]
-    retention: dict[str, float]
-    value: float
-
-
 def _check_bounds(scenario: Scenario, k: Mapping[str, float]) -> None:
     """Levers' bounds that keep every capacity, share and power in the equations
     well defined (the equations are then smooth on the whole lever box)."""
@@ -636,13 +625,21 @@ def _check_bounds(scenario: Scenario, k: Mapping[str, float]) -> None:
             )
 
 
-class DistributorModel:
+class DistributorModel(PackedModel):
     """The wholesale distributor (equations in the module docstring)."""
 
     #: the equations the solver's compiled path takes (exact derivatives, forward mode)
     compiled = CompiledEquations(__name__, means_jacobian="_means_jacobian_packed")
     #: the metric whose mean is gross value less the base payroll
     value_metric = "operating_profit"
+    EQUATIONS = staticmethod(_equations)
+    JACOBIAN = staticmethod(_means_jacobian)
+    GRADIENT = staticmethod(_value_gradient)
+    OUT = _OUT
+    METRICS = tuple(DISTRIBUTOR_METRICS)
+    VALUE_PARTS = VALUE_PARTS
+    OUTCOMES = _OUTCOMES
+    DEPARTMENTS = tuple(LEVERS)
 
     def __init__(self, scenario: Scenario) -> None:
         missing_d = [d for d in LEVERS if d not in scenario.departments]
@@ -729,80 +726,7 @@ class DistributorModel:
             **{f"n_{d}": self.n[d] for d in LEVERS},
             **{f"base_{d}": self.base[d] for d in LEVERS},
         )
-        self._cache: tuple[bytes, _State] | None = None
-
-    # ----------------------------------------------------------------------------------
-    def _state(self, t: np.ndarray) -> _State:
-        t = np.asarray(t, dtype=float)
-        key = t.tobytes()
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
-        raw = dict(zip(_OUT, _equations(t, self._order, self._inputs).tolist(), strict=True))
-        st = _State(
-            metrics={m: raw[f"metric.{m}"] for m in DISTRIBUTOR_METRICS},
-            parts={name: raw[f"value.{name}"] for name in VALUE_PARTS},
-            outcomes={
-                **{name: raw[name] for name in _OUTCOMES},
-                "base_payroll": self.base_payroll,
-                **{name: raw[name] for name in _OUT if name.startswith(("value.", "staff_"))},
-            },
-            retention={d: raw[f"staff_retention.{d}"] for d in LEVERS},
-            value=raw["value"],
-        )
-        self._cache = (key, st)
-        return st
-
-    # the CompanyModel interface -------------------------------------------------------
-    def means(self, t: np.ndarray) -> np.ndarray:
-        """Latent means of :attr:`metrics` at ``t`` (logit for shares)."""
-        raw = _equations(np.asarray(t, dtype=float), self._order, self._inputs)
-        return raw[:_N_METRICS].copy()
-
-    def gross_value(self, t: np.ndarray) -> float:
-        """Gross value at ``t``: currency per year, all people, before pay."""
-        return float(_equations(np.asarray(t, dtype=float), self._order, self._inputs)[-1])
-
-    def outcomes(self, t: np.ndarray) -> Mapping[str, float]:
-        """Further figures: lines, stock, capacities, loads, drops, routes, tickets,
-        inventory, the signed parts of value and staff retention."""
-        return dict(self._state(t).outcomes)
-
-    def value_parts(self, t: np.ndarray) -> Mapping[str, float]:
-        """Signed parts of gross value (costs negative); they sum to it."""
-        return dict(self._state(t).parts)
-
-    def staff_retention(self, t: np.ndarray) -> Mapping[str, float]:
-        """Share of each department's people staying, before pay against the market."""
-        return dict(self._state(t).retention)
-
-    def means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Metric means at ``t`` and their derivatives in the levers ``columns`` (exact,
-        forward mode), in one compiled call."""
-        t = np.asarray(t, dtype=float)
-        cols = np.asarray(columns, dtype=np.int64)
-        return _means_jacobian(
-            t, self._order, self._inputs, cols, self.levers.lower, self.levers.upper
-        )
-
-    def value_gradient(self, t: np.ndarray) -> tuple[float, np.ndarray]:
-        """Gross value and its gradient in the levers (exact, forward mode, compiled)."""
-        value, grad = _value_gradient(
-            np.asarray(t, dtype=float), self._order, self._inputs, self.levers.lower,
-            self.levers.upper,
-        )  # fmt: skip
-        return float(value), grad
-
-    @property
-    def fingerprint(self) -> tuple[object, ...]:
-        """Everything the equations read besides the levers (equal fingerprints, equal
-        model): lets the solver reuse a first best across plan changes."""
-        return (tuple(self._inputs), self._order.tobytes())
-
-    @property
-    def kernel_data(self) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
-        """What :func:`_means_jacobian_packed` takes besides the levers and columns: the
-        lever order, the inputs record and the levers' bounds."""
-        return self._order, self._inputs, self.levers.lower, self.levers.upper
+        self._cache = None
 
 
 #: The dashboard's tiles for this kind (it models no bridges and no crediting).
