@@ -490,6 +490,7 @@ class Dashboard(widgets.VBox):
         self.sliders = {}
         s = self.baseline
         shareable = self._shareable(s)
+        own = set(paths.parameter_paths(s))
         panels, titles = [], []
         for dname, dept in s.departments.items():
             if not dept.plan.components:
@@ -533,7 +534,7 @@ class Dashboard(widgets.VBox):
                 else "this plan pays on no company-wide result: pick a scenario that does (aligned)"
             )
             rows.append(share)
-            rows += self._crediting_controls(s, dname)
+            rows += self._crediting_controls(s, dname, own)
             for key, comp in dept.plan.components.items():
                 if isinstance(comp.payout, PayoutCurve):
                     rows += self._curve_sliders(s, dname, key, comp.payout)
@@ -560,10 +561,10 @@ class Dashboard(widgets.VBox):
         self.controls.selected_index = 0 if panels else None
         self._sync_controls()
 
-    def _crediting_controls(self, s: Scenario, dname: str) -> list[widgets.Widget]:
-        """Crediting and the clawbacks, where the company declares them."""
+    def _crediting_controls(self, s: Scenario, dname: str, own: set[str]) -> list[widgets.Widget]:
+        """Crediting and the clawbacks, where the company declares them (``own``: the
+        scenario's parameter paths)."""
         out: list[widgets.Widget] = []
-        own = set(paths.parameter_paths(s))
         crediting = crediting_metrics(s)
         path = f"{dname}.crediting"
         if path in own and len(crediting) > 1:

@@ -40,6 +40,7 @@ nearest valid paths. This module imports nothing above the scenario dataclasses.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import functools
@@ -53,7 +54,17 @@ import numpy as np
 from . import validate
 from .document import scenario_to_dict
 from .errors import ParameterPathError, PlanError
-from .plans import Clawback, Component, LumpSum, PayoutCurve, Plan, RateTable
+from .plans import (
+    Clawback,
+    Component,
+    Gate,
+    LumpSum,
+    Modifier,
+    PayoutCurve,
+    Plan,
+    RateTable,
+    Tier,
+)
 
 __all__ = [
     "DerivedPath",
@@ -363,8 +374,6 @@ _DEPT_NUMBERS = tuple(validate.DEPARTMENT)
 
 def _children(node: Any, keys: Sequence[str | int]) -> Mapping[str, Any] | Sequence[Any] | None:
     """The children of ``node`` (at document location ``keys``), or ``None`` for a leaf."""
-    from .plans import Gate, Modifier, Tier
-
     n = len(keys)
     if n == 0:
         out: dict[str, Any] = {
@@ -724,8 +733,6 @@ def _department_check(s: Any, department: str) -> None:
 
 
 def _set_nested(d: Any, rest: list[tuple[tuple[str | int, ...], float]]) -> Any:
-    import copy
-
     out = copy.deepcopy(d)
     for k, v in rest:
         node = out

@@ -639,63 +639,19 @@ class DistributorModel(PackedModel):
     METRICS = tuple(DISTRIBUTOR_METRICS)
     VALUE_PARTS = VALUE_PARTS
     OUTCOMES = _OUTCOMES
-    DEPARTMENTS = tuple(LEVERS)
+    LEVERS = LEVERS
 
     def __init__(self, scenario: Scenario) -> None:
-        missing_d = [d for d in LEVERS if d not in scenario.departments]
-        if missing_d:
-            raise ScenarioError(
-                "departments",
-                f"the distributor model needs the departments {list(LEVERS)}; missing "
-                f"{missing_d}. Start from {_SAMPLE}.",
-            )
-        for d, names in LEVERS.items():
-            have = set(scenario.company.levers.get(d, {}))
-            if have != set(names):
-                raise ScenarioError(
-                    f"company.levers.{d}",
-                    f"the distributor model's {d} levers are {list(names)}; the scenario "
-                    f"declares {sorted(have)}. Declare exactly those (bounds, rest, cost); "
-                    f"copy them from {_SAMPLE}.",
-                )
-        missing = [c for c in COEFFICIENTS if c not in scenario.company.coefficients]
-        if missing:
-            raise ScenarioError(
-                "company.coefficients",
-                f"the distributor model needs {len(missing)} more coefficient"
-                f"{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. Copy them from "
-                f"{_SAMPLE}.",
-            )
+        self._check(
+            scenario, kind="distributor", sample=_SAMPLE, coefficients=COEFFICIENTS,
+            positive=_POSITIVE, shares=_SHARES,
+        )  # fmt: skip
         if scenario.bridges:
             raise ScenarioError(
                 f"bridges.{next(iter(scenario.bridges))}",
                 "bridges belong to the manufacturer model; the distributor model has none. "
                 "Remove [bridges].",
             )
-        for m in DISTRIBUTOR_METRICS:
-            if m not in scenario.metrics:
-                raise ScenarioError(
-                    f"metrics.{m}",
-                    f"is missing; the distributor model sets it. Copy [metrics] from {_SAMPLE}.",
-                )
-        for name in COEFFICIENTS:
-            value = scenario.company.coefficient(name)
-            if name.startswith("staff_retention_") and not 0.0 < value < 1.0:
-                raise ScenarioError(
-                    f"company.coefficients.{name}",
-                    f"is {value:g}; a retention share must lie strictly between 0 and 1",
-                )
-            if name in _POSITIVE and not value > 0.0:
-                raise ScenarioError(
-                    f"company.coefficients.{name}",
-                    f"is {value:g}; it must be > 0 (the equations divide by it or raise "
-                    f"to its power); see {_SAMPLE} for a plausible value",
-                )
-            if name in _SHARES and not 0.0 <= value <= 1.0:
-                raise ScenarioError(
-                    f"company.coefficients.{name}",
-                    f"is {value:g}; it is a share and must lie in [0, 1]; see {_SAMPLE}",
-                )
         self.scenario = scenario
         self.k = {n: scenario.company.coefficient(n) for n in COEFFICIENTS}
         _check_bounds(scenario, self.k)
@@ -713,12 +669,7 @@ class DistributorModel(PackedModel):
                     f"departments.{d}.headcount",
                     f"is {self.n[d]:g}; the distributor model needs at least one person in {d}",
                 )
-        pos = {name: i for i, name in enumerate(self.levers.names)}
-        #: position in the lever vector of each lever of LEVERS, in that order
-        self._order = np.array(
-            [pos[f"{d}.{name}"] for d, names in LEVERS.items() for name in names],
-            dtype=np.int64,
-        )
+        self._order = self._lever_order()
         self._inputs = _Inputs(
             **self.k,
             replacement=self.replacement,

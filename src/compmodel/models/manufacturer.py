@@ -625,31 +625,13 @@ class ManufacturerModel(PackedModel):
     METRICS = tuple(MANUFACTURER_METRICS)
     VALUE_PARTS = VALUE_PARTS
     OUTCOMES = _OUTCOMES
-    DEPARTMENTS = tuple(LEVERS)
+    LEVERS = LEVERS
 
     def __init__(self, scenario: Scenario) -> None:
-        missing_d = [d for d in LEVERS if d not in scenario.departments]
-        if missing_d:
-            raise ScenarioError(
-                "departments",
-                f"the manufacturer model needs the departments {list(LEVERS)}; missing "
-                f"{missing_d}. Start from data/samples/acme.toml.",
-            )
-        for d, names in LEVERS.items():
-            have = set(scenario.company.levers.get(d, {}))
-            if have != set(names):
-                raise ScenarioError(
-                    f"company.levers.{d}",
-                    f"the manufacturer model's {d} levers are {list(names)}; the scenario "
-                    f"declares {sorted(have)}. Declare exactly those (bounds, rest, cost).",
-                )
-        missing = [c for c in COEFFICIENTS if c not in scenario.company.coefficients]
-        if missing:
-            raise ScenarioError(
-                "company.coefficients",
-                f"the manufacturer model needs {len(missing)} more coefficients: "
-                f"{', '.join(missing)}. Copy them from data/samples/acme.toml.",
-            )
+        self._check(
+            scenario, kind="manufacturer", sample="data/samples/acme.toml",
+            coefficients=COEFFICIENTS, positive=_POSITIVE,
+        )  # fmt: skip
         for b, v in scenario.bridges.items():
             if b not in BRIDGES:
                 raise ScenarioError(
@@ -657,26 +639,6 @@ class ManufacturerModel(PackedModel):
                 )
             if v > BRIDGES[b][2]:
                 raise ScenarioError(f"bridges.{b}", f"is {v:g}; allowed: 0 to {BRIDGES[b][2]:g}")
-        for m in MANUFACTURER_METRICS:
-            if m not in scenario.metrics:
-                raise ScenarioError(
-                    f"metrics.{m}",
-                    "is missing; the manufacturer model sets it. Copy [metrics] from "
-                    "data/samples/acme.toml.",
-                )
-        for name in COEFFICIENTS:
-            value = scenario.company.coefficient(name)
-            if name.startswith("staff_retention_") and not 0.0 < value < 1.0:
-                raise ScenarioError(
-                    f"company.coefficients.{name}",
-                    f"is {value:g}; a retention share must lie strictly between 0 and 1",
-                )
-            if name in _POSITIVE and not value > 0.0:
-                raise ScenarioError(
-                    f"company.coefficients.{name}",
-                    f"is {value:g}; it must be > 0 (the equations divide by it or raise "
-                    "to its power); see data/samples/acme.toml for a plausible value",
-                )
         self.scenario = scenario
         self.levers: LeverSpace = lever_space(scenario)
         self.metrics: tuple[str, ...] = tuple(MANUFACTURER_METRICS)
@@ -696,10 +658,7 @@ class ManufacturerModel(PackedModel):
             "capable_to_promise": on["capable_to_promise"] * kk["ctp_cost"],
         }
         pos = {name: i for i, name in enumerate(self.levers.names)}
-        #: position in the lever vector of each lever of LEVERS, in that order
-        self._order = np.array(
-            [pos[f"{d}.{name}"] for d, names in LEVERS.items() for name in names]
-        )
+        self._order = self._lever_order()
         self._inputs = _Inputs(
             **self.k,
             J=on["joint_sales_calls"],

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ScenarioError
 from . import LeverSpace
 
 __all__ = ["PackedModel", "State"]
@@ -53,7 +54,7 @@ class PackedModel:
     METRICS: ClassVar[tuple[str, ...]]
     VALUE_PARTS: ClassVar[tuple[str, ...]]
     OUTCOMES: ClassVar[tuple[str, ...]]
-    DEPARTMENTS: ClassVar[tuple[str, ...]]
+    LEVERS: ClassVar[Mapping[str, tuple[str, ...]]]  # department -> its levers, in order
 
     levers: LeverSpace
     metrics: tuple[str, ...]
@@ -61,6 +62,76 @@ class PackedModel:
     _order: np.ndarray
     _inputs: Any
     _cache: tuple[bytes, State] | None = None
+
+    @classmethod
+    def _check(
+        cls,
+        scenario: Any,
+        *,
+        kind: str,
+        sample: str,
+        coefficients: tuple[str, ...],
+        positive: frozenset[str] = frozenset(),
+        shares: frozenset[str] = frozenset(),
+    ) -> None:
+        """Check that ``scenario`` has what the equations read: its departments, exactly
+        their levers, every coefficient and metric; retention shares in (0, 1),
+        ``positive`` coefficients > 0, ``shares`` in [0, 1]."""
+        missing_d = [d for d in cls.LEVERS if d not in scenario.departments]
+        if missing_d:
+            raise ScenarioError(
+                "departments",
+                f"the {kind} model needs the departments {list(cls.LEVERS)}; missing "
+                f"{missing_d}. Start from {sample}.",
+            )
+        for d, names in cls.LEVERS.items():
+            have = set(scenario.company.levers.get(d, {}))
+            if have != set(names):
+                raise ScenarioError(
+                    f"company.levers.{d}",
+                    f"the {kind} model's {d} levers are {list(names)}; the scenario "
+                    f"declares {sorted(have)}. Declare exactly those (bounds, rest, cost); "
+                    f"copy them from {sample}.",
+                )
+        missing = [c for c in coefficients if c not in scenario.company.coefficients]
+        if missing:
+            raise ScenarioError(
+                "company.coefficients",
+                f"the {kind} model needs {len(missing)} more coefficient"
+                f"{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. Copy them from "
+                f"{sample}.",
+            )
+        for m in cls.METRICS:
+            if m not in scenario.metrics:
+                raise ScenarioError(
+                    f"metrics.{m}",
+                    f"is missing; the {kind} model sets it. Copy [metrics] from {sample}.",
+                )
+        for name in coefficients:
+            value = scenario.company.coefficient(name)
+            where = f"company.coefficients.{name}"
+            if name.startswith("staff_retention_") and not 0.0 < value < 1.0:
+                raise ScenarioError(
+                    where, f"is {value:g}; a retention share must lie strictly between 0 and 1"
+                )
+            if name in positive and not value > 0.0:
+                raise ScenarioError(
+                    where,
+                    f"is {value:g}; it must be > 0 (the equations divide by it or raise "
+                    f"to its power); see {sample} for a plausible value",
+                )
+            if name in shares and not 0.0 <= value <= 1.0:
+                raise ScenarioError(
+                    where, f"is {value:g}; it is a share and must lie in [0, 1]; see {sample}"
+                )
+
+    def _lever_order(self) -> np.ndarray:
+        """The position in the lever vector of each lever of :attr:`LEVERS`, in that order."""
+        pos = {name: i for i, name in enumerate(self.levers.names)}
+        return np.array(
+            [pos[f"{d}.{name}"] for d, names in type(self).LEVERS.items() for name in names],
+            dtype=np.int64,
+        )
 
     def _state(self, t: np.ndarray) -> State:
         t = np.asarray(t, dtype=float)
@@ -79,7 +150,7 @@ class PackedModel:
                 "base_payroll": self.base_payroll,
                 **{name: raw[name] for name in out if name.startswith(("value.", "staff_"))},
             },
-            retention={d: raw[f"staff_retention.{d}"] for d in type(self).DEPARTMENTS},
+            retention={d: raw[f"staff_retention.{d}"] for d in type(self).LEVERS},
             value=raw["value"],
         )
         self._cache = (key, st)
