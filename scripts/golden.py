@@ -317,6 +317,22 @@ def scenario_case(rel: str) -> dict[str, Any]:
 CHART_NAMES: dict[str, str] = {"waterfall": "bridge"}
 
 
+def _as_recorded(name: str, data: Any) -> Any:
+    """A chart's data as e273b87 recorded it: levers were named by the rule
+    ``"Sales: overpromise"`` (department, then the lever's key in words); they now read
+    as the kind's display table says (``"Sales: over-promising"``)."""
+    if name != "behaviour":
+        return data
+    return [
+        {
+            **row,
+            "name": f"{row['department'].replace('_', ' ').capitalize()}: "
+            f"{row['lever'].replace('_', ' ')}",
+        }
+        for row in data
+    ]
+
+
 def _dashboard_state(d: Dashboard) -> dict[str, Any]:
     note = str(d.note.value)
     return {
@@ -325,7 +341,9 @@ def _dashboard_state(d: Dashboard) -> dict[str, Any]:
         "kpis": dict(d.kpis),
         "solution": solution_record(d.solution),
         "simulation": simulation_summary(d.simulation),
-        "charts": {CHART_NAMES.get(n, n): d.live[n].data for n in sorted(d.live)},
+        "charts": {
+            CHART_NAMES.get(n, n): _as_recorded(n, d.live[n].data) for n in sorted(d.live)
+        },
     }
 
 

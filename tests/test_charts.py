@@ -236,7 +236,8 @@ def test_a_lever_has_no_best_point_and_paths_read_as_words(world: dict[str, Any]
     assert "best" not in chart.to_dict()["title"]["subtitle"]
     assert charts.label("sales.curves.bookings.cap") == "Sales: bookings curve, cap"
     assert charts.label("sales.weights.otif") == "Sales: weight on otif"
-    assert charts.label("bridges.meetings") == "Bridge: meetings"
+    assert charts.label("bridges.meetings") == "Cross-department meetings"
+    assert charts.label("bridges.other") == "Bridge: other"
     assert charts.label("sales.shared_share & production.shared_share") == (
         "Shared share: sales, production"
     )

@@ -26,6 +26,7 @@ from compmodel import _kernels, kinds
 from compmodel.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
 HM87 = ROOT / "data" / "samples" / "theory" / "hm87.toml"
 BETA, COST = 0.3664, 1.3
 
@@ -208,3 +209,34 @@ def test_the_cli_compares_any_kind_without_empty_rows(kind: str, tmp_path: Path)
     assert "otif" not in lowered and " - " not in text
     assert "operating profit" in text and "Profit walk" in text
     assert ("not defined" in text) == (kind == "linear")
+
+
+@pytest.mark.parametrize("kind", ["manufacturer", "distributor"])
+def test_the_display_table_covers_every_metric_lever_bridge_and_kpi(kind: str) -> None:
+    """One display table per kind: each metric the model sets, each outcome it reports,
+    each lever, bridge and KPI has a reader's label, a unit, a format and a meaning."""
+    from compmodel.models import build_model, display_of, info_of
+
+    sample = {"manufacturer": "acme_today.toml", "distributor": "distributor.toml"}[kind]
+    scenario = cm.load_scenario(SAMPLES / sample)
+    model = build_model(scenario)
+    info = info_of(kind)
+    names = [
+        *model.metrics,
+        *model.outcomes(model.levers.rest),
+        *model.levers.names,
+        *(f"bridges.{b}" for b in info.bridges),
+    ]
+    missing = [n for n in names if display_of(n, kind=kind) is None]
+    assert missing == [], f"{kind} declares no display entry for {missing}"
+    for name in names:
+        shown = display_of(name, kind=kind)
+        assert shown is not None
+        assert shown.label and shown.meaning, name
+        assert shown.format in ("money", "share", "count", "hours", "index"), name
+        assert shown.unit, f"{name}: a unit ('index' for a dimensionless score)"
+        assert shown.label != name, f"{name}: the label is a reader's name, not the key"
+    for kpi in (*info.kpis, *info.story):
+        assert kpi.label and kpi.meaning and kpi.unit, kpi
+    labels = [display_of(n, kind=kind).label for n in names]  # type: ignore[union-attr]
+    assert len(set(labels)) == len(labels), "two entries share a label"

@@ -99,11 +99,15 @@ _MONEY_FIGURES = set(FIGURES) - {"alignment_efficiency"}  # the company figures 
 _LOWER_IS_BETTER = {"compensation_bill", "payroll_tax", "turnover_cost"}
 
 
-def label(name: str) -> str:
-    """A reader's name for a figure, lever or parameter path.
+def label(name: str, kind: str | None = None) -> str:
+    """A reader's name for a figure, lever or parameter path (from company ``kind``'s
+    display table where given, else from the first kind that declares ``name``).
 
-    ``"sales.overpromise"`` -> ``"Sales: overpromise"``, ``"sales.curves.bookings.cap"``
-    -> ``"Sales: bookings curve, cap"``, ``"bridges.meetings"`` -> ``"Bridge: meetings"``;
+    A name in a company kind's display table reads as its label there (a lever after its
+    department: ``"sales.overpromise"`` -> ``"Sales: over-promising"``, a bridge
+    ``"bridges.meetings"`` -> ``"Cross-department meetings"``); otherwise
+    ``"sales.curves.bookings.cap"`` -> ``"Sales: bookings curve, cap"``,
+    ``"bridges.other"`` -> ``"Bridge: other"``;
     several paths moved together (a sweep's ``" & "``-joined column) that set the same
     thing in different departments read ``"Shared share: sales, production, ..."``.
     """
@@ -114,11 +118,17 @@ def label(name: str) -> str:
         if len(tails) == 1 and all(heads):
             what = tails.pop().replace("_", " ").replace(".", " ")
             return f"{what.capitalize()}: {', '.join(h.replace('_', ' ') for h in heads)}"
-        return "; ".join(label(p) for p in parts)
+        return "; ".join(label(p, kind) for p in parts)
     if name in _LABELS:
         return _LABELS[name]
-    shown = display_of(name)
+    shown = display_of(name, kind=kind)
     if shown is not None:
+        head, dot, _ = name.partition(".")
+        if dot and head != "bridges":  # a lever: its department first
+            text = shown.label
+            if not text[1:2].isupper():  # "OTIF" keeps its capitals, "Order cover" not
+                text = text[:1].lower() + text[1:]
+            return f"{head.replace('_', ' ').capitalize()}: {text}"
         return shown.label
     if name.startswith("company.coefficients."):
         return name.removeprefix("company.coefficients.").replace("_", " ")
@@ -399,18 +409,20 @@ def _two_columns(comparison: pd.DataFrame) -> tuple[str, str]:
     return str(cols[0]), str(cols[1])
 
 
-def lever_frame(levers: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """The data of :func:`behaviour_shift` from ``{scenario: solution.levers}``."""
+def lever_frame(levers: Mapping[str, Mapping[str, float]], kind: str | None = None) -> pd.DataFrame:
+    """The data of :func:`behaviour_shift` from ``{scenario: solution.levers}``; each
+    lever's ``name`` from company ``kind``'s display table."""
     rows = []
     names = list(levers)
     for path in levers[names[0]]:
         dept, _, lever = path.partition(".")
+        shown = label(path, kind)
         for col in names:
             rows.append(
                 {
                     "department": dept,
                     "lever": lever,
-                    "name": f"{label(dept)}: {lever.replace('_', ' ')}",
+                    "name": shown,
                     "scenario": col,
                     "value": float(levers[col][path]),
                 }
@@ -449,7 +461,7 @@ def behaviour_shift(
         dept, lever = cast(tuple[str, str], key)
         for col in (a, b):
             by_scenario[col][f"{dept}.{lever}"] = float(r[col])
-    data = lever_frame(by_scenario)
+    data = lever_frame(by_scenario, None if scenario is None else scenario.company.kind)
     if domain is None and scenario is not None:
         uppers = [
             lv.upper

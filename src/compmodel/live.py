@@ -417,7 +417,9 @@ class Dashboard(widgets.VBox):
         values = [(f, figure_of(b, f), figure_of(s, f)) for f in self._figures()]
         return {
             "outcomes": charts.outcome_frame(values, self.baseline),
-            "behaviour": charts.lever_frame({"baseline": b.levers, "current": s.levers}),
+            "behaviour": charts.lever_frame(
+                {"baseline": b.levers, "current": s.levers}, s.company_kind
+            ),
             "waterfall": charts.waterfall_frame(profit_waterfall(b, s)),
             "bill": charts.bill_frame(self.simulation),
         }
@@ -509,7 +511,7 @@ class Dashboard(widgets.VBox):
                 rows.append(
                     self._slider(
                         f"{dname}.weights.{key}",
-                        f"on {charts.label(metric).lower()}",
+                        f"on {charts.label(metric, s.company.kind).lower()}",
                         0.0,
                         1.0,
                         0.01,
@@ -545,7 +547,7 @@ class Dashboard(widgets.VBox):
             rows = [
                 self._slider(
                     f"bridges.{b}",
-                    charts.label(b).capitalize(),
+                    charts.label(f"bridges.{b}", s.company.kind),
                     0.0,
                     model_bridges.get(b, max(1.0, 2 * v)),
                     _step(model_bridges.get(b, 1.0)),

@@ -28,7 +28,7 @@ A model may also offer, and the solver then uses:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
@@ -285,6 +285,7 @@ class Kpi:
     better: Literal["higher", "lower"]
     format: Format
     meaning: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,8 @@ class Bridge:
 
     ``limit`` is the largest setting that makes sense (a dashboard slider's end),
     ``effect`` the coefficient that carries its first effect (its breakeven is reported
-    by :func:`compmodel.bridge_values`), ``unit`` the setting's unit.
+    by :func:`compmodel.bridge_values`), ``unit`` the setting's unit and ``format`` how
+    its numbers read (a ``share`` of quotes, a ``count`` of days or meetings).
     """
 
     label: str
@@ -301,6 +303,12 @@ class Bridge:
     limit: float
     effect: str
     meaning: str = ""
+    format: Format = "count"
+
+    @property
+    def display(self) -> Display:
+        """The bridge's entry in the display table."""
+        return Display(self.label, self.unit, self.format, self.meaning)
 
 
 @dataclass(frozen=True)
@@ -317,8 +325,9 @@ class KindInfo:
         Its bridges between departments, the presets a consultant clicks, how its sales
         can be credited.
     labels
-        The display table: each metric's and outcome's reader's name, unit, format and
-        meaning (every chart, export and tile reads it).
+        The display table: for each metric, outcome and lever (``"department.lever"``)
+        a reader's name, unit, format and meaning (every chart, export and tile reads
+        it; bridges carry theirs in :class:`Bridge`, see :meth:`display`).
     value_labels
         A reader's name for each value part (the profit walk's drivers).
     outcomes
@@ -342,6 +351,14 @@ class KindInfo:
     def __post_init__(self) -> None:
         for name in ("bridges", "presets", "labels", "value_labels"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def display(self, name: str) -> Display | None:
+        """The display entry of a metric, outcome or lever ``name``, or of a bridge
+        (``"bridges.<name>"`` or its bare name); ``None`` when the kind declares none."""
+        if name in self.labels:
+            return self.labels[name]
+        bridge = self.bridges.get(name.removeprefix("bridges."))
+        return None if bridge is None else bridge.display
 
 
 _KINDS: dict[str, Callable[[Scenario], CompanyModel]] = {}
@@ -367,19 +384,26 @@ def info_of(kind: str) -> KindInfo:
     return _INFO.get(kind, KindInfo())
 
 
-def display_of(name: str, *, by_label: bool = False) -> Display | None:
-    """How a metric or outcome ``name`` reads (or, ``by_label``, the entry whose label
-    is ``name``), from the kinds that declare it (the shipped kinds are loaded to ask
-    them); ``None`` when none does."""
-    for kind in kinds.BUILTIN:
-        info_of(kind)
-    for info in _INFO.values():
-        if not by_label and name in info.labels:
-            return info.labels[name]
-        if by_label:
-            for shown in info.labels.values():
-                if shown.label == name:
-                    return shown
+def display_of(name: str, *, kind: str | None = None, by_label: bool = False) -> Display | None:
+    """How a metric, outcome, lever (``"department.lever"``) or bridge (``"bridges.<name>"``)
+    reads, from ``kind``'s display table or, without ``kind``, from the first kind that
+    declares it (the shipped kinds are loaded to ask them); ``by_label``: the entry whose
+    label is ``name``. ``None`` when none does."""
+    if kind is not None:
+        infos: Iterable[KindInfo] = (info_of(kind),)
+    else:
+        for shipped in kinds.BUILTIN:
+            info_of(shipped)
+        infos = tuple(_INFO.values())
+    for info in infos:
+        if not by_label:
+            shown = info.display(name)
+            if shown is not None:
+                return shown
+            continue
+        for shown in (*info.labels.values(), *(b.display for b in info.bridges.values())):
+            if shown.label == name:
+                return shown
     return None
 
 

@@ -680,36 +680,245 @@ class DistributorModel(PackedModel):
         self._cache = None
 
 
+#: The display table (:attr:`KindInfo.labels`): every metric, outcome and lever. Money is
+#: the scenario's currency (USD in the sample) a year; "per rep" is per sales person.
+_LABELS: Mapping[str, Display] = {
+    # metrics
+    "orders": Display(
+        "Orders", "USD per rep", "money", "net value of orders a sales rep books, after discount"
+    ),
+    "sales_margin": Display(
+        "Sales margin per rep", "USD per rep", "money", "gross margin per sales rep, a year"
+    ),
+    "net_sales": Display("Net sales", "USD", "money", "sales after discounts, the company"),
+    "gross_margin": Display("Gross margin", "USD", "money", "net sales less cost of goods"),
+    "fill_rate": Display("Fill rate", "share", "share", "order lines shipped from stock"),
+    "inventory_turns": Display(
+        "Inventory turns", "turns per year", "index", "cost of goods over average stock"
+    ),
+    "purchase_savings": Display(
+        "Purchase savings per buyer",
+        "USD per buyer",
+        "money",
+        "purchase cost a buyer saves by negotiating with suppliers, a year",
+    ),
+    "picks": Display(
+        "Lines picked", "order lines", "count", "order lines the warehouse picks and ships a year"
+    ),
+    "mispick_rate": Display("Mispick rate", "share", "share", "lines picked wrong"),
+    "ontime_delivery": Display("On-time delivery", "share", "share", "drops on time"),
+    "cost_per_drop": Display(
+        "Cost per drop", "USD per drop", "money", "fleet cost of one delivery stop"
+    ),
+    "tickets_resolved": Display(
+        "Tickets resolved", "tickets", "count", "tickets customer service resolves a year"
+    ),
+    "response_time": Display(
+        "Response time", "hours", "hours", "customer service's time to answer"
+    ),
+    "customer_retention": Display(
+        "Customer retention", "share", "share", "customers who stay a year"
+    ),
+    "operating_profit": Display(
+        "Operating profit before incentives",
+        "USD",
+        "money",
+        "gross value less base payroll, before incentive pay: the whole company, a year",
+    ),
+    # further outcomes
+    "lines_demanded": Display(
+        "Lines demanded", "order lines", "count", "order lines customers ask for a year"
+    ),
+    "in_stock": Display(
+        "In-stock rate", "share of lines", "share", "order lines demanded that find stock"
+    ),
+    "lines_in_stock": Display(
+        "Lines in stock", "order lines", "count", "order lines demanded that find stock, a year"
+    ),
+    "warehouse_capacity": Display(
+        "Picking capacity",
+        "order lines",
+        "count",
+        "order lines the warehouse can pick a year at its pace and care",
+    ),
+    "warehouse_load": Display(
+        "Warehouse load", "share of capacity", "share", "lines in stock over picking capacity"
+    ),
+    "drops": Display("Delivery drops", "drops", "count", "delivery stops the trucks make a year"),
+    "routes": Display("Routes driven", "routes", "count", "truck routes driven a year"),
+    "tickets_raised": Display(
+        "Tickets raised",
+        "tickets",
+        "count",
+        "customer tickets a year: per line, mispick, short line and late drop",
+    ),
+    "service_utilisation": Display(
+        "Service utilisation",
+        "share of capacity",
+        "share",
+        "tickets raised over what customer service can resolve a year",
+    ),
+    "inventory": Display("Inventory", "USD", "money", "average stock held, at standard cost"),
+    "net_sales_lost_to_shortage": Display(
+        "Sales lost to shortage",
+        "USD",
+        "money",
+        "net sales of order lines demanded but not shipped (no stock or no capacity), a year",
+    ),
+    "base_payroll": Display("Base payroll", "USD", "money", "base pay of every department, a year"),
+    # parts of gross value (signed: costs negative)
+    "value.gross_margin": Display(
+        "Gross margin (profit walk)",
+        "USD",
+        "money",
+        "gross margin as the profit walk's first driver, a year",
+    ),
+    "value.holding_cost": Display(
+        "Holding cost", "USD", "money", "cost of holding the average stock, a year"
+    ),
+    "value.shortages": Display(
+        "Shortage cost",
+        "USD",
+        "money",
+        "back-orders, split shipments and expediting of short lines",
+    ),
+    "value.mispicks": Display(
+        "Mispick cost", "USD", "money", "returns, re-picks and re-deliveries of mispicked lines"
+    ),
+    "value.fleet_cost": Display("Fleet cost", "USD", "money", "cost of the routes driven, a year"),
+    "value.late_deliveries": Display(
+        "Late-delivery cost", "USD", "money", "redeliveries and credits for late drops, a year"
+    ),
+    "value.lost_customers": Display(
+        "Lost-customer cost", "USD", "money", "future margin lost with the customers who leave"
+    ),
+    "value.staff_turnover": Display(
+        "Staff turnover cost",
+        "USD",
+        "money",
+        "replacing the people who leave, all departments, a year",
+    ),
+    "value.overhead": Display("Overhead", "USD", "money", "fixed overhead, a year"),
+    # staff retention per department, before pay against the market
+    **{
+        f"staff_retention.{dept}": Display(
+            f"{name} staff retention",
+            "share",
+            "share",
+            f"{who} who stay a year, before pay against the market",
+        )
+        for dept, (name, who) in {
+            "sales": ("Sales", "sales reps"),
+            "purchasing": ("Purchasing", "buyers"),
+            "warehouse": ("Warehouse", "warehouse workers"),
+            "delivery": ("Delivery", "drivers"),
+            "customer_service": ("Customer service", "customer service agents"),
+        }.items()
+    },
+    # levers, per person of the department (index: 1 = the no-incentive level)
+    "sales.prospecting": Display(
+        "Prospecting", "index", "index", "a sales rep's selling effort: calls, visits, quotes"
+    ),
+    "sales.discounting": Display(
+        "Discounting",
+        "share of list price",
+        "share",
+        "a sales rep's average discount off list price to win orders",
+    ),
+    "purchasing.order_cover": Display(
+        "Order cover", "weeks of demand", "index", "stock a buyer buys, in weeks of forecast demand"
+    ),
+    "purchasing.forecast_effort": Display(
+        "Forecast effort", "index", "index", "a buyer's care in forecasting the mix of demand"
+    ),
+    "purchasing.supplier_negotiation": Display(
+        "Supplier negotiation", "index", "index", "a buyer's effort negotiating prices and rebates"
+    ),
+    "warehouse.picking_speed": Display(
+        "Picking speed", "index", "index", "a warehouse worker's pace of picking and packing"
+    ),
+    "warehouse.accuracy": Display(
+        "Picking accuracy", "index", "index", "a warehouse worker's care: scanning, checking"
+    ),
+    "delivery.route_density": Display(
+        "Route density", "index", "index", "a driver's drops per route"
+    ),
+    "delivery.punctuality": Display(
+        "Punctuality",
+        "index",
+        "index",
+        "a driver's time buffers, calls ahead, delivery windows kept",
+    ),
+    "customer_service.responsiveness": Display(
+        "Responsiveness", "index", "index", "an agent's speed and care in answering customers"
+    ),
+}
+
 #: The dashboard's tiles for this kind (it models no bridges and no crediting).
 INFO = KindInfo(
     story=(
-        Kpi("sales.discounting", "sales discounting (share off list)", "lower", "index"),
-        Kpi("purchasing.order_cover", "purchasing order cover (weeks)", "higher", "index"),
-        Kpi("warehouse.picking_speed", "warehouse picking speed (index)", "higher", "index"),
-        Kpi("fill_rate", "fill rate", "higher", "share"),
-        Kpi("ontime_delivery", "on-time delivery", "higher", "share"),
-        Kpi("mispick_rate", "mispick rate", "lower", "share"),
-        Kpi("response_time", "response time (hours)", "lower", "hours"),
-        Kpi("customer_retention", "customer retention", "higher", "share"),
-        Kpi("net_sales", "net sales", "higher", "money"),
+        Kpi(
+            "sales.discounting",
+            "sales discounting (share off list)",
+            "lower",
+            "index",
+            "a sales rep's average discount off list price",
+            unit="share of list price",
+        ),
+        Kpi(
+            "purchasing.order_cover",
+            "purchasing order cover (weeks)",
+            "higher",
+            "index",
+            "stock bought, in weeks of forecast demand",
+            unit="weeks of demand",
+        ),
+        Kpi(
+            "warehouse.picking_speed",
+            "warehouse picking speed (index)",
+            "higher",
+            "index",
+            "a warehouse worker's pace (1 = the no-incentive level)",
+            unit="index",
+        ),
+        Kpi(
+            "fill_rate",
+            "fill rate",
+            "higher",
+            "share",
+            "order lines shipped from stock",
+            unit="share",
+        ),
+        Kpi(
+            "ontime_delivery", "on-time delivery", "higher", "share", "drops on time", unit="share"
+        ),
+        Kpi("mispick_rate", "mispick rate", "lower", "share", "lines picked wrong", unit="share"),
+        Kpi(
+            "response_time",
+            "response time (hours)",
+            "lower",
+            "hours",
+            "customer service's time to answer",
+            unit="hours",
+        ),
+        Kpi(
+            "customer_retention",
+            "customer retention",
+            "higher",
+            "share",
+            "customers who stay a year",
+            unit="share",
+        ),
+        Kpi(
+            "net_sales",
+            "net sales",
+            "higher",
+            "money",
+            "sales after discounts, the company",
+            unit="USD",
+        ),
     ),
-    labels={
-        "orders": Display("Orders", "USD", "money", "list value of orders per sales rep"),
-        "net_sales": Display("Net sales", "USD", "money", "sales after discounts, the company"),
-        "gross_margin": Display("Gross margin", "USD", "money", "net sales less cost of goods"),
-        "fill_rate": Display("Fill rate", "share", "share", "order lines shipped from stock"),
-        "inventory_turns": Display(
-            "Inventory turns", "turns per year", "index", "cost of goods over average stock"
-        ),
-        "mispick_rate": Display("Mispick rate", "share", "share", "lines picked wrong"),
-        "ontime_delivery": Display("On-time delivery", "share", "share", "drops on time"),
-        "response_time": Display(
-            "Response time", "hours", "hours", "customer service's time to answer"
-        ),
-        "customer_retention": Display(
-            "Customer retention", "share", "share", "customers who stay a year"
-        ),
-    },
+    labels=_LABELS,
     value_labels={
         "holding_cost": "holding stock",
         "shortages": "shortages",
@@ -730,14 +939,24 @@ INFO = KindInfo(
     revenue_metric="net_sales",
     margin_metric="gross_margin",
     kpis=(
-        Kpi("fill_rate", "Fill rate", "higher", "share", "order lines shipped from stock"),
-        Kpi("ontime_delivery", "On-time delivery", "higher", "share", "drops on time"),
+        Kpi(
+            "fill_rate",
+            "Fill rate",
+            "higher",
+            "share",
+            "order lines shipped from stock",
+            unit="share",
+        ),
+        Kpi(
+            "ontime_delivery", "On-time delivery", "higher", "share", "drops on time", unit="share"
+        ),
         Kpi(
             "customer_retention",
             "Customer retention",
             "higher",
             "share",
             "customers who stay a year",
+            unit="share",
         ),
     ),
 )

@@ -145,6 +145,7 @@ from . import (
     CompiledEquations,
     Crediting,
     Display,
+    Format,
     KindInfo,
     Kpi,
     LeverSpace,
@@ -696,17 +697,309 @@ CREDITING = Crediting(
     },
 )
 
+#: The display table (:attr:`KindInfo.labels`): every metric, outcome and lever. Money is
+#: USD a year (the sample's period); "per rep" is per sales person.
+_LABELS: Mapping[str, Display] = {
+    # metrics
+    "bookings": Display("Bookings", "USD per rep", "money", "orders booked per sales rep"),
+    "shipped_revenue": Display(
+        "Shipped revenue per rep",
+        "USD per rep",
+        "money",
+        "revenue a sales rep's orders earn once shipped",
+    ),
+    "ontime_revenue": Display(
+        "On-time revenue per rep",
+        "USD per rep",
+        "money",
+        "revenue of a sales rep's orders delivered on time in full",
+    ),
+    "shipped_margin": Display(
+        "Shipped margin per rep",
+        "USD per rep",
+        "money",
+        "margin on a sales rep's shipped orders, before concessions",
+    ),
+    "ontime_margin": Display(
+        "On-time margin per rep",
+        "USD per rep",
+        "money",
+        "margin on a sales rep's orders delivered on time in full",
+    ),
+    "late_bookings": Display(
+        "Late bookings per rep",
+        "USD per rep",
+        "money",
+        "a sales rep's bookings not delivered on time: late or cancelled",
+    ),
+    "promise_cost": Display(
+        "Promise cost per rep",
+        "USD per rep",
+        "money",
+        "what a sales rep's orders cost after the sale: concessions, rework, lost customers",
+    ),
+    "throughput": Display("Throughput", "units", "count", "units production makes"),
+    "units_shipped": Display("Units shipped", "units", "count", "units shipping sends"),
+    "revenue": Display("Revenue", "USD", "money", "shipped revenue, the whole company"),
+    "gross_margin": Display("Gross margin", "USD", "money", "revenue less direct costs"),
+    "otif": Display(
+        "On-time in-full (OTIF)",
+        "share",
+        "share",
+        "orders shipped complete by the date promised",
+    ),
+    "defect_rate": Display("Defect rate", "share", "share", "units shipped with a defect"),
+    "response_time": Display(
+        "Response time", "hours", "hours", "customer service's time to answer"
+    ),
+    "tickets_closed": Display(
+        "Tickets closed", "tickets", "count", "tickets customer service closes"
+    ),
+    "customer_retention": Display(
+        "Customer retention", "share", "share", "customers who stay a year"
+    ),
+    "operating_profit": Display(
+        "Operating profit before incentives",
+        "USD",
+        "money",
+        "gross value less base payroll, before incentive pay: the whole company, a year",
+    ),
+    # further outcomes
+    "infeasible_share": Display(
+        "Infeasible orders",
+        "share of booked orders",
+        "share",
+        "booked orders that promise what production cannot deliver",
+    ),
+    "escape_share": Display(
+        "Uncaught over-promises",
+        "share of over-promises",
+        "share",
+        "over-promises not caught by collaboration, bridges or checks before production commits",
+    ),
+    "units_ordered": Display("Units ordered", "units", "count", "units customers order a year"),
+    "production_capacity": Display(
+        "Production capacity",
+        "units",
+        "count",
+        "units production can make a year at its pace, care and overtime",
+    ),
+    "shipping_capacity": Display(
+        "Shipping capacity",
+        "units",
+        "count",
+        "units shipping can send a year at its dispatch effort",
+    ),
+    "load": Display(
+        "Plant load",
+        "share of capacity",
+        "share",
+        "units ordered over the tighter of production and shipping capacity",
+    ),
+    "tickets_raised": Display(
+        "Tickets raised",
+        "tickets",
+        "count",
+        "customer tickets a year: per unit, late unit and defect",
+    ),
+    "service_utilisation": Display(
+        "Service utilisation",
+        "share of capacity",
+        "share",
+        "tickets raised over what customer service can close a year",
+    ),
+    "concessions": Display(
+        "Concessions", "USD", "money", "discounts and penalties on infeasible orders, a year"
+    ),
+    "promise_cost_total": Display(
+        "Total promise cost",
+        "USD",
+        "money",
+        "what all sales reps' orders cost after the sale, a year",
+    ),
+    "base_payroll": Display("Base payroll", "USD", "money", "base pay of every department, a year"),
+    # parts of gross value (signed: costs negative)
+    "value.gross_margin": Display(
+        "Gross margin (profit walk)",
+        "USD",
+        "money",
+        "gross margin as the profit walk's first driver, a year",
+    ),
+    "value.expediting": Display(
+        "Expediting cost", "USD", "money", "overtime and rush changeovers in production, a year"
+    ),
+    "value.rework": Display(
+        "Rework cost", "USD", "money", "reworking defective units shipped, a year"
+    ),
+    "value.lost_customers": Display(
+        "Lost-customer cost", "USD", "money", "future margin lost with the customers who leave"
+    ),
+    "value.staff_turnover": Display(
+        "Staff turnover cost",
+        "USD",
+        "money",
+        "replacing the people who leave, all departments, a year",
+    ),
+    "value.bridge_cost": Display(
+        "Bridge costs", "USD", "money", "direct cost of the bridges between departments, a year"
+    ),
+    "value.overhead": Display("Overhead", "USD", "money", "fixed overhead, a year"),
+    # staff retention per department, before pay against the market
+    **{
+        f"staff_retention.{dept}": Display(
+            f"{name} staff retention",
+            "share",
+            "share",
+            f"{who} who stay a year, before pay against the market",
+        )
+        for dept, (name, who) in {
+            "sales": ("Sales", "sales reps"),
+            "production": ("Production", "production workers"),
+            "shipping": ("Shipping", "shipping staff"),
+            "customer_service": ("Customer service", "customer service agents"),
+            "leadership": ("Leadership", "leaders"),
+        }.items()
+    },
+    # levers, per person of the department (index: 1 = the no-incentive level)
+    "sales.prospecting": Display(
+        "Prospecting", "index", "index", "a sales rep's selling effort: calls, visits, quotes"
+    ),
+    "sales.overpromise": Display(
+        "Over-promising",
+        "share of quotes",
+        "share",
+        "a sales rep's quotes promising specs or dates production has not confirmed",
+    ),
+    "sales.collaboration": Display(
+        "Collaboration",
+        "share of time",
+        "share",
+        "a sales rep's time with internal staff checking what can be delivered",
+    ),
+    "production.throughput": Display(
+        "Pace", "index", "index", "a production worker's pace of work"
+    ),
+    "production.quality": Display(
+        "Quality", "index", "index", "a production worker's care: inspection, first-time-right"
+    ),
+    "production.expediting": Display(
+        "Expediting",
+        "share of hours",
+        "share",
+        "overtime and rush changeovers per production worker, over normal hours",
+    ),
+    "shipping.dispatch": Display(
+        "Dispatch", "index", "index", "a shipper's picking, staging and carrier follow-up"
+    ),
+    "customer_service.responsiveness": Display(
+        "Responsiveness", "index", "index", "an agent's speed and care in answering customers"
+    ),
+    "leadership.bridge_time": Display(
+        "Bridge time", "share of time", "share", "a leader's time given to cross-department work"
+    ),
+}
+
+#: Each bridge's reader's name, unit, format and meaning (:class:`Bridge`).
+_BRIDGE_DISPLAY: Mapping[str, tuple[str, str, Format, str]] = {
+    "joint_sales_calls": (
+        "Joint sales calls",
+        "share of calls",
+        "share",
+        "sales calls made with a production or finance colleague",
+    ),
+    "rotation_days": (
+        "Rotation days",
+        "days per rep per year",
+        "count",
+        "days a sales rep spends in production",
+    ),
+    "meetings": (
+        "Cross-department meetings",
+        "meetings per month",
+        "count",
+        "sales, production and shipping meet on promises",
+    ),
+    "unofficial_leaders": (
+        "Unofficial leaders",
+        "leaders",
+        "count",
+        "respected people who carry the shared goal",
+    ),
+    "capable_to_promise": (
+        "Capable to promise",
+        "share of quotes",
+        "share",
+        "quotes checked against capacity before they go out",
+    ),
+}
+
 #: The dashboard's tiles, the bridges' settings and the presets of this kind.
 INFO = KindInfo(
     story=(
-        Kpi("sales.overpromise", "sales over-promising (share of quotes)", "lower", "index"),
-        Kpi("sales.collaboration", "sales collaboration (share of time)", "higher", "index"),
-        Kpi("production.expediting", "production expediting (share of hours)", "lower", "index"),
-        Kpi("otif", "OTIF", "higher", "share"),
-        Kpi("defect_rate", "defect rate", "lower", "share"),
-        Kpi("response_time", "response time (hours)", "lower", "hours"),
-        Kpi("customer_retention", "customer retention", "higher", "share"),
-        Kpi("revenue", "revenue", "higher", "money"),
+        Kpi(
+            "sales.overpromise",
+            "sales over-promising (share of quotes)",
+            "lower",
+            "index",
+            "quotes promising specs or dates production has not confirmed",
+            unit="share of quotes",
+        ),
+        Kpi(
+            "sales.collaboration",
+            "sales collaboration (share of time)",
+            "higher",
+            "index",
+            "a sales rep's time with internal staff checking what can be delivered",
+            unit="share of time",
+        ),
+        Kpi(
+            "production.expediting",
+            "production expediting (share of hours)",
+            "lower",
+            "index",
+            "overtime and rush changeovers, over normal hours",
+            unit="share of hours",
+        ),
+        Kpi(
+            "otif",
+            "OTIF",
+            "higher",
+            "share",
+            "orders shipped complete by the date promised",
+            unit="share",
+        ),
+        Kpi(
+            "defect_rate",
+            "defect rate",
+            "lower",
+            "share",
+            "units shipped with a defect",
+            unit="share",
+        ),
+        Kpi(
+            "response_time",
+            "response time (hours)",
+            "lower",
+            "hours",
+            "customer service's time to answer",
+            unit="hours",
+        ),
+        Kpi(
+            "customer_retention",
+            "customer retention",
+            "higher",
+            "share",
+            "customers who stay a year",
+            unit="share",
+        ),
+        Kpi(
+            "revenue",
+            "revenue",
+            "higher",
+            "money",
+            "shipped revenue, the whole company",
+            unit="USD",
+        ),
     ),
     kpis=(
         Kpi(
@@ -715,6 +1008,7 @@ INFO = KindInfo(
             "higher",
             "share",
             "orders shipped complete by the date promised",
+            unit="share",
         ),
         Kpi(
             "customer_retention",
@@ -722,37 +1016,12 @@ INFO = KindInfo(
             "higher",
             "share",
             "customers who stay a year",
+            unit="share",
         ),
     ),
     bridges={
-        name: Bridge(label, unit, BRIDGES[name][2], BRIDGES[name][0], meaning)
-        for name, (label, unit, meaning) in {
-            "joint_sales_calls": (
-                "Joint sales calls",
-                "share of calls",
-                "sales calls made with a production or finance colleague",
-            ),
-            "rotation_days": (
-                "Rotation days",
-                "days per rep per year",
-                "days a sales rep spends in production",
-            ),
-            "meetings": (
-                "Cross-department meetings",
-                "per month",
-                "sales, production and shipping meet on promises",
-            ),
-            "unofficial_leaders": (
-                "Unofficial leaders",
-                "leaders",
-                "respected people who carry the shared goal",
-            ),
-            "capable_to_promise": (
-                "Capable to promise",
-                "share of quotes",
-                "quotes checked against capacity before they go out",
-            ),
-        }.items()
+        name: Bridge(label, unit, BRIDGES[name][2], BRIDGES[name][0], meaning, fmt)
+        for name, (label, unit, fmt, meaning) in _BRIDGE_DISPLAY.items()
     },
     presets={
         "The article's five bridges": {
@@ -764,29 +1033,7 @@ INFO = KindInfo(
         },
     },
     crediting=CREDITING,
-    labels={
-        "bookings": Display("Bookings", "USD", "money", "orders booked per sales rep"),
-        "revenue": Display("Revenue", "USD", "money", "shipped revenue, the whole company"),
-        "otif": Display(
-            "On-time in-full (OTIF)",
-            "share",
-            "share",
-            "orders shipped complete by the date promised",
-        ),
-        "defect_rate": Display("Defect rate", "share", "share", "units shipped with a defect"),
-        "response_time": Display(
-            "Response time", "hours", "hours", "customer service's time to answer"
-        ),
-        "customer_retention": Display(
-            "Customer retention", "share", "share", "customers who stay a year"
-        ),
-        "gross_margin": Display("Gross margin", "USD", "money", "revenue less direct costs"),
-        "units_shipped": Display("Units shipped", "units", "count", "units shipping sends"),
-        "throughput": Display("Throughput", "units", "count", "units production makes"),
-        "tickets_closed": Display(
-            "Tickets closed", "tickets", "count", "tickets customer service closes"
-        ),
-    },
+    labels=_LABELS,
     value_labels={
         "gross_margin": "margin on bookings",
         "expediting": "expediting",
