@@ -341,9 +341,7 @@ def _dashboard_state(d: Dashboard) -> dict[str, Any]:
         "kpis": dict(d.kpis),
         "solution": solution_record(d.solution),
         "simulation": simulation_summary(d.simulation),
-        "charts": {
-            CHART_NAMES.get(n, n): _as_recorded(n, d.live[n].data) for n in sorted(d.live)
-        },
+        "charts": {CHART_NAMES.get(n, n): _as_recorded(n, d.live[n].data) for n in sorted(d.live)},
     }
 
 
