@@ -69,7 +69,7 @@ import numpy as np
 from scipy import optimize, special
 
 import compmodel as cm
-from compmodel.solve import _FIRST_BEST, _MOMENTS, _Dept, _Problem
+from compmodel.solve import _Dept, _Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = ROOT / "data" / "samples" / "acme_today.toml"
@@ -130,8 +130,7 @@ EDITS: dict[str, tuple[float, float]] = {
 def forget() -> None:
     """Clear what compmodel remembers between solves (first bests, pay-moment
     polynomials), so a cold run starts from nothing."""
-    _FIRST_BEST.clear()
-    _MOMENTS.clear()
+    cm.clear_caches()
 
 
 def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:

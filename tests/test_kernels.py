@@ -22,6 +22,7 @@ import pytest
 
 import compmodel as cm
 import compmodel.moments as cm_moments
+from compmodel import caches
 from compmodel.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,21 +155,21 @@ def test_first_best_is_reused_only_for_the_same_model() -> None:
     """Plans do not move the first best, so a plan sweep computes it once; any change
     to what the model reads (a coefficient) computes it afresh."""
     today = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml")
-    solve_module._FIRST_BEST.clear()
+    caches.FIRST_BEST.clear()
     fresh = cm.solve(today).diagnostics.first_best
-    assert len(solve_module._FIRST_BEST) == 1
+    assert len(caches.FIRST_BEST) == 1
     richer = today.with_value("sales.target_incentive", 0.9)  # a plan setting
     assert cm.solve(richer).diagnostics.first_best == fresh
-    assert len(solve_module._FIRST_BEST) == 1
+    assert len(caches.FIRST_BEST) == 1
     dearer = today.with_value("company.coefficients.price", 1240.0)  # 1,200 in 1,150-1,250
     moved = cm.first_best(dearer)
-    assert len(solve_module._FIRST_BEST) == 2
+    assert len(caches.FIRST_BEST) == 2
     assert np.max(np.abs(moved.lever_vector - np.array(list(fresh.values())))) > 1e-3
-    solve_module._FIRST_BEST.clear()
+    caches.FIRST_BEST.clear()
     assert cm.first_best(dearer).lever_vector.tolist() == moved.lever_vector.tolist()
 
 
-budget_module = importlib.import_module("compmodel.budget")
+budget_module = importlib.import_module("compmodel.pay")
 
 
 def _aligned_rep(i: int) -> tuple[Any, Any]:
@@ -177,8 +178,8 @@ def _aligned_rep(i: int) -> tuple[Any, Any]:
     eq = importlib.import_module("compmodel.simulate").equilibrium_forecast(s, cm.solve(s))
     dept = eq.departments["sales"]
     person = dept.roster.people[i]
-    pp = budget_module._person_plan(eq, dept, person.base, person.quota, person.ability)
-    return pp, budget_module._moments(pp)
+    pp = budget_module.person_plan(eq, dept, person.base, person.quota, person.ability)
+    return pp, budget_module.plan_moments(pp)
 
 
 def test_independent_components_have_zero_covariance_as_quadrature_says() -> None:
@@ -252,13 +253,13 @@ def test_first_best_by_the_planner_climb_matches_lbfgsb(sample: str) -> None:
     relative, and the same levers to 1e-6 (total surplus is flat at its maximum)."""
     s = cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml")
     p = solve_module._Problem(s, backend="compiled")
-    solve_module._FIRST_BEST.clear()
+    caches.FIRST_BEST.clear()
     fast = p.first_best_levers()
     # the Python path: scipy's L-BFGS-B with the model's gradient
     python = solve_module._Problem(s, backend="python")
-    solve_module._FIRST_BEST.clear()
+    caches.FIRST_BEST.clear()
     slow = python.first_best_levers()
-    solve_module._FIRST_BEST.clear()
+    caches.FIRST_BEST.clear()
     ts_fast, ts_slow = p.total_surplus(fast, risk=False), p.total_surplus(slow, risk=False)
     assert ts_fast == pytest.approx(ts_slow, rel=1e-10)
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-6)

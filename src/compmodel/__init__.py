@@ -31,6 +31,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .analysis import compare, cost_sheet, line_of_sight, winners_losers
 from .budget import BudgetDiagnostics, CommissionBudget, commission_budget
+from .caches import clear_caches
 from .crediting import credit_on, crediting_metrics
 from .errors import (
     CompmodelError,
@@ -150,6 +151,7 @@ __all__ = [
     "Tier",
     "__version__",
     "bridge_values",
+    "clear_caches",
     "commission_budget",
     "compare",
     "cost_sheet",

@@ -40,302 +40,22 @@ the bill's P10/P50/P90, and a check that the simulated means agree with the exac
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._jit import jit
 from ._pickling import PicklesProxies
 from .errors import ScenarioError
-from .moments import (
-    _GL_NODES,
-    Expectation,
-    Factor,
-    PiecewisePoly,
-    _expect_one,
-    _gl_rule,
-    _normal_with_score,
-    expect_product,
-)
-from .plans import Component, Direction, PayoutCurve, indicator
-from .scenario import Department, Forecast, Scenario
+from .pay import PersonPlan, PlanMoments, forecast_of, person_plan, plan_moments
+from .plans import PayoutCurve
+from .scenario import Department, Scenario
 
-__all__ = ["BudgetDiagnostics", "CommissionBudget", "PersonPlan", "commission_budget"]
-
-
-# --------------------------------------------------------------------------------------
-# a person's compiled plan
-# --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PersonPlan:
-    """A person's plan compiled to functions of their latent metrics.
-
-    Attributes
-    ----------
-    metrics
-        Names of the latent variables, in order.
-    mean, cov
-        Mean and covariance of the latent variables for this person.
-    logit
-        Whether each variable is a share (logit scale).
-    components
-        Per component: ``(name, var index, payout poly, gate (var, poly) or None)``.
-    modifier
-        ``(var index, factor poly)`` or ``None``.
-    """
-
-    metrics: tuple[str, ...]
-    mean: np.ndarray
-    cov: np.ndarray
-    logit: tuple[bool, ...]
-    components: tuple[tuple[str, int, PiecewisePoly, tuple[int, PiecewisePoly] | None], ...]
-    modifier: tuple[int, PiecewisePoly] | None
-
-    def factors(self, c: int) -> list[Factor]:
-        _, var, poly, gate = self.components[c]
-        out = [Factor(var, poly)]
-        if gate is not None:
-            out.append(Factor(gate[0], gate[1]))
-        if self.modifier is not None:
-            out.append(Factor(self.modifier[0], self.modifier[1]))
-        return out
-
-
-def _forecast_of(scenario: Scenario) -> Forecast:
-    if scenario.forecast is None:
-        raise ScenarioError(
-            "forecast",
-            "a commission budget needs a forecast of the metrics; add [forecast.<metric>] "
-            "tables with mean and sd",
-        )
-    return scenario.forecast
-
-
-def _money_poly(
-    component: Component, direction: Direction, target_payout: float, scale: float, rate: float
-) -> PiecewisePoly:
-    """:meth:`Component.money_poly`, remembered: a slider re-budgets the same plans with
-    new means, and building the polynomials cost as much as integrating them."""
-    try:
-        return _remembered_money_poly(component, direction, target_payout, scale, rate)
-    except TypeError:  # a component holding something unhashable: build it afresh
-        return component.money_poly(direction, target_payout, scale, rate)
-
-
-@functools.lru_cache(maxsize=4096)
-def _remembered_money_poly(
-    component: Component, direction: Direction, target_payout: float, scale: float, rate: float
-) -> PiecewisePoly:
-    return component.money_poly(direction, target_payout, scale, rate)
-
-
-def _person_plan(
-    scenario: Scenario,
-    dept: Department,
-    base: float,
-    quota: float | None,
-    ability: float,
-) -> PersonPlan:
-    fc = _forecast_of(scenario)
-    plan = dept.plan
-    names: list[str] = []
-    for c in plan.components.values():
-        names.append(c.metric)
-        if c.gate is not None:
-            names.append(c.gate.metric)
-    if plan.modifier is not None:
-        names.append(plan.modifier.metric)
-    names = list(dict.fromkeys(names))
-    k_quota = 1.0
-    if quota is not None and dept.quota is not None:
-        k_quota = quota / dept.quota
-    n = len(names)
-    mean = np.zeros(n)
-    sd_common = np.zeros(n)
-    var_ind = np.zeros(n)
-    scale = np.ones(n)
-    logit = []
-    for i, m in enumerate(names):
-        met = scenario.metrics[m]
-        f = fc.metrics[m]
-        is_logit = met.scale == "logit"
-        logit.append(is_logit)
-        mean[i] = f.mean if f.mean is not None else 0.0
-        sd_common[i] = f.sd
-        if met.scope == "individual":
-            var_ind[i] = f.individual_sd**2
-            if not is_logit:
-                mean[i] *= ability
-                if m == dept.quota_metric:
-                    scale[i] = k_quota
-    r = fc.correlation_matrix(names)
-    cov = (r * np.outer(sd_common, sd_common) + np.diag(var_ind)) * np.outer(scale, scale)
-    mean = mean * scale
-    idx = {m: i for i, m in enumerate(names)}
-    tp = dept.target_incentive * base
-    comps = []
-    for cn, c in plan.components.items():
-        met = scenario.metrics[c.metric]
-        k = scale[idx[c.metric]]
-        poly = _money_poly(c, met.direction, tp, float(k), plan.clawback_rate(cn, tp))
-        gate = None
-        if c.gate is not None:
-            gm = scenario.metrics[c.gate.metric]
-            gk = scale[idx[c.gate.metric]]
-            gate = (idx[c.gate.metric], indicator(c.gate.threshold * gk, gm.direction))
-        comps.append((cn, idx[c.metric], poly, gate))
-    modifier = None
-    if plan.modifier is not None:
-        mk = scale[idx[plan.modifier.metric]]
-        mpoly = plan.modifier.curve.to_poly()
-        modifier = (idx[plan.modifier.metric], mpoly.scaled_x(mk) if mk != 1.0 else mpoly)
-    return PersonPlan(
-        metrics=tuple(names),
-        mean=mean,
-        cov=cov,
-        logit=tuple(logit),
-        components=tuple(comps),
-        modifier=modifier,
-    )
-
-
-@dataclass(frozen=True)
-class _Moments:
-    expected: np.ndarray  # per component
-    cov: np.ndarray  # component covariance
-    error: float
-    methods: frozenset[str]
-
-
-def _moments(pp: PersonPlan, estimate_error: bool = True) -> _Moments:
-    nc = len(pp.components)
-    e = np.zeros(nc)
-    err = 0.0
-    methods: set[str] = set()
-    for c in range(nc):
-        fc = pp.factors(c)
-        if len(fc) == 1 and _plain(pp, fc[0].var):
-            # one normal variable: the closed form directly
-            poly, var = fc[0].poly, fc[0].var
-            mu, sd = float(pp.mean[var]), math.sqrt(pp.cov[var, var])
-            r = Expectation(float(_normal_with_score(poly.breaks, poly.coefs[None], mu, sd)[0][0]),
-                            0.0, "closed form")  # fmt: skip
-        else:
-            r = expect_product(fc, pp.mean, pp.cov, pp.logit, estimate_error)
-        e[c] = r.value
-        err = max(err, r.error_bound)
-        methods.add(r.method)
-    cov = np.zeros((nc, nc))
-    for c in range(nc):
-        for d in range(c, nc):
-            fc, fd = pp.factors(c), pp.factors(d)
-            one_var = {f.var for f in fc} | {f.var for f in fd}
-            if len(one_var) == 1 and len(fc) == len(fd) == 1 and pp.cov[fc[0].var, fc[0].var] > 0:
-                # one noisy variable: the centred product's coefficients piece by piece
-                # (both on the union of breaks), then one integral
-                var = fc[0].var
-                r = _centred_product(fc[0].poly, e[c], fd[0].poly, e[d], pp, var, estimate_error)
-                val = r.value
-            elif len(one_var) == 1:
-                # centred product on one variable: exact without cancellation
-                var = next(iter(one_var))
-                pc = _prod([f.poly for f in fc]) + PiecewisePoly.constant(-e[c])
-                pd_ = _prod([f.poly for f in fd]) + PiecewisePoly.constant(-e[d])
-                r = expect_product(
-                    [Factor(var, pc), Factor(var, pd_)], pp.mean, pp.cov, pp.logit, estimate_error
-                )
-                val = r.value
-            elif _independent(pp, fc, fd):
-                # no variable in common and no correlation between them: jointly normal
-                # latent variables, so the two payouts are independent
-                r = Expectation(0.0, 0.0, "closed form")
-                val = 0.0
-            else:
-                r = expect_product(fc + fd, pp.mean, pp.cov, pp.logit, estimate_error)
-                val = r.value - e[c] * e[d]
-            err = max(err, r.error_bound)
-            methods.add(r.method)
-            cov[c, d] = cov[d, c] = val
-    for c in range(nc):
-        cov[c, c] = max(cov[c, c], 0.0)
-    return _Moments(e, cov, err, frozenset(methods))
-
-
-def _independent(pp: PersonPlan, fc: list[Factor], fd: list[Factor]) -> bool:
-    """Whether the variables of ``fc`` and of ``fd`` are disjoint and uncorrelated."""
-    a, b = {f.var for f in fc}, {f.var for f in fd}
-    return not (a & b) and not np.any(pp.cov[np.ix_(sorted(a), sorted(b))] != 0.0)
-
-
-def _plain(pp: PersonPlan, var: int) -> bool:
-    """A normal-scale variable with noise (the closed form applies directly)."""
-    return not pp.logit[var] and pp.cov[var, var] > 0.0
-
-
-def _centred_product(
-    a: PiecewisePoly, ea: float, b: PiecewisePoly, eb: float, pp: PersonPlan, var: int,
-    estimate_error: bool,
-) -> Expectation:  # fmt: skip
-    """``E[(a(X) - ea)(b(X) - eb)]`` for the noisy variable ``var`` of ``pp``: the closed
-    form on the normal scale; on the logit scale the quadrature of
-    :func:`compmodel.moments.expect_product` (twice, with twice the nodes, for the error
-    bound when ``estimate_error``)."""
-    key = (a.key, b.key)
-    hit = _ALIGNED.get(key)
-    if hit is None:
-        if len(_ALIGNED) > 4096:
-            _ALIGNED.clear()
-        breaks = np.union1d(a.breaks, b.breaks)
-        hit = (breaks, a._on(breaks), b._on(breaks))
-        _ALIGNED[key] = hit
-    breaks, ca, cb = hit
-    prod = _centred_coefs(breaks, ca, ea, cb, eb)
-    mu, sd = float(pp.mean[var]), math.sqrt(pp.cov[var, var])
-    if not pp.logit[var]:
-        return Expectation(float(_normal_with_score(breaks, prod[None], mu, sd)[0][0]), 0.0,
-                           "closed form")  # fmt: skip
-    gx, gw = _gl_rule(_GL_NODES)
-    coarse = float(_expect_one(breaks, prod, True, mu, sd, 1, gx, gw))
-    if not estimate_error:
-        return Expectation(coarse, 0.0, "quadrature (unchecked)")
-    fine = float(_expect_one(breaks, prod, True, mu, sd, 2, gx, gw))
-    return Expectation(fine, abs(fine - coarse), "quadrature")
-
-
-#: (a, b) by content -> both on the union of their breaks (a slider re-budgets the same
-#: plans with new means; the polynomials come from the remembered :func:`_money_poly`, so
-#: each one's content key is computed once)
-_PolyKey = tuple[bytes, bytes, tuple[int, ...]]
-_ALIGNED: dict[tuple[_PolyKey, _PolyKey], tuple[Any, Any, Any]] = {}
-
-
-@jit
-def _centred_coefs(
-    breaks: np.ndarray, ca: np.ndarray, ea: float, cb: np.ndarray, eb: float
-) -> np.ndarray:
-    """Coefficients of ``(a - ea)(b - eb)`` piece by piece (both on ``breaks``)."""
-    prod = np.zeros((breaks.size + 1, ca.shape[1] + cb.shape[1] - 1))
-    for piece in range(breaks.size + 1):
-        for i in range(ca.shape[1]):
-            ai = ca[piece, i] - (ea if i == 0 else 0.0)
-            for j in range(cb.shape[1]):
-                bj = cb[piece, j] - (eb if j == 0 else 0.0)
-                prod[piece, i + j] += ai * bj
-    return prod
-
-
-def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:
-    out = polys[0]
-    for p in polys[1:]:
-        out = out * p
-    return out
+__all__ = ["BudgetDiagnostics", "CommissionBudget", "commission_budget"]
 
 
 # --------------------------------------------------------------------------------------
@@ -453,7 +173,7 @@ def commission_budget(
     """
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
         raise ScenarioError("n_draws", f"is {n_draws!r}; allowed: a whole number >= 100")
-    fc = _forecast_of(scenario)
+    fc = forecast_of(scenario)
     for dn, dept in scenario.departments.items():
         used = [c.metric for c in dept.plan.components.values()]
         used += [c.gate.metric for c in dept.plan.components.values() if c.gate is not None]
@@ -492,7 +212,7 @@ def commission_budget(
         comp_var_rep = np.zeros(nc)
         comp_at_target = np.zeros(nc)
         expected_total = 0.0
-        cache: dict[tuple[float, float | None, float], tuple[PersonPlan, _Moments]] = {}
+        cache: dict[tuple[float, float | None, float], tuple[PersonPlan, PlanMoments]] = {}
         # what every person of the department draws alike: a metric without personal
         # noise or scaling, and a payout curve's shape on it (a person's curve pays their
         # own target payout times that shape)
@@ -501,8 +221,8 @@ def commission_budget(
         for pi, (name, base, quota, ability, count) in enumerate(people):
             key = (base, quota, ability)
             if key not in cache:
-                pp = _person_plan(scenario, dept, base, quota, ability)
-                cache[key] = (pp, _moments(pp))
+                pp = person_plan(scenario, dept, base, quota, ability)
+                cache[key] = (pp, plan_moments(pp))
             pp, mom = cache[key]
             max_err = max(max_err, mom.error)
             methods |= mom.methods

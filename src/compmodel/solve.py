@@ -63,7 +63,7 @@ in place of L-BFGS-B) runs in compiled code (:mod:`compmodel._compiled`), with t
 same stopping tests; plans the kernels do not cover (components, gates or modifiers
 on correlated metrics; noiseless metrics) take the Python path, which reaches the same
 equilibria. The first best
-does not depend on plans and is remembered per model (see ``_FIRST_BEST``).
+does not depend on plans and is remembered per model (:data:`compmodel.caches.FIRST_BEST`).
 
 Total surplus ``TS = gross value - sum_d N_d (cost_d + (r_d/2) V_d)``; first best
 maximises ``gross value - sum_d N_d cost_d`` (a fixed wage bears no risk); no incentive
@@ -77,31 +77,28 @@ short of the market (``settings.turnover_sensitivity``).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
 from . import _compiled as kernels
+from . import caches
 from ._compiled import department_arrays, gl_rule
 from ._kernels import kernels_for
 from ._pickling import PicklesProxies
-from .budget import PersonPlan, _moments, _person_plan
 from .errors import ConvergenceError, ScenarioError
 from .models import TURNOVER_PART, Capabilities, CompanyModel, build_model, capabilities
 from .moments import (
-    Factor,
     PiecewisePoly,
-    expect_product,
     logit_expectations_with_score,
-    normal_expectations_with_score,
 )
+from .pay import PayMoments, PersonPlan, person_plan
 from .scenario import Department, Scenario
 
 __all__ = [
@@ -251,293 +248,11 @@ class _Dept:
     r: float
     headcount: int
     concave: bool = True  # pay concave in every metric: one start suffices
-    moments: _PayMoments | None = None
-
-
-class _PayMoments:
-    """Mean and variance of a person's incentive pay as a function of the plan means.
-
-    Built once per department: the polynomials that do not depend on the means
-    (each component's square, products of components on one metric) are formed here,
-    so each evaluation only integrates. With gates or a modifier on independent
-    metrics every expectation is a product of one-dimensional ones; on correlated
-    metrics, such plans and pairs of components use the nested integration of
-    :func:`compmodel.budget._moments` (same numbers, more work).
-    """
-
-    def __init__(self, pp: PersonPlan) -> None:
-        self.pp = pp
-        self.concave = _concave(pp)
-        gated = pp.modifier is not None or any(g is not None for *_, g in pp.components)
-        off = pp.cov - np.diag(np.diag(pp.cov))
-        # with gates or a modifier on independent metrics, every expectation is a
-        # product of one-dimensional ones (exact); otherwise integrate jointly
-        self.factorised = gated and not np.any(off != 0.0)
-        self.general = gated and not self.factorised
-        comps = pp.components
-        self.groups: dict[tuple[int, int], list[tuple[int, PiecewisePoly]]] = {}
-        if self.factorised:
-            for c in range(len(comps)):
-                for d in range(c, len(comps)):
-                    by_var: dict[int, PiecewisePoly] = {}
-                    for f in pp.factors(c) + pp.factors(d):
-                        by_var[f.var] = by_var[f.var] * f.poly if f.var in by_var else f.poly
-                    self.groups[(c, d)] = sorted(by_var.items(), key=lambda kv: kv[0])
-                by_var = {}
-                for f in pp.factors(c):
-                    by_var[f.var] = by_var[f.var] * f.poly if f.var in by_var else f.poly
-                self.groups[(c, -1)] = sorted(by_var.items(), key=lambda kv: kv[0])
-        self.polys = [poly for _, _, poly, _ in comps]
-        self.vars = [var for _, var, _, _ in comps]
-        self.sd = np.sqrt(np.clip(np.diag(pp.cov), 0.0, None))
-        self.squares = [p * p for p in self.polys]
-        self.stacked = []
-        for p, sq in zip(self.polys, self.squares, strict=True):
-            a, b = p.coefs, sq._on(p.breaks)
-            deg = max(a.shape[1], b.shape[1])
-            st = np.zeros((2, a.shape[0], deg))
-            st[0, :, : a.shape[1]] = a
-            st[1, :, : b.shape[1]] = b
-            self.stacked.append(st)
-        # (c, d, poly of f_c f_d or None when the pair needs two variables)
-        self.pairs: list[tuple[int, int, PiecewisePoly | None]] = []
-        for c in range(len(comps)):
-            for d in range(c, len(comps)):
-                vc, vd = self.vars[c], self.vars[d]
-                if vc == vd:
-                    prod = self.squares[c] if c == d else self.polys[c] * self.polys[d]
-                    self.pairs.append((c, d, prod))
-                elif pp.cov[vc, vd] != 0.0 and self.sd[vc] > 0 and self.sd[vd] > 0:
-                    self.pairs.append((c, d, None))
-
-    @classmethod
-    def of(cls, pp: PersonPlan) -> _PayMoments:
-        """The moments of ``pp``, shared with earlier plans equal but for their means
-        (which every evaluation takes anew): a sweep over one department's plan then
-        rebuilds only that department's polynomials."""
-
-        def poly_key(poly: PiecewisePoly) -> tuple[bytes, bytes, tuple[int, ...]]:
-            return poly.key
-
-        key = (
-            pp.metrics,
-            pp.cov.tobytes(),
-            pp.logit,
-            tuple(
-                (name, var, poly_key(poly), None if gate is None else (gate[0], poly_key(gate[1])))
-                for name, var, poly, gate in pp.components
-            ),
-            None if pp.modifier is None else (pp.modifier[0], poly_key(pp.modifier[1])),
-        )
-        found = _MOMENTS.get(key)
-        if found is None:
-            found = cls(pp)
-            if len(_MOMENTS) >= 256:
-                _MOMENTS.pop(next(iter(_MOMENTS)))
-            _MOMENTS[key] = found
-        return found
-
-    @functools.cached_property
-    def kernel_arrays(self) -> tuple[Any, Any, Any] | None:
-        """These polynomials as the compiled kernels take them (``None`` where a pair
-        of components needs two variables); see :func:`compmodel._compiled.department_arrays`."""
-        return kernels._moment_arrays(self)
-
-    def _two(self, c: int, mean: np.ndarray) -> tuple[float, float]:
-        """``E[f_c]`` and ``E[f_c^2]`` (one pass over the pieces for a normal metric)."""
-        var, poly = self.vars[c], self.polys[c]
-        sq = self.squares[c]
-        mu, sd = float(mean[var]), float(self.sd[var])
-        if sd <= 0.0:
-            return self._one(poly, var, mean), self._one(sq, var, mean)
-        if self.pp.logit[var]:
-            # one set of nodes for both (the square has the same breakpoints)
-            ef, _, ef2, _ = logit_expectations_with_score(poly, mu, sd)
-            return ef, ef2
-        both, _ = normal_expectations_with_score(poly.breaks, self.stacked[c], mu, sd)
-        return float(both[0]), float(both[1])
-
-    @property
-    def has_gradient(self) -> bool:
-        """Whether :meth:`with_gradient` applies: every variable noisy, and either
-        one-variable components or gates and modifiers on independent metrics."""
-        if self.general:
-            return False
-        if self.factorised:
-            used = {v for factors in self.groups.values() for v, _ in factors}
-            return bool(used) and bool(np.all(self.sd[sorted(used)] > 0.0))
-        if any(prod is None for _, _, prod in self.pairs):
-            return False
-        return bool(np.all(self.sd[self.vars] > 0.0)) if self.vars else False
-
-    def _product_score(self, key: tuple[int, int], mean: np.ndarray) -> tuple[float, np.ndarray]:
-        """A product of one-dimensional expectations and its gradient (product rule)."""
-        parts = [(v, *self._one_score(poly, v, mean)) for v, poly in self.groups[key]]
-        grad = np.zeros(len(mean))
-        value = 1.0
-        for i, (v, e, de) in enumerate(parts):
-            value *= e
-            others = 1.0
-            for j, (_, e2, _) in enumerate(parts):
-                if j != i:
-                    others *= e2
-            grad[v] += de * others
-        return value, grad
-
-    def _factorised_with_gradient(
-        self, mean: np.ndarray
-    ) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """:meth:`with_gradient` for gates and modifiers on independent metrics."""
-        n = len(self.polys)
-        firsts = [self._product_score((c, -1), mean) for c in range(n)]
-        ev = [f for f, _ in firsts]
-        grad_e = np.sum([g for _, g in firsts], axis=0)
-        total, grad_v = 0.0, np.zeros(len(mean))
-        for c in range(n):
-            for d in range(c, n):
-                second, g2 = self._product_score((c, d), mean)
-                cv = second - ev[c] * ev[d]
-                gcv = g2 - firsts[c][1] * ev[d] - ev[c] * firsts[d][1]
-                if c == d:
-                    if cv > 0.0:  # as __call__: a variance below zero is rounding
-                        total += cv
-                        grad_v += gcv
-                else:
-                    total += 2.0 * cv
-                    grad_v += 2.0 * gcv
-        if total < 0.0:
-            return math.fsum(ev), 0.0, grad_e, np.zeros(len(mean))
-        return math.fsum(ev), total, grad_e, grad_v
-
-    def _one_score(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> tuple[float, float]:
-        """``E[poly]`` and its derivative in the mean of ``var`` (noisy variables only)."""
-        mu, sd = float(mean[var]), float(self.sd[var])
-        if self.pp.logit[var]:
-            ef, efz, _, _ = logit_expectations_with_score(poly, mu, sd)
-            return ef, efz / sd
-        c = poly.coefs[None, :, :]
-        v, sc = normal_expectations_with_score(poly.breaks, c, mu, sd)
-        return float(v[0]), float(sc[0]) / sd
-
-    def with_gradient(self, mean: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """``E``, ``Var`` and their gradients in the plan means (see :attr:`has_gradient`)."""
-        if self.factorised:
-            return self._factorised_with_gradient(mean)
-        n = len(self.polys)
-        e = np.empty(n)
-        de = np.empty(n)
-        second = np.empty(n)
-        dsecond = np.empty(n)
-        for c in range(n):
-            var, poly = self.vars[c], self.polys[c]
-            mu, sd = float(mean[var]), float(self.sd[var])
-            if self.pp.logit[var]:
-                ef, efz, ef2, ef2z = logit_expectations_with_score(poly, mu, sd)
-                e[c], de[c], second[c], dsecond[c] = ef, efz / sd, ef2, ef2z / sd
-            else:
-                vals, sc = normal_expectations_with_score(poly.breaks, self.stacked[c], mu, sd)
-                e[c], second[c] = float(vals[0]), float(vals[1])
-                de[c], dsecond[c] = float(sc[0]) / sd, float(sc[1]) / sd
-        grad_e = np.zeros(len(mean))
-        grad_v = np.zeros(len(mean))
-        var_total = 0.0
-        for c in range(n):
-            grad_e[self.vars[c]] += de[c]
-        for c, d, prod in self.pairs:
-            vi = self.vars[c]
-            if c == d:
-                cov = second[c] - e[c] * e[c]
-                var_total += max(cov, 0.0)
-                grad_v[vi] += dsecond[c] - 2.0 * e[c] * de[c]
-            else:
-                assert prod is not None  # has_gradient guarantees it
-                ecd, decd = self._one_score(prod, vi, mean)
-                var_total += 2.0 * (ecd - e[c] * e[d])
-                grad_v[vi] += 2.0 * (decd - de[c] * e[d] - e[c] * de[d])
-        return math.fsum(e), max(var_total, 0.0), grad_e, grad_v
-
-    def _one(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> float:
-        mu, sd = float(mean[var]), float(self.sd[var])
-        if sd <= 0.0:
-            return float(poly(float(special.expit(mu)) if self.pp.logit[var] else mu))
-        if self.pp.logit[var]:
-            return logit_expectations_with_score(poly, mu, sd)[0]
-        return float(normal_expectations_with_score(poly.breaks, poly.coefs[None], mu, sd)[0][0])
-
-    def __call__(self, mean: np.ndarray) -> tuple[float, float]:
-        if self.general:
-            mom = _moments(dataclasses.replace(self.pp, mean=mean), estimate_error=False)
-            return float(mom.expected.sum()), float(max(mom.cov.sum(), 0.0))
-        if self.factorised:
-            n = len(self.polys)
-
-            def product(key: tuple[int, int]) -> float:
-                out = 1.0
-                for v, factor in self.groups[key]:
-                    out *= self._one(factor, v, mean)
-                return out
-
-            ev = [product((c, -1)) for c in range(n)]
-            total = 0.0
-            for c in range(n):
-                for d in range(c, n):
-                    cv = product((c, d)) - ev[c] * ev[d]
-                    total += max(cv, 0.0) if c == d else 2.0 * cv
-            return math.fsum(ev), max(total, 0.0)
-        firsts = [self._two(c, mean) for c in range(len(self.polys))]
-        e = [f for f, _ in firsts]
-        var = 0.0
-        for c, d, prod in self.pairs:
-            if c == d:
-                second = firsts[c][1]
-            elif prod is not None:
-                second = self._one(prod, self.vars[c], mean)
-            else:
-                second = expect_product(
-                    [Factor(self.vars[c], self.polys[c]), Factor(self.vars[d], self.polys[d])],
-                    mean,
-                    self.pp.cov,
-                    self.pp.logit,
-                    estimate_error=False,
-                ).value
-            cov = second - e[c] * e[d]
-            if c == d:
-                cov = max(cov, 0.0)
-            var += cov if c == d else 2.0 * cov
-        return math.fsum(e), max(var, 0.0)
-
-
-_MOMENTS: dict[tuple[object, ...], _PayMoments] = {}  # see _PayMoments.of
-
-
-def _concave(pp: PersonPlan) -> bool:
-    """Whether every component pays a continuous, concave, piecewise-linear amount.
-
-    Gates, modifiers, jumps (steps, lump sums, retroactive tiers, thresholds above a
-    floor) and rising slopes (accelerators, floors) can make a best response jump.
-    """
-    if pp.modifier is not None:
-        return False
-    for _, _, poly, gate in pp.components:
-        if gate is not None or poly.degree > 1:
-            return False
-        c = poly.coefs if poly.coefs.shape[1] == 2 else np.c_[poly.coefs, np.zeros(len(poly.coefs))]
-        left = c[:-1, 0] + c[:-1, 1] * poly.breaks
-        right = c[1:, 0] + c[1:, 1] * poly.breaks
-        if np.any(np.abs(left - right) > 1e-12 * (1.0 + np.abs(left))):
-            return False
-        if np.any(np.diff(c[:, 1]) > 1e-15):
-            return False
-    return True
+    moments: PayMoments | None = None
 
 
 #: Newton is tried once a coarse sweep moves levers by less than this (relative)
 _NEWTON_FROM = 1e-2
-
-#: First-best levers by model fingerprint (see :meth:`_Problem._first_best_key`): they
-#: do not depend on plans, so sweeps and sliders over plan settings reuse them
-_FIRST_BEST: dict[tuple[object, ...], np.ndarray] = {}
-
 
 def shared_line_of_sight(model: Any, name: str, dept: Department) -> tuple[float, float]:
     """Team identification and a person's line of sight on a shared metric.
@@ -582,7 +297,7 @@ class _Problem:
                 self.depts.append(_Dept(dn, None, np.empty(0, int), np.empty(0), lev,
                                         dept.risk_aversion, dept.headcount))  # fmt: skip
                 continue
-            pp = _person_plan(scenario, dept, dept.base_pay, dept.quota, 1.0)
+            pp = person_plan(scenario, dept, dept.base_pay, dept.quota, 1.0)
             idx, los = [], []
             _, shared_los = shared_line_of_sight(self.model, dn, dept)
             for m in pp.metrics:
@@ -599,7 +314,7 @@ class _Problem:
                     idx.append(-1)
                 scope = scenario.metrics[m].scope
                 los.append(1.0 if scope == "individual" else shared_los)
-            moments = _PayMoments.of(pp)
+            moments = PayMoments.of(pp)
             self.depts.append(
                 _Dept(
                     dn,
@@ -1097,8 +812,9 @@ class _Problem:
         if n == 0:
             return np.empty(0)
         key = self._first_best_key()
-        if key is not None and key in _FIRST_BEST:
-            return _FIRST_BEST[key].copy()  # found before, precisely: better than a climb
+        found = None if key is None else caches.FIRST_BEST.get(key)
+        if found is not None:
+            return cast(np.ndarray, found).copy()  # found before, precisely: better than a climb
         if start is not None:
             key = None  # a coarse climb is not remembered
         x0 = self.space.rest.copy()
@@ -1146,9 +862,7 @@ class _Problem:
             if v > best_v + 1e-12 * scale:
                 best_x, best_v = x, v
         if key is not None:
-            if len(_FIRST_BEST) >= 256:
-                _FIRST_BEST.pop(next(iter(_FIRST_BEST)))
-            _FIRST_BEST[key] = best_x.copy()
+            caches.FIRST_BEST.put(key, best_x.copy())
         return best_x
 
     def _first_best_key(self) -> tuple[object, ...] | None:
@@ -1159,7 +873,8 @@ class _Problem:
             return None
         sp = self.space
         arrays = (sp.rest, sp.lower, sp.upper, sp.cost, sp.headcount)
-        return (type(self.model).__name__, fingerprint, *(a.tobytes() for a in arrays))
+        backend = "python" if self._kernel is None else "compiled"
+        return (type(self.model).__name__, fingerprint, backend, *(a.tobytes() for a in arrays))
 
 
 # --------------------------------------------------------------------------------------
