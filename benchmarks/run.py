@@ -69,7 +69,8 @@ import numpy as np
 from scipy import optimize, special
 
 import compmodel as cm
-from compmodel.solve import _Dept, _Problem
+from compmodel.equilibrium.backends import choose_backend
+from compmodel.equilibrium.problem import DepartmentProblem, build_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = ROOT / "data" / "samples" / "acme_today.toml"
@@ -146,7 +147,7 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 # --------------------------------------------------------------------------------------
 # the straightforward way
 # --------------------------------------------------------------------------------------
-def _mc_moments(d: _Dept, means: np.ndarray, z: np.ndarray) -> tuple[float, float]:
+def _mc_moments(d: DepartmentProblem, means: np.ndarray, z: np.ndarray) -> tuple[float, float]:
     """Mean and variance of a person's pay from draws ``z`` (n_draws x variables)."""
     pp = d.plan
     assert pp is not None
@@ -171,7 +172,8 @@ def straightforward(
 ) -> np.ndarray:
     """Gauss-Seidel best responses with L-BFGS-B, from rest (one start, no search)."""
     forget()  # as cold as the solve it is compared with
-    p = _Problem(scenario)
+    p = build_problem(scenario)
+    backend = choose_backend(p, "auto")
     rng = np.random.default_rng(seed)
     draws = {
         d.name: rng.standard_normal((n_draws, len(d.plan.mean)))
@@ -179,12 +181,12 @@ def straightforward(
         if d.plan is not None
     }
 
-    def ce(d: _Dept, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
+    def ce(d: DepartmentProblem, t: np.ndarray, x: np.ndarray, mu0: np.ndarray) -> float:
         if not monte_carlo or d.plan is None:
-            return p.perceived_ce(d, t, x, mu0)
-        t2, means = p._perceived(d, t, x, mu0)
+            return backend.perceived_ce(d, t, x, mu0)
+        t2, means = p.perceived(d, t, x, mu0)
         e, v = _mc_moments(d, means, draws[d.name])
-        return e - 0.5 * d.r * v - p.space.effort_cost(d.name, t2)
+        return e - 0.5 * d.risk_aversion * v - p.space.effort_cost(d.name, t2)
 
     t = p.space.rest.copy()
     for _ in range(500):

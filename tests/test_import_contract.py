@@ -78,9 +78,14 @@ def test_the_forbidden_contract_covers_every_layer_below_charts() -> None:
 # contract id -> (file, text appended to it, the import the linter must name)
 PLANTS = {
     "layers": (
-        "plans.py",
-        "\n\ndef _planted_wrong_way_import() -> None:\n    from . import solve  # noqa: F401\n",
-        "compmodel.plans -> compmodel.solve",
+        "kinds.py",
+        "\n\ndef _planted_wrong_way_import() -> None:\n    from . import io  # noqa: F401\n",
+        "compmodel.kinds -> compmodel.io",
+    ),
+    "equilibrium-layers": (
+        "equilibrium/problem.py",
+        "\n\ndef _planted_wrong_way_import() -> None:\n    from . import selection  # noqa: F401\n",
+        "compmodel.equilibrium.problem -> compmodel.equilibrium.selection",
     ),
     "no-ui-below-charts": (
         "moments.py",

@@ -23,11 +23,12 @@ import pytest
 import compmodel as cm
 import compmodel.moments as cm_moments
 from compmodel import caches
+from compmodel.equilibrium.backends import choose_backend
+from compmodel.equilibrium.benchmarks import first_best_levers
+from compmodel.equilibrium.problem import build_problem
 from compmodel.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
-# the module (compmodel.solve is also the function of that name)
-solve_module = importlib.import_module("compmodel.solve")
 
 _PROBE = """
 import json, sys
@@ -142,13 +143,13 @@ def test_the_reference_company_takes_the_compiled_path() -> None:
     plan as a product of one-dimensional expectations), so a regression to Python
     shows here; a noiseless metric a plan pays on (kinked pay) takes the Python path."""
     for sample in ("acme_today", "acme_aligned", "acme_otif_gate", "acme_margin_on_delivery"):
-        p = solve_module._Problem(cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml"))
-        assert p._kernel is not None, sample
+        p = build_problem(cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml"))
+        assert choose_backend(p, "auto").name == "compiled", sample
     today = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml")
     kinked = today.with_values(
         {"forecast.bookings.sd": 0.0, "forecast.bookings.individual_sd": 0.0}
     )
-    assert solve_module._Problem(kinked)._kernel is None
+    assert choose_backend(build_problem(kinked), "auto").name == "python"
 
 
 def test_first_best_is_reused_only_for_the_same_model() -> None:
@@ -252,13 +253,12 @@ def test_first_best_by_the_planner_climb_matches_lbfgsb(sample: str) -> None:
     everyone's effort cost) reaches L-BFGS-B's total surplus without risk, to 1e-10
     relative, and the same levers to 1e-6 (total surplus is flat at its maximum)."""
     s = cm.load_scenario(ROOT / "data" / "samples" / f"{sample}.toml")
-    p = solve_module._Problem(s, backend="compiled")
+    p = build_problem(s)
     caches.FIRST_BEST.clear()
-    fast = p.first_best_levers()
+    fast = first_best_levers(p, choose_backend(p, "compiled"))
     # the Python path: scipy's L-BFGS-B with the model's gradient
-    python = solve_module._Problem(s, backend="python")
     caches.FIRST_BEST.clear()
-    slow = python.first_best_levers()
+    slow = first_best_levers(p, choose_backend(p, "python"))
     caches.FIRST_BEST.clear()
     ts_fast, ts_slow = p.total_surplus(fast, risk=False), p.total_surplus(slow, risk=False)
     assert ts_fast == pytest.approx(ts_slow, rel=1e-10)
@@ -270,7 +270,7 @@ def test_pay_moments_are_shared_only_between_equal_plans() -> None:
     products); a changed plan gets its own, with its own numbers."""
     today = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml")
     richer = today.with_value("sales.target_incentive", 0.9)
-    a, b = solve_module._Problem(today), solve_module._Problem(richer)
+    a, b = build_problem(today), build_problem(richer)
     by_name = {d.name: d for d in b.depts}
     for d in a.depts:
         if d.moments is None:

@@ -386,20 +386,22 @@ def _two(tmp_path: Path) -> cm.Scenario:
 
 
 def test_brute_force_grid_confirms_each_best_response(tmp_path: Path) -> None:
-    from compmodel.solve import _Problem
+    from compmodel.equilibrium.backends import choose_backend
+    from compmodel.equilibrium.problem import build_problem
 
     s = _two(tmp_path)
     sol = cm.solve(s)
     t = sol.lever_vector
-    p = _Problem(s)
+    p = build_problem(s)
+    b = choose_backend(p, "auto")
     mu0 = p.model.means(t)
     for i, d in enumerate(p.depts):
         grid = np.linspace(0.0, 4.0, 401)
-        values = [p.perceived_ce(d, t, np.array([x]), mu0) for x in grid]
+        values = [b.perceived_ce(d, t, np.array([x]), mu0) for x in grid]
         best = grid[int(np.argmax(values))]
         assert t[i] == pytest.approx(best, abs=0.01)
         # and nothing on the grid beats the reported response
-        assert p.perceived_ce(d, t, t[d.levers], mu0) >= max(values) - 1e-9
+        assert b.perceived_ce(d, t, t[d.levers], mu0) >= max(values) - 1e-9
 
 
 def test_quota_case_with_two_equilibria_reports_both() -> None:

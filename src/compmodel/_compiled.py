@@ -1,6 +1,6 @@
 """A department's best response in compiled code: its perceived CE, gradient and climb.
 
-:mod:`compmodel.solve` defines the problem; this module evaluates it without returning
+:mod:`compmodel.equilibrium` defines the problem; this module evaluates it without returning
 to Python between steps, for any company plug-in that brings compiled equations and the
 plans the kernels cover (everything the reference company uses; :func:`department_arrays`
 says ``None`` otherwise and the solver keeps its Python path, which gives the same
@@ -55,7 +55,7 @@ def _means_jacobian_packed(t: FloatArray, data: Any, columns: Any) -> tuple[Floa
 
 
 def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
-    """Pack a department of :class:`compmodel.solve._Problem` for the kernels.
+    """Pack a :class:`compmodel.equilibrium.problem.DepartmentProblem` for the kernels.
 
     Returns ``None`` when its plan has a noiseless variable, components on correlated
     variables, or gates or a modifier on correlated metrics (the Python path handles
@@ -67,7 +67,7 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     if d.plan is None:
         empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=float)
         plan = (empty_i, empty_f, empty_f, empty_f, np.empty(0, dtype=np.bool_))
-        return (idx, rest, cost, float(d.r), plan, _NO_COMPS, _NO_PAIRS, _NO_FACT)
+        return (idx, rest, cost, float(d.risk_aversion), plan, _NO_COMPS, _NO_PAIRS, _NO_FACT)
     mom = d.moments
     if mom is None or mom.general or not mom.has_gradient:
         return None
@@ -77,11 +77,11 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     plan = (
         np.asarray(d.model_index, dtype=np.int64),
         np.asarray(pp.mean, dtype=float),
-        np.asarray(d.los, dtype=float),
+        np.asarray(d.line_of_sight, dtype=float),
         np.asarray(mom.sd, dtype=float),
         np.asarray(pp.logit, dtype=np.bool_),
     )
-    return (idx, rest, cost, float(d.r), plan, *mom.kernel_arrays)
+    return (idx, rest, cost, float(d.risk_aversion), plan, *mom.kernel_arrays)
 
 
 _EMPTY_I = np.empty(0, dtype=np.int64)
@@ -91,7 +91,7 @@ _NO_FACT = (_EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)), np.zeros(
 
 
 def _moment_arrays(mom: Any) -> tuple[Any, Any, Any] | None:
-    """The polynomials of a department's pay moments (``_PayMoments``) as the kernels
+    """The polynomials of a department's pay moments (:class:`compmodel.pay.PayMoments`) as the kernels
     take them: (components, cross pairs, factorised groups); ``None`` when a pair of
     components needs two variables."""
     if mom.factorised:
@@ -186,7 +186,7 @@ def _factorised_moments(
 ) -> tuple[float, float, FloatArray, FloatArray]:
     """:func:`pay_moments` for gates and modifiers on independent metrics: each group's
     expectation is the product of its factors' (gradient by the product rule), as
-    :meth:`compmodel.solve._PayMoments._factorised_with_gradient`."""
+    :meth:`compmodel.pay.PayMoments._factorised_with_gradient`."""
     _, _, _, sd, logit = plan
     fvar, fbreaks, fcount, fcoefs, starts, n = fact
     groups = starts.size - 1
@@ -245,7 +245,7 @@ def pay_moments(
     gl_w: FloatArray,
 ) -> tuple[float, float, FloatArray, FloatArray]:  # fmt: skip
     """``E``, ``V`` and their gradients in the plan means ``m`` (same sums as
-    :meth:`compmodel.solve._PayMoments.with_gradient`)."""
+    :meth:`compmodel.pay.PayMoments.with_gradient`)."""
     if fact[5] > 0:
         return _factorised_moments(means, plan, fact, gl_x, gl_w)
     _, _, _, sd, logit = plan
@@ -429,7 +429,7 @@ def best_response(
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[FloatArray, float, float, bool]:  # fmt: skip
     """The department's best levers with everyone else at ``t``: (levers, CE, scale,
-    whether the last climb met its test), as :meth:`compmodel.solve._Problem.best_response`.
+    whether the last climb met its test), as :func:`compmodel.equilibrium.best_response.best_response`.
 
     ``starts`` (one per row) begins with the current levers. With several, the
     distinct ones are kept (``|a - b| <= 1e-12 + 1e-9 |b|`` counts as the same), the
@@ -507,7 +507,7 @@ def foc_jacobian(
 ) -> FloatArray:  # fmt: skip
     """Jacobian of :func:`first_order_conditions` in the levers ``free`` (rows and
     columns ``free``) by forward differences, step ``1e-6 max(1, |t_j|)`` (backwards
-    where it would pass ``hi``), as :meth:`compmodel.solve._Problem.newton` takes it."""
+    where it would pass ``hi``), as :func:`compmodel.equilibrium.newton.chord_newton` takes it."""
     g = first_order_conditions(model, t, depts, gl_x, gl_w)
     jac = np.empty((free.size, free.size))
     up = t.copy()
@@ -529,7 +529,7 @@ def newton(
     model: Any, t0: FloatArray, depts: Any, lo: FloatArray, hi: FloatArray, tol: float,
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[FloatArray, bool]:  # fmt: skip
-    """:meth:`compmodel.solve._Problem.newton` in one compiled call: (levers, whether
+    """:func:`compmodel.equilibrium.newton.chord_newton` in one compiled call: (levers, whether
     a point is proposed)."""
     t = t0.copy()
     g = first_order_conditions(model, t, depts, gl_x, gl_w)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .equilibrium.line_of_sight import line_of_sight
 from .errors import ScenarioError
 from .models import info_of
 from .scenario import Scenario
@@ -200,46 +201,3 @@ def winners_losers(
     scale = np.maximum(1.0, out[["ce_before", "ce_after"]].abs().max(axis=1))
     out["winner"] = out["change_ce"] > 1e-9 * scale
     return out.drop(columns=["market_before"])
-
-
-def line_of_sight(scenario: Scenario) -> pd.DataFrame:
-    """How much of a shared result each department's people can see in their own pay.
-
-    A person's effect on a metric shared by the ``N`` people of a department (or the
-    company) is diluted: their marginal incentive on it is ``(1 + lambda (N - 1)) / N``
-    of what it would be on a metric of their own, where ``lambda`` in [0, 1] is team
-    identification, how much they care about colleagues' pay from the shared metric.
-    Bridges can raise ``lambda`` (the reference company's unofficial leaders).
-
-    Parameters
-    ----------
-    scenario
-        A scenario with a company model.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Per department: ``headcount`` (N), ``team_identification`` as stated,
-        ``team_identification_effective`` after the bridges, ``line_of_sight`` (the
-        share above, in [1/N, 1]), ``risk_aversion`` (per currency unit) and
-        ``shared_share`` (the plan's weight on company-scope metrics).
-    """
-    from .models import build_model
-    from .solve import shared_line_of_sight
-
-    model = build_model(scenario)
-    rows = []
-    for name, dept in scenario.departments.items():
-        lam, sight = shared_line_of_sight(model, name, dept)
-        rows.append(
-            {
-                "department": name,
-                "headcount": dept.headcount,
-                "team_identification": dept.team_identification,
-                "team_identification_effective": lam,
-                "line_of_sight": sight,
-                "risk_aversion": dept.risk_aversion,
-                "shared_share": scenario.shared_share(name),
-            }
-        )
-    return pd.DataFrame(rows)
