@@ -553,6 +553,54 @@ def _walk(
         out.append(Difference(path, old, new))
 
 
+#: Cases whose numbers moved on purpose since e273b87, and why. They are held within
+#: tolerance (:func:`compare_moved`), not bit for bit.
+_COMPILED_LINEAR = (
+    "the linear kind brings compiled equations (models.linear.means_jacobian), so "
+    "backend='auto' solves it by the compiled kernels"
+)
+MOVED: dict[str, str] = {
+    "theory/baker": _COMPILED_LINEAR,
+    "theory/cap": _COMPILED_LINEAR + "; one sweep fewer",
+    "theory/coordination": _COMPILED_LINEAR,
+    "theory/hm87": _COMPILED_LINEAR,
+    "theory/hm91": _COMPILED_LINEAR,
+    "theory/hm91_unmeasured": _COMPILED_LINEAR,
+    "theory/holmstrom82": _COMPILED_LINEAR,
+    "theory/quota": _COMPILED_LINEAR,
+}
+
+#: With :data:`MOVED`: keys whose change is the point (the search's own precision and
+#: sweep count) or a statistic of a difference that magnifies a relative change (a
+#: Monte Carlo z score of the gap to the exact mean, held within an absolute 1e-6).
+_PRECISION_KEYS = frozenset({"residual", "max_abs_z"})
+
+
+def _moved_within(d: Difference) -> bool:
+    """Whether a difference of a :data:`MOVED` case is within its tolerance."""
+    keys = {p for p in d.path if isinstance(p, str)}
+    if _is_hash(d.old) and _is_hash(d.new):
+        return True  # draws of moved means
+    if d.path and d.path[-1] == "iterations":
+        return True  # sweeps: how the search went, not what it found
+    if not (_is_float(d.old) and _is_float(d.new)) or d.abs_diff is None:
+        return False
+    if d.path and d.path[-1] in _PRECISION_KEYS:
+        return d.abs_diff <= 1e-6
+    if keys & _LEVER_KEYS:
+        return d.abs_diff <= 1e-8 * max(1.0, abs(float.fromhex(d.old["hex"])))
+    return d.abs_diff <= 1e-12 or (d.rel_diff is not None and d.rel_diff <= 1e-8)
+
+
+def compare_moved(old: Any, new: Any) -> list[Difference]:
+    """The differences of a :data:`MOVED` case beyond tolerance: levers within 1e-8
+    relative to ``max(1, |lever|)``, money within 1e-8 relative (or 1e-12 absolute
+    around zero), the search's residual and Monte Carlo z scores within 1e-6 absolute,
+    sweep counts and the draws' hashes free; the number of equilibria, the selection,
+    names and every other count exactly."""
+    return [d for d in compare(old, new, exact=True) if not _moved_within(d)]
+
+
 def compare_cases(
     golden: Mapping[str, Any], new: Mapping[str, Any], names: Sequence[str], **tolerances: Any
 ) -> list[Difference]:
@@ -611,14 +659,21 @@ def _check(args: argparse.Namespace) -> int:
         if now[key] != then[key]:
             print(f"note: {key} {then[key]} when recorded, {now[key]} now", file=sys.stderr)
     new = compute_cases(names, fresh=not args.in_process, jobs=args.jobs)
+    exact = [n for n in names if args.tolerance or n not in MOVED]
     diffs = compare_cases(
         golden,
         new,
-        names,
+        exact,
         exact=not args.tolerance,
         lever_atol=args.lever_atol,
         money_rtol=args.money_rtol,
     )
+    for name in names:
+        if name not in exact and name in golden["cases"]:  # moved on purpose: MOVED says why
+            diffs += [
+                Difference(("cases", name, *d.path), d.old, d.new, d.abs_diff, d.rel_diff)
+                for d in compare_moved(golden["cases"][name], new[name])
+            ]
     for d in diffs:
         print(d)
     missing = [n for n in CASES if n not in golden["cases"]]

@@ -25,7 +25,7 @@ from .. import _compiled as kernels
 from .._compiled import department_arrays, gl_rule
 from .._kernels import kernels_for
 from ..errors import ScenarioError
-from .best_response import COARSE, PRECISE, best_response, maximise, starting_points
+from .best_response import COARSE, PRECISE, Climb, best_response, maximise, starting_points
 from .newton import chord_newton
 from .problem import DepartmentProblem, Problem
 
@@ -124,9 +124,10 @@ class PythonBackend:
         return ce, np.asarray(grad, dtype=float)
 
     def best_response(
-        self, d: DepartmentProblem, t: np.ndarray, fb: np.ndarray, explore: bool, precise: bool
+        self, d: DepartmentProblem, t: np.ndarray, starts: list[np.ndarray], climb: Climb
     ) -> np.ndarray:
-        """Department ``d``'s best levers with everyone else at ``t``."""
+        """Department ``d``'s best levers with everyone else at ``t``, climbed from
+        ``starts`` as far as ``climb`` says."""
         idx = d.levers
         mu0 = self.problem.model.means(t)
         sp = self.problem.space
@@ -140,9 +141,7 @@ class PythonBackend:
             def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
                 return self.perceived_ce_and_gradient(d, t, x, mu0)
 
-        starts = starting_points(self.problem, d, t, fb, explore)
         kinked = idx.size == 1 and d.plan is not None and bool(np.any(np.diag(d.plan.cov) <= 0))
-        climb = PRECISE if precise else COARSE
         return best_response(f, fg, t[idx], starts, sp.lower[idx], sp.upper[idx], climb, kinked)
 
     def sweeper(self) -> Sweep:
@@ -151,8 +150,10 @@ class PythonBackend:
         last: dict[str, np.ndarray] = {}
 
         def sweep(t: np.ndarray, fb: np.ndarray, explore: bool, precise: bool) -> None:
+            climb = PRECISE if precise else COARSE
             for d in movers:
-                move = self.best_response(d, t, fb, explore, precise) - t[d.levers]
+                starts = starting_points(self.problem, d, t, fb, explore)
+                move = self.best_response(d, t, starts, climb) - t[d.levers]
                 step[d.name] = _damped(step[d.name], move, last.get(d.name))
                 t[d.levers] = t[d.levers] + step[d.name] * move
                 last[d.name] = move

@@ -12,6 +12,10 @@ person of each department):
 
 Every closed-form case of the contract-theory checks (docs/behaviour.md) is a model of this kind; see
 ``data/samples/theory/``.
+
+The kind brings its equations compiled (:class:`~compmodel.models.CompiledEquations`:
+the means and their exact Jacobian ``L``), so the solver's compiled backend runs its
+cases too, and the two backends can be checked against each other on every closed form.
 """
 
 from __future__ import annotations
@@ -20,14 +24,34 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._jit import jit
 from ..scenario import Scenario
-from . import LeverSpace, lever_space, register_kind
+from . import CompiledEquations, LeverSpace, lever_space, register_kind
 
 __all__ = ["LinearModel"]
 
 
+@jit
+def means_jacobian(
+    t: np.ndarray, data: tuple[np.ndarray, np.ndarray], columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``mu = a + L t`` and its exact derivatives ``L[:, columns]`` (``data = (a, L)``)."""
+    intercept, loadings = data
+    n_metrics, n_levers = loadings.shape
+    means = intercept.copy()
+    for i in range(n_metrics):
+        for j in range(n_levers):
+            means[i] += loadings[i, j] * t[j]
+    jac = np.empty((n_metrics, columns.size))
+    for k in range(columns.size):
+        jac[:, k] = loadings[:, columns[k]]
+    return means, jac
+
+
 class LinearModel:
     """Metrics linear in levers, quadratic effort costs, value linear in levers."""
+
+    compiled = CompiledEquations(__name__, means_jacobian="means_jacobian")
 
     def __init__(self, scenario: Scenario) -> None:
         self.levers: LeverSpace = lever_space(scenario)
@@ -45,6 +69,7 @@ class LinearModel:
             d, ln = name.split(".", 1)
             values.append(scenario.company.levers[d][ln].value)
         self.value_per_person = np.asarray(values, dtype=float)
+        self.kernel_data = (self.intercept, np.ascontiguousarray(self.loadings))
 
     def means(self, t: np.ndarray) -> np.ndarray:
         return np.asarray(self.intercept + self.loadings @ t, dtype=float)
