@@ -101,3 +101,6 @@ MONEY_POLY: Memo[object] = Memo("payout_polynomials", 4096)
 #: (:func:`compmodel.equilibrium.benchmarks.first_best_levers`): they do not depend on
 #: plans, so sweeps and sliders over plan settings find them once.
 FIRST_BEST: Memo[object] = Memo("first_best", 256)
+#: Rosters read, by (resolved path, modification time in ns, size): a changed file is
+#: read again (:func:`compmodel.io.load_scenario`).
+ROSTERS: Memo[object] = Memo("rosters", 64)

@@ -18,11 +18,11 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import tomli_w
 
-from . import kinds, validate
+from . import caches, kinds, validate
 from .document import FORMAT_VERSION, scenario_to_dict
 from .errors import PlanError, RosterError, ScenarioError
 from .plans import (
@@ -721,8 +721,9 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
         key = (str(p.resolve()), stat.st_mtime_ns, stat.st_size)
     except OSError:
         key = None  # reading it below says what is wrong
-    if key is not None and key in _ROSTERS:
-        return _ROSTERS[key]  # rosters are immutable: a sweep re-reads the same file
+    found = None if key is None else caches.ROSTERS.get(key)
+    if found is not None:
+        return cast(Roster, found)  # rosters are immutable: a sweep re-reads the same file
     try:
         with open(p, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -745,11 +746,5 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
         ) from None
     roster = _roster_rows(rows, str(p), p.resolve())
     if key is not None:
-        if len(_ROSTERS) >= 64:
-            _ROSTERS.pop(next(iter(_ROSTERS)))
-        _ROSTERS[key] = roster
+        caches.ROSTERS.put(key, roster)
     return roster
-
-
-# rosters read, by (resolved path, modification time in ns, size): a changed file is read again
-_ROSTERS: dict[tuple[str, int, int], Roster] = {}
