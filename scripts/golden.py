@@ -555,19 +555,14 @@ def _walk(
 
 #: Cases whose numbers moved on purpose since e273b87, and why. They are held within
 #: tolerance (:func:`compare_moved`), not bit for bit.
-_COMPILED_LINEAR = (
-    "the linear kind brings compiled equations (models.linear.means_jacobian), so "
-    "backend='auto' solves it by the compiled kernels"
+_NEWTON_FINISH = (
+    "the Python backend finishes each precise best response with projected Newton steps "
+    "on the gradient (equilibrium.best_response.newton_finish): levers move by up to "
+    "~6e-11 towards the optimum, pay by ~2e-11"
 )
 MOVED: dict[str, str] = {
-    "theory/baker": _COMPILED_LINEAR,
-    "theory/cap": _COMPILED_LINEAR + "; one sweep fewer",
-    "theory/coordination": _COMPILED_LINEAR,
-    "theory/hm87": _COMPILED_LINEAR,
-    "theory/hm91": _COMPILED_LINEAR,
-    "theory/hm91_unmeasured": _COMPILED_LINEAR,
-    "theory/holmstrom82": _COMPILED_LINEAR,
-    "theory/quota": _COMPILED_LINEAR,
+    "theory/coordination": _NEWTON_FINISH,
+    "theory/quota": _NEWTON_FINISH,
 }
 
 #: With :data:`MOVED`: keys whose change is the point (the search's own precision and

@@ -280,7 +280,8 @@ class CompiledBackend:
 
 def choose_backend(problem: Problem, backend: BackendName) -> PythonBackend | CompiledBackend:
     """The backend a solve runs on: ``"auto"`` the compiled kernels where the model
-    brings compiled equations and every plan fits them, else Python.
+    brings compiled equations meant for it (``CompiledEquations.auto``) and every plan
+    fits them, else Python.
 
     Raises
     ------
@@ -291,6 +292,8 @@ def choose_backend(problem: Problem, backend: BackendName) -> PythonBackend | Co
     check_backend(backend)
     why = "its company model brings no compiled equations (models.CompiledEquations)"
     compiled = problem.caps.compiled
+    if backend == "auto" and compiled is not None and not compiled[0].auto:
+        return PythonBackend(problem)  # the model's Python path is fast: no compile
     if backend != "python" and compiled is not None:
         equations, data = compiled
         space = problem.space

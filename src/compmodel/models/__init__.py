@@ -134,12 +134,16 @@ class CompiledEquations:
     then take central differences in compiled code); ``data`` is the model's
     ``kernel_data``. Both are numba-jitted module-level functions (``compmodel._jit.jit``);
     keep the equations' compiled callees in the same module, which names the kernels'
-    cache (see :mod:`compmodel._kernels`).
+    cache (see :mod:`compmodel._kernels`). ``auto``: whether ``backend="auto"`` takes the
+    compiled path; a model small enough that its Python path takes milliseconds sets it
+    false, so nobody waits for the kernels' first compile (``backend="compiled"`` still
+    takes them).
     """
 
     module: str
     means_jacobian: str | None = None
     means: str | None = None
+    auto: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ Every closed-form case of the contract-theory checks (docs/behaviour.md) is a mo
 ``data/samples/theory/``.
 
 The kind brings its equations compiled (:class:`~compmodel.models.CompiledEquations`:
-the means and their exact Jacobian ``L``), so the solver's compiled backend runs its
-cases too, and the two backends can be checked against each other on every closed form.
+the means and their exact Jacobian ``L``), so ``solve(..., backend="compiled")`` runs
+its cases too and the two backends are checked against each other on every closed
+form; ``backend="auto"`` keeps the Python path, which takes milliseconds here.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def means_jacobian(
 class LinearModel:
     """Metrics linear in levers, quadratic effort costs, value linear in levers."""
 
-    compiled = CompiledEquations(__name__, means_jacobian="means_jacobian")
+    # its Python path takes milliseconds: "auto" stays there (no wait for a compile);
+    # backend="compiled" runs the kernels, which checks them on every closed form
+    compiled = CompiledEquations(__name__, means_jacobian="means_jacobian", auto=False)
 
     def __init__(self, scenario: Scenario) -> None:
         self.levers: LeverSpace = lever_space(scenario)
