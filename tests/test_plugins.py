@@ -123,9 +123,22 @@ def test_backend_choice_is_public_and_says_why_it_cannot_compile() -> None:
     with pytest.raises(ScenarioError, match=r"backend: 'compiled' is not possible.*sales"):
         cm.solve(kinked, backend="compiled")
     assert cm.solve(kinked).diagnostics.converged  # "auto" falls back to Python
-    hm87 = cm.load_scenario(HM87)  # the linear kind brings no compiled equations
-    with pytest.raises(ScenarioError, match="no compiled equations"):
-        cm.solve(hm87, backend="compiled")
+    hm87 = cm.load_scenario(HM87)
+    # the linear kind's compiled equations serve backend="compiled" only
+    assert cm.solve(hm87, backend="compiled").levers["agent.effort"] == pytest.approx(
+        cm.solve(hm87).levers["agent.effort"], rel=1e-9
+    )
+    doc = hm87.to_dict()
+    doc["company"].update(kind="declared", model="declared_models:hm87")
+    doc["company"]["coefficients"] = {"p": {"value": 1.0, "unit": "USD per effort unit"}}
+    del doc["company"]["means"]
+    sys.path.insert(0, str(Path(__file__).parent))  # declared_models.py
+    try:
+        declared = cm.scenario_from_dict(doc)  # a user function: no compiled equations
+        with pytest.raises(ScenarioError, match="no compiled equations"):
+            cm.solve(declared, backend="compiled")
+    finally:
+        sys.path.remove(str(Path(__file__).parent))
     with pytest.raises(ScenarioError, match="allowed: 'auto'"):
         cm.solve(hm87, backend="numba")  # type: ignore[arg-type]
 

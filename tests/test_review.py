@@ -293,6 +293,10 @@ def test_scenario_without_levers() -> None:
     sol = cm.solve(s)
     assert dict(sol.levers) == {}
     assert sol.departments["a"].incentive_mean == pytest.approx(0.5, rel=1e-12)
+    # nothing to compile: the compiled backend gives the same, without a kernel
+    assert cm.solve(s, backend="compiled").departments["a"].incentive_mean == (
+        sol.departments["a"].incentive_mean
+    )
     assert dict(cm.first_best(s).levers) == {}
     assert cm.evaluate(s, {}).departments["a"].incentive_mean == pytest.approx(0.5)
 

@@ -298,6 +298,8 @@ def choose_backend(problem: Problem, backend: BackendName) -> PythonBackend | Co
         equations, data = compiled
         space = problem.space
         packed = {d.name: department_arrays(d, space) for d in problem.depts if d.levers.size}
+        if not packed:
+            return PythonBackend(problem)  # no lever moves: nothing to compile or climb
         if all(v is not None for v in packed.values()):
             module = kernels_for(equations.module, equations.means_jacobian, equations.means)
             return CompiledBackend(problem, module, data, packed)
