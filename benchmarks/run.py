@@ -277,16 +277,17 @@ def browser_render_ms(moves: int = 20) -> float:
     sys.path.insert(0, str(ROOT / "tests"))
     from playwright.sync_api import sync_playwright
 
-    from compmodel.cli import dashboard_command
+    from compmodel.cli import DASHBOARD, dashboard_command, dashboard_url
     from e2e_support import free_port, launch, render_times, serve, slider_handle
 
     port = free_port()
     cmd, env = dashboard_command(str(TODAY), port)
-    with serve(cmd, port, env=env, name="benchmark-dashboard"), sync_playwright() as pw:
+    served = serve(cmd, port, cwd=DASHBOARD.parent, env=env, name="benchmark-dashboard")
+    with served, sync_playwright() as pw:
         browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+            page.goto(dashboard_url(port, env), timeout=120_000)  # the server's token
             page.wait_for_function(
                 "() => document.querySelectorAll('.vega-embed svg.marks').length >= 4",
                 timeout=120_000,

@@ -1,4 +1,4 @@
-"""Helpers for browser end-to-end tests: a server in a fixture, Debian's Chromium, widget input.
+r"""Helpers for browser end-to-end tests: a server in a fixture, Debian's Chromium, widget input.
 
 Generic on purpose: nothing here knows what the dashboard shows. Uses Playwright's sync API
 directly (`playwright.sync_api.sync_playwright`) and launches the system Chromium, because
@@ -9,14 +9,18 @@ plugin would take those names over (and parametrize the test by `browser_name`).
 Typical use::
 
     port = free_port()
-    with serve([voila, nb, f"--port={port}", ...], port, cwd=root, env=env):
+    with serve([voila, nb, f"--port={port}", ...], port, cwd=root, env=env, name="nb"):
+        url = printed(log_path("nb", port), r"(http://127\.0\.0\.1:\d+/\?token=\S+)").group(1)
         with sync_playwright() as pw:
             browser = launch(pw)
             page = browser.new_page()
             urls = record_requests(page)
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(url)  # the server wants its token
             ...
             assert external(urls) == []
+
+`http_get(url, {"Host": "evil.example"})` asks the server what a page elsewhere could (status,
+headers, body; redirects not followed).
 """
 
 from __future__ import annotations
@@ -88,6 +92,50 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def log_path(name: str, port: int) -> Path:
+    """Where `serve(..., port, name=name)` writes the server's stdout and stderr."""
+    return ARTIFACTS / f"{name}-{port}.log"
+
+
+def printed(path: Path, pattern: str, timeout: float = 10) -> re.Match[str]:
+    """The first match of the regular expression `pattern` in the log at `path`, waiting up to
+    `timeout` seconds for the server to print it (e.g. the URL with its token)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        found = re.search(pattern, text)
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"{path.name} never printed {pattern!r}; its end:\n{_log_tail(path)}",
+                pytrace=False,
+            )
+        time.sleep(0.1)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def http_get(
+    url: str, headers: Mapping[str, str] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
+    """GET `url` with `headers` (e.g. a foreign `Host`), redirects not followed: the status,
+    headers and body of the first answer, whatever its status."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as answer:
+        return answer.code, dict(answer.headers), answer.read()
 
 
 def _log_tail(path: Path, lines: int = 60) -> str:
@@ -176,9 +224,9 @@ def serve(
     shows it with the failure).
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"{name}-{port}.log"
+    log_file = log_path(name, port)
     url = f"http://127.0.0.1:{port}{ready_path}"
-    with open(log_path, "wb") as log:
+    with open(log_file, "wb") as log:
         proc = subprocess.Popen(
             command,
             shell=isinstance(command, str),
@@ -211,7 +259,7 @@ def serve(
         _stop(proc, grace)
         if failed:
             print(
-                f"--- last lines of {log_path} ---\n{_log_tail(log_path)}\n--- end of log ---",
+                f"--- last lines of {log_file} ---\n{_log_tail(log_file)}\n--- end of log ---",
                 file=sys.stderr,
             )
 

@@ -215,16 +215,20 @@ def test_example_loads_and_budget_runs(tmp_path: Path) -> None:
 
 def test_example_round_trips(tmp_path: Path) -> None:
     s = cm.load_scenario(_write_example(tmp_path))
-    # in place, and into another directory (company-file path rewritten relative to it)
-    for target in (tmp_path / "scenario.toml", tmp_path / "saved" / "copy.toml"):
-        target.parent.mkdir(exist_ok=True)
-        written = cm.save_scenario(s, target)
-        again = cm.load_scenario(written)
-        assert again == s
-        assert again.company_file == s.company_file
-        if s.company_file is not None:
-            saved = tomllib.loads(written.read_text(encoding="utf-8"))
-            assert (written.parent / saved["company_file"]).resolve() == s.company_file
+    assert s.company_file is not None
+    # in place: the company-file reference is kept, rewritten relative to the new file
+    written = cm.save_scenario(s, tmp_path / "copy.toml")
+    again = cm.load_scenario(written)
+    assert again == s and again.company_file == s.company_file
+    saved = tomllib.loads(written.read_text(encoding="utf-8"))
+    assert (written.parent / saved["company_file"]).resolve() == s.company_file
+    # into a folder the company file is not inside: written inline, so the copy loads
+    # again without allow_dirs (a scenario reads files only inside its folder tree)
+    (tmp_path / "saved").mkdir()
+    written = cm.save_scenario(s, tmp_path / "saved" / "copy.toml")
+    assert "company_file" not in tomllib.loads(written.read_text(encoding="utf-8"))
+    again = cm.load_scenario(written)
+    assert again == s and again.company_file is None
     assert not list(tmp_path.rglob("*.tmp")), "saving left a temporary file behind"
 
 
@@ -444,7 +448,11 @@ def test_declared_example_solves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (tmp_path / "declared.toml").write_text(declared_text, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, module, raising=False)
-    s = cm.load_scenario(tmp_path / "declared.toml")
+    untrusted = cm.load_scenario(tmp_path / "declared.toml")
+    with pytest.raises(cm.ScenarioError, match="trust_code=True"):
+        solve(untrusted)  # a file alone never makes compmodel import its code
+    assert module not in sys.modules
+    s = cm.load_scenario(tmp_path / "declared.toml", trust_code=True)
     assert s.company.kind == "declared"
     sol = solve(s)
     assert all(math.isfinite(v) for v in sol.levers.values())

@@ -2,11 +2,13 @@
 
 The fixture runs the README's first Quick start command as a user would (it installs
 compmodel into ``.venv`` and starts voila on 127.0.0.1), on a free port given through
-``COMPMODEL_DASHBOARD_PORT``, and the charts must be drawn within 120 s of that. The
-test changes a weight through the slider's readout, checks that a KPI tile and a chart
-change and that no request left 127.0.0.1, measures keydown-to-repaint over 20 slider
-moves and saves a screenshot under ``tests/artifacts/``. Without Chromium the test
-skips, except with ``CI=true``, where it fails (the test command installs it).
+``COMPMODEL_DASHBOARD_PORT``, and takes the address the command prints (it carries the
+server's token); the charts must be drawn within 120 s of the start. The browser test
+changes a weight through the slider's readout, checks that a KPI tile and a chart change
+and that no request left 127.0.0.1, measures keydown-to-repaint over 20 slider moves and
+saves a screenshot under ``tests/artifacts/``. Without Chromium it skips, except with
+``CI=true``, where it fails (the test command installs it). The same server is then asked
+without its token and under a foreign ``Host`` (DNS rebinding), which it must refuse.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import os
 import re
 import statistics
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -26,7 +30,10 @@ from e2e_support import (
     chromium_path,
     external,
     free_port,
+    http_get,
     launch,
+    log_path,
+    printed,
     record_requests,
     render_times,
     serve,
@@ -47,8 +54,14 @@ def _first_quick_start_command() -> str:
 
 
 @pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium; asked for before the server so that a skip starts nothing."""
+    return chromium_path()
+
+
+@pytest.fixture(scope="module")
 def dashboard_url() -> Iterator[tuple[str, float]]:
-    chromium_path()  # skip or fail before starting anything
+    """The address the README's first command prints (token included), and its start time."""
     port = free_port()
     env = {**os.environ, "COMPMODEL_DASHBOARD_PORT": str(port)}
     started = time.monotonic()
@@ -60,10 +73,14 @@ def dashboard_url() -> Iterator[tuple[str, float]]:
         timeout=BUDGET_S,
         name="dashboard",
     ):
-        yield f"http://127.0.0.1:{port}/", started
+        found = printed(
+            log_path("dashboard", port),
+            rf"compmodel dashboard: (http://127\.0\.0\.1:{port}/\?token=[A-Za-z0-9_-]+)\s",
+        )
+        yield found.group(1), started
 
 
-def test_dashboard_in_chromium(dashboard_url: tuple[str, float]) -> None:
+def test_dashboard_in_chromium(chromium: str, dashboard_url: tuple[str, float]) -> None:
     from playwright.sync_api import sync_playwright
 
     url, started = dashboard_url
@@ -126,3 +143,35 @@ def test_dashboard_in_chromium(dashboard_url: tuple[str, float]) -> None:
             assert len(times) == 20 and all(t > 0 for t in times)
         finally:
             browser.close()
+
+
+def test_the_server_wants_its_token_and_a_local_host(dashboard_url: tuple[str, float]) -> None:
+    """The server the command starts refuses a foreign ``Host`` (a page elsewhere that
+    rebinds its name to 127.0.0.1 reads and drives nothing) and a request without its
+    token; the printed token lets a request through. Nothing here runs the notebook: the
+    kernel URL names no kernel, so past the checks the answer is 404."""
+    url, _ = dashboard_url
+    parts = urlsplit(url)
+    (token,) = parse_qs(parts.query)["token"]
+    assert len(token) >= 32  # secrets.token_urlsafe(32): 43 characters
+    base = f"http://127.0.0.1:{parts.port}"
+    kernel = f"{base}/api/kernels/{uuid.uuid4()}"
+
+    for host in ("evil.example", f"evil.example:{parts.port}"):
+        for target in (url, f"{base}/", f"{kernel}?token={token}", f"{kernel}/channels"):
+            status, _, body = http_get(target, {"Host": host})
+            assert status == 403, (host, target, status)
+            assert b"widget" not in body
+
+    # no token, or a wrong one: the page sends to the login form, the API answers 403
+    for target in (f"{base}/", f"{base}/?token=wrong{token}"):
+        status, headers, body = http_get(target)
+        assert status == 302 and urlsplit(headers["Location"]).path == "/login", (target, status)
+        assert b"widget" not in body
+    assert http_get(kernel)[0] == 403
+    assert http_get(f"{kernel}?token=wrong{token}")[0] == 403
+    assert http_get(f"{kernel}/channels")[0] == 403
+
+    # the token gets through, on 127.0.0.1 and on localhost
+    assert http_get(f"{kernel}?token={token}")[0] == 404
+    assert http_get(f"{kernel}?token={token}", {"Host": f"localhost:{parts.port}"})[0] == 404

@@ -134,7 +134,7 @@ def test_backend_choice_is_public_and_says_why_it_cannot_compile() -> None:
     del doc["company"]["means"]
     sys.path.insert(0, str(Path(__file__).parent))  # declared_models.py
     try:
-        declared = cm.scenario_from_dict(doc)  # a user function: no compiled equations
+        declared = cm.scenario_from_dict(doc, trust_code=True)  # no compiled equations
         with pytest.raises(ScenarioError, match="no compiled equations"):
             cm.solve(declared, backend="compiled")
     finally:

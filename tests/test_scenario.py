@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tomllib
 from pathlib import Path
@@ -33,13 +34,22 @@ def test_round_trip_keeps_every_value(sample: Path, tmp_path: Path) -> None:
     assert out.read_text() == out2.read_text()
 
 
-def test_saving_elsewhere_rewrites_relative_paths(sample: Path, tmp_path: Path) -> None:
+def test_saving_elsewhere_keeps_what_the_new_folder_holds(sample: Path, tmp_path: Path) -> None:
+    """A roster inside the new file's folder tree stays a relative path; one outside is
+    written inline, so the copy loads again without allow_dirs."""
     s = cm.load_scenario(sample)
+    roster = s.departments["sales"].roster
+    assert roster is not None and roster.source is not None
+    up = roster.source.parent.parent  # a folder above: the roster is inside its tree
+    cm.save_scenario(s, up / "copy.toml")
+    doc = tomllib.loads((up / "copy.toml").read_text())
+    assert doc["departments"]["sales"]["roster"] == os.path.relpath(roster.source, up)
+    assert cm.load_scenario(up / "copy.toml") == s
     sub = tmp_path / "deep" / "er"
     sub.mkdir(parents=True)
     cm.save_scenario(s, sub / "copy.toml")
     doc = tomllib.loads((sub / "copy.toml").read_text())
-    assert doc["departments"]["sales"]["roster"] == "../../sales_roster.csv"
+    assert isinstance(doc["departments"]["sales"]["roster"], list)  # inline
     assert cm.load_scenario(sub / "copy.toml") == s
 
 
@@ -68,11 +78,10 @@ threshold = 80.0
 target = 100.0
 """
     )
-    (tmp_path / "scenarios").mkdir()
-    scen = tmp_path / "scenarios" / "proposal.toml"
+    scen = tmp_path / "proposal.toml"
     scen.write_text(
         """
-company_file = "../company.toml"
+company_file = "company.toml"
 name = "proposal"
 [departments.team]
 target_incentive = 0.15
@@ -89,7 +98,7 @@ target_incentive = 0.15
     s2 = s.with_value("company.coefficients.win_rate_per_overpromise", 0.06)
     cm.save_scenario(s2, scen)
     doc = tomllib.loads(scen.read_text())
-    assert doc["company_file"] == "../company.toml"
+    assert doc["company_file"] == "company.toml"
     assert "metrics" not in doc
     assert doc["company"]["coefficients"]["win_rate_per_overpromise"]["value"] == 0.06
     again = cm.load_scenario(scen)
@@ -272,10 +281,12 @@ amount = 6000.0
 description = "President's Club"
 """
     )
-    s = cm.load_scenario(tmp_path / "plans" / "s.toml")
+    with pytest.raises(cm.ScenarioError, match=r"company_file: .*outside.*allow_dirs"):
+        cm.load_scenario(tmp_path / "plans" / "s.toml")  # the company file is a folder up
+    s = cm.load_scenario(tmp_path / "plans" / "s.toml", allow_dirs=[tmp_path])
     assert s.departments["sales"].headcount == 24
     assert s.departments["sales"].plan.components["club"].description == "President's Club"
-    cm.save_scenario(s, tmp_path / "plans" / "s.toml")
+    cm.save_scenario(s, tmp_path / "plans" / "s.toml")  # the company written inline
     assert cm.load_scenario(tmp_path / "plans" / "s.toml") == s
 
 

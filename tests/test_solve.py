@@ -93,7 +93,7 @@ def test_hm87_redeclared_as_a_function_gives_the_same_numbers(
     doc["company"]["model"] = "declared_models:hm87"
     doc["company"]["coefficients"] = {"p": {"value": 1.0, "unit": "USD per effort unit"}}
     del doc["company"]["means"]
-    declared = cm.scenario_from_dict(doc)
+    declared = cm.scenario_from_dict(doc, trust_code=True)
     for beta in (0.2, 0.3664):
         a = cm.solve(load("hm87").with_value("agent.target_incentive", beta))
         b = cm.solve(declared.with_value("agent.target_incentive", beta))

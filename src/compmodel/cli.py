@@ -6,7 +6,8 @@
     the equilibrium under a company model: levers, metrics, pay and profit;
 ``python -m compmodel dashboard [SCENARIO.toml] [--port N]``
     the live dashboard in presenter mode: ``notebooks/dashboard.ipynb`` served by voila
-    on 127.0.0.1 with the code hidden and nothing fetched from the internet.
+    on 127.0.0.1 with the code hidden and nothing fetched from the internet; open the
+    address it prints (it carries the server's token).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from .budget import commission_budget
 from .errors import CompmodelError
 from .io import load_scenario
-from .voila import voila_command, voila_env
+from .voila import TOKEN_ENV, new_token, voila_command, voila_env, voila_url
 
 
 def _money(x: float) -> str:
@@ -34,9 +36,10 @@ def _money(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def budget_table(path: str, n_draws: int, seed: int) -> str:
-    """The budget of the scenario at ``path`` as printable text."""
-    scenario = load_scenario(path)
+def budget_table(path: str, n_draws: int, seed: int, **load: Any) -> str:
+    """The budget of the scenario at ``path`` as printable text (``load``: the
+    arguments of :func:`compmodel.load_scenario`, ``trust_code`` and ``allow_dirs``)."""
+    scenario = load_scenario(path, **load)
     b = commission_budget(scenario, n_draws=n_draws, seed=seed)
     f = b.to_frame()
     table = pd.DataFrame(
@@ -76,11 +79,11 @@ def _amount(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
-def solve_table(path: str) -> str:
+def solve_table(path: str, **load: Any) -> str:
     """The equilibrium of the scenario at ``path`` as printable text."""
     from .solve import solve
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, **load)
     sol = solve(scenario)
     lines = [f"Equilibrium: {sol.scenario}", ""]
     lines.append("levers (per person)")
@@ -130,7 +133,7 @@ _FORMATS = {
 }
 
 
-def compare_table(paths: Sequence[str]) -> str:
+def compare_table(paths: Sequence[str], **load: Any) -> str:
     """Key figures of several scenarios side by side and the profit walk first->last."""
     from .models import info_of
     from .profit import profit_waterfall
@@ -138,9 +141,9 @@ def compare_table(paths: Sequence[str]) -> str:
 
     sols = []
     for path in paths:
-        sols.append(solve(load_scenario(path)))
+        sols.append(solve(load_scenario(path, **load)))
     rows: dict[str, list[str]] = {}
-    scenario = load_scenario(paths[0])
+    scenario = load_scenario(paths[0], **load)
     for figure in info_of(scenario.company.kind).story:  # what the company kind shows
         vals = []
         for sol in sols:
@@ -173,7 +176,9 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "notebooks" / "dashboard.ipynb
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "data" / "samples" / "acme_today.toml"
 
 
-def dashboard_command(scenario: str | None, port: int) -> tuple[list[str], dict[str, str]]:
+def dashboard_command(
+    scenario: str | None, port: int, token: str | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The voila command line and environment that serve the dashboard.
 
     voila binds to 127.0.0.1 only, on ``port`` exactly, opens no browser, hides the
@@ -181,6 +186,11 @@ def dashboard_command(scenario: str | None, port: int) -> tuple[list[str], dict[
     a CDN; see ``src/compmodel/voila/README.md``), found through ``JUPYTER_PATH``. One
     kernel is pre-heated, so the first visitor sees the charts in about 2 s. The
     scenario reaches the notebook as ``COMPMODEL_SCENARIO``.
+
+    The server requires ``token`` (default: a new random one), which the environment
+    carries (``env["JUPYTER_TOKEN"]``; open :func:`dashboard_url`), and refuses a request
+    whose ``Host`` is not 127.0.0.1/localhost (DNS rebinding). Run the command in
+    ``DASHBOARD.parent`` (voila reads configuration files from its working directory).
     """
     if not DASHBOARD.is_file():
         raise FileNotFoundError(
@@ -190,10 +200,15 @@ def dashboard_command(scenario: str | None, port: int) -> tuple[list[str], dict[
     path = Path(scenario).resolve() if scenario else DEFAULT_SCENARIO
     if not path.is_file():
         raise FileNotFoundError(f"no scenario file {path}; try data/samples/acme_today.toml")
-    env = voila_env()
+    env = voila_env(token=token or new_token())
     env["COMPMODEL_SCENARIO"] = str(path)
     cmd = voila_command(DASHBOARD, port, extra=["--preheat_kernel=True", "--pool_size=1"])
     return cmd, env
+
+
+def dashboard_url(port: int, env: dict[str, str]) -> str:
+    """The address of the dashboard served with ``env`` (from :func:`dashboard_command`)."""
+    return voila_url(port, env[TOKEN_ENV])
 
 
 def warm_up(scenario: Path) -> float:
@@ -221,8 +236,10 @@ def _serve_dashboard(scenario: str | None, port: int | None) -> int:
     )
     took = warm_up(Path(env["COMPMODEL_SCENARIO"]))
     print(f"compmodel dashboard: kernels ready in {took:.0f} s", flush=True)
-    print(f"compmodel dashboard: http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
-    proc = subprocess.Popen(cmd, env=env)
+    print(f"compmodel dashboard: {dashboard_url(port, env)}  (Ctrl+C to stop)", flush=True)
+    # in the notebook's folder: voila reads voila.py/voila.json from its working directory
+    # and `python -m` imports from it, so never from wherever the command was typed
+    proc = subprocess.Popen(cmd, env=env, cwd=DASHBOARD.parent)
     try:
         return proc.wait()
     except KeyboardInterrupt:  # the terminal sent voila the same Ctrl+C: let it shut down
@@ -232,6 +249,21 @@ def _serve_dashboard(scenario: str | None, port: int | None) -> int:
             proc.terminate()
             proc.wait()
         return 0
+
+
+def _file_options(p: argparse.ArgumentParser) -> None:
+    """What a scenario file may do beyond its values: run the code it names, read
+    files outside its folder (see docs/security.md)."""
+    p.add_argument(
+        "--trust-code", action="store_true",
+        help="import the Python a declared model names (company.model): only for a file "
+        "you trust",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-dir", action="append", metavar="DIR",
+        help="a folder outside the scenario's own that its company file or rosters may "
+        "be read from (repeatable)",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,17 +291,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=None,
         help="port on 127.0.0.1 (default $COMPMODEL_DASHBOARD_PORT or 8866)",
     )  # fmt: skip
+    for p in (pb, ps, pc):
+        _file_options(p)
     args = parser.parse_args(argv)
+    load = {
+        "trust_code": getattr(args, "trust_code", False),
+        "allow_dirs": getattr(args, "allow_dir", None) or [],
+    }
     try:
         if args.command == "dashboard":
             return _serve_dashboard(args.scenario, args.port)
         if args.command == "compare":
-            print(compare_table(args.scenarios))
+            print(compare_table(args.scenarios, **load))
             return 0
         if args.command == "solve":
-            print(solve_table(args.scenario))
+            print(solve_table(args.scenario, **load))
             return 0
-        print(budget_table(args.scenario, args.draws, args.seed))
+        print(budget_table(args.scenario, args.draws, args.seed, **load))
     except (CompmodelError, FileNotFoundError) as e:
         print(f"compmodel: {e}", file=sys.stderr)
         return 2

@@ -119,8 +119,11 @@ def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
         "replacement_cost": s.settings.replacement_cost,
     }
     comp: dict[str, Any] = {"kind": s.company.kind}
-    if s.company.model is not None:
-        comp["model"] = s.company.model
+    model = s.company.model
+    if callable(model):  # a function passed in Python: written as the name to import
+        model = f"{getattr(model, '__module__', '?')}:{getattr(model, '__qualname__', '?')}"
+    if model is not None:
+        comp["model"] = model
     if s.company.coefficients:
         comp["coefficients"] = {n: _coef_dict(c) for n, c in s.company.coefficients.items()}
     if s.company.levers:

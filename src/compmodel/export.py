@@ -68,14 +68,19 @@ next slides (titled ``name (2/3)``, the header repeated), so no number is droppe
 
 Every file is written atomically: to a temporary file beside the target, renamed over
 it when complete. A failure leaves the old file (or no file) and no temporary file.
+
+Text from a scenario (its name, labels, anything a table or chart holds) stays text:
+HTML pages escape it (:mod:`compmodel._text`), also in the chart spec inside their
+``<script>``, so a ``</script>`` in a name ends nothing; workbook cells holding text are
+text cells, never formulas (``=HYPERLINK(...)`` is shown, not run).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import html
 import io
+import json
 import math
 import os
 import re
@@ -100,6 +105,7 @@ from pptx.enum.text import PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from . import __version__
+from ._text import escape_html, script_safe_json
 from .document import scenario_to_dict
 from .errors import CompmodelError, ScenarioError
 from .io import _atomic_write, _write_atomically
@@ -155,6 +161,7 @@ _ROW_LABEL = "figure"
 _TOP_LEVEL_ONLY = ("config", "background", "padding", "autosize", "usermeta")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _SHEET_MAX = 31
+_FORMULA_STARTS = frozenset("=+-@")  # what Excel reads as the start of a formula
 _IMAGE_SCALE = 2.0  # PNG pixels per CSS pixel for charts in workbooks and decks
 _FOOTER_GREY = "666666"
 
@@ -433,6 +440,15 @@ def _stamped(chart: alt.TopLevelMixin, st: Stamp) -> alt.VConcatChart:
     return out
 
 
+class _ScriptSafeJSON(json.JSONEncoder):
+    """JSON with ``<``, ``>``, ``&``, U+2028 and U+2029 as ``\\uXXXX`` escapes: the chart
+    spec altair places inside a ``<script>``, where a ``</script>`` in a scenario's name
+    or a label would end the element and run what follows."""
+
+    def encode(self, o: Any) -> str:
+        return script_safe_json(super().encode(o))
+
+
 def _render(chart: alt.TopLevelMixin, fmt: str, scale: float = _IMAGE_SCALE) -> bytes:
     """``chart`` as PNG, SVG or self-contained HTML bytes (vl-convert, offline)."""
     if fmt == "png":
@@ -441,7 +457,7 @@ def _render(chart: alt.TopLevelMixin, fmt: str, scale: float = _IMAGE_SCALE) -> 
         return buf.getvalue()
     text = io.StringIO()
     if fmt == "html":
-        chart.save(text, format="html", inline=True)
+        chart.save(text, format="html", inline=True, json_kwds={"cls": _ScriptSafeJSON})
     else:
         chart.save(text, format="svg")
     return text.getvalue().encode("utf-8")
@@ -460,7 +476,7 @@ def _html_with_stamp(page: str, st: Stamp) -> str:
             "vl-convert-python are installed and recent (inline HTML needs both), or "
             "save a .png or .svg instead"
         )
-    lines = "\n".join(html.escape(line) for line in st.lines())
+    lines = "\n".join(escape_html(line) for line in st.lines())
     block = (
         '<footer id="compmodel-stamp" style="font: 12px sans-serif; color: '
         f'#{_FOOTER_GREY}; white-space: pre-line; margin: 1em 0">\n{lines}\n</footer>\n'
@@ -471,7 +487,7 @@ def _html_with_stamp(page: str, st: Stamp) -> str:
         head = page.find("<head>")
         if head >= 0:
             head += len("<head>")
-            page = f"{page[:head]}\n  <title>{html.escape(st.footer())}</title>{page[head:]}"
+            page = f"{page[:head]}\n  <title>{escape_html(st.footer())}</title>{page[head:]}"
     return page
 
 
@@ -663,19 +679,28 @@ def _sheet_name(raw: str, taken: set[str]) -> str:
     return name
 
 
+def _text_safe(cell: Any) -> Any:
+    """The cell, a text cell if it holds a string: never a formula (openpyxl makes any
+    string starting with ``=`` one), and quote-prefixed where Excel would read the
+    text as a formula once edited (``= + - @``)."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value[:1] in _FORMULA_STARTS:
+            cell.quotePrefix = True
+    return cell
+
+
 def _write_sheet(ws: Any, frame: pd.DataFrame) -> None:
     header, values, kinds = _cells(frame)
     bold = Font(bold=True)
     widths = [len(h) for h in header]
     for j, h in enumerate(header, start=1):
-        c = ws.cell(row=1, column=j, value=h)
+        c = _text_safe(ws.cell(row=1, column=j, value=h))
         c.font = bold
         c.alignment = Alignment(vertical="top")
     for i, (vals, ks) in enumerate(zip(values, kinds, strict=True), start=2):
         for j, (v, k) in enumerate(zip(vals, ks, strict=True), start=1):
-            c = ws.cell(row=i, column=j, value=v)
-            if isinstance(v, str) and v.startswith("="):
-                c.data_type = "s"  # text, never a formula
+            c = _text_safe(ws.cell(row=i, column=j, value=v))
             if k is not None:
                 c.number_format = _EXCEL_FORMATS[k]
             widths[j - 1] = max(widths[j - 1], len(_display(v, k)))

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import os
+import re
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -252,8 +254,9 @@ def _plan(d: dict[str, Any], where: str, metrics: Mapping[str, Metric]) -> Plan:
 
 
 def _department(
-    d: Any, where: str, metrics: Mapping[str, Metric], base_dir: Path | None
-) -> Department:
+    d: Any, where: str, metrics: Mapping[str, Metric], base_dir: Path | None,
+    roots: tuple[Path, ...],
+) -> Department:  # fmt: skip
     _keys(d, _DEPT, where, required=("base_pay",))
     roster = None
     if "roster" in d:
@@ -262,7 +265,7 @@ def _department(
             path = Path(r)
             if not path.is_absolute():
                 path = (base_dir or Path.cwd()) / path
-            roster = load_roster(path)
+            roster = load_roster(_confined(path, f"{where}.roster", roots))
         elif isinstance(r, list):
             for i, row in enumerate(r):
                 if not isinstance(row, dict):
@@ -420,11 +423,36 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(str(path), f"is not valid TOML: {e}") from None
 
 
+def _roots(base: Path | None, allow_dirs: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    """The folders a scenario may read files from: its own (``base``, else the working
+    directory) and the folders allowed explicitly."""
+    return ((base or Path.cwd()).resolve(), *(Path(a).resolve() for a in allow_dirs))
+
+
+def _confined(path: Path, where: str, roots: tuple[Path, ...]) -> Path:
+    """``path``, resolved (symlinks followed), if it lies inside one of ``roots``; a
+    :class:`ScenarioError` naming the way to allow it otherwise (nothing is read)."""
+    real = path.resolve()
+    if any(real == root or real.is_relative_to(root) for root in roots):
+        return real
+    folder = real.parent
+    raise ScenarioError(
+        where,
+        f"names {str(path)!r}, outside the scenario's folder {str(roots[0])!r}: a scenario "
+        "reads files only inside its own folder tree, so a file from someone else cannot "
+        "reach yours. If you trust this reference, allow its folder: "
+        f"load_scenario(path, allow_dirs=[{str(folder)!r}]) (on the command line: "
+        f"--allow-dir {folder})",
+    )
+
+
 def scenario_from_dict(
     doc: Mapping[str, Any],
     *,
     base_dir: Path | str | None = None,
     company_file: Path | None = None,
+    trust_code: bool = False,
+    allow_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:
     """Build and validate a scenario from a TOML-like dict.
 
@@ -434,17 +462,26 @@ def scenario_from_dict(
         The document. If it has ``company_file``, that file (relative to ``base_dir``)
         is read and ``doc`` is merged over it.
     base_dir
-        Directory relative paths (company file, rosters) are resolved against.
+        Directory relative paths (company file, rosters) are resolved against; files
+        must lie inside it (default: the working directory) or ``allow_dirs``.
     company_file
         Keep this company file reference (``doc`` is then already complete).
+    trust_code
+        Whether code the document names (a declared model's ``company.model``) may be
+        imported when the scenario is solved; recorded on the scenario, never read from
+        the document.
+    allow_dirs
+        Further folders the document may reference files in.
     """
     base = Path(base_dir) if base_dir is not None else None
+    roots = _roots(base, allow_dirs)
     d = dict(doc)
     if "company_file" in d:
         ref = _str(d.pop("company_file"), "company_file")
         cpath = Path(ref)
         if not cpath.is_absolute():
             cpath = (base or Path.cwd()) / cpath
+        cpath = _confined(cpath, "company_file", roots)
         company_doc = _read_toml(cpath)
         for dept in (company_doc.get("departments") or {}).values():
             if isinstance(dept, dict) and isinstance(dept.get("roster"), str):
@@ -532,7 +569,7 @@ def scenario_from_dict(
             "departments", "at least one department is required, e.g. [departments.sales]"
         )
     departments = {
-        n: _department(v, f"departments.{n}", metrics, base) for n, v in depts_raw.items()
+        n: _department(v, f"departments.{n}", metrics, base, roots) for n, v in depts_raw.items()
     }
     bridges = {
         n: _num(v, f"bridges.{n}", **validate.BRIDGE)
@@ -551,6 +588,7 @@ def scenario_from_dict(
         settings=settings,
         company_file=company_file,
         base_dir=base,
+        trust_code=bool(trust_code),
     )
 
 
@@ -604,11 +642,31 @@ def _layer(
 # --------------------------------------------------------------------------------------
 # files
 # --------------------------------------------------------------------------------------
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(
+    path: str | os.PathLike[str],
+    *,
+    trust_code: bool = False,
+    allow_dirs: Sequence[str | os.PathLike[str]] = (),
+) -> Scenario:
     """Read and validate a scenario TOML file.
 
-    Relative paths inside it (``company_file``, rosters) are resolved against the
-    file's directory.
+    Safe with a file from someone else: reading it runs no code and reads no file
+    outside its own folder tree.
+
+    Parameters
+    ----------
+    path
+        The file. Relative paths inside it (``company_file``, rosters) are resolved
+        against its folder, and must lie inside that folder's tree (after following
+        symlinks) or one of ``allow_dirs``.
+    trust_code
+        Whether code the file names (a declared model's ``company.model =
+        "package.module:function"``) may be imported when the scenario is solved. Off by
+        default: solving such a scenario then says how to trust it. The trust is kept
+        on the returned scenario (``with_value``, pickling and workers carry it), never
+        in a file.
+    allow_dirs
+        Further folders the file may reference (a shared company file elsewhere).
 
     Raises
     ------
@@ -617,7 +675,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """
     p = Path(path)
     doc = _read_toml(p)
-    return scenario_from_dict(doc, base_dir=p.parent.resolve())
+    return scenario_from_dict(
+        doc, base_dir=p.parent.resolve(), trust_code=trust_code, allow_dirs=allow_dirs
+    )
 
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
@@ -625,11 +685,14 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
 
     The document is written to a temporary file in the same directory, flushed to disk
     and renamed over ``path``: a crash or an error leaves the old file as it was.
-    A company-file reference and roster CSV paths are kept, rewritten relative to the
-    new location; only what differs from the company file is written.
+    A company-file reference and roster CSV paths inside the new file's folder tree are
+    kept, rewritten relative to it (only what differs from the company file is
+    written); files outside it are written inline, so the saved file loads again with
+    no ``allow_dirs`` (:func:`load_scenario` reads only inside a file's folder tree).
     """
     target = Path(path).resolve()
     directory = target.parent
+    scenario = _portable(scenario, directory)
     doc = scenario_to_dict(scenario, roster_dir=directory)
     if scenario.company_file is not None:
         base = _read_toml(scenario.company_file)
@@ -649,6 +712,26 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
         doc = layered
     _write_atomically(target, tomli_w.dumps(doc))
     return target
+
+
+def _portable(scenario: Scenario, directory: Path) -> Scenario:
+    """``scenario`` with its company file and roster files inline where they lie
+    outside ``directory``'s tree (a file saved there then reads nothing outside it)."""
+
+    def inside(p: Path) -> bool:
+        real = p.resolve()
+        return real == directory or real.is_relative_to(directory)
+
+    depts = {
+        name: dataclasses.replace(d, roster=dataclasses.replace(d.roster, source=None))
+        if d.roster is not None and d.roster.source is not None and not inside(d.roster.source)
+        else d
+        for name, d in scenario.departments.items()
+    }
+    company_file = scenario.company_file
+    if company_file is not None and not inside(company_file):
+        company_file = None
+    return dataclasses.replace(scenario, departments=depts, company_file=company_file)
 
 
 @contextlib.contextmanager
@@ -708,6 +791,16 @@ def _roster_rows(rows: list[dict[str, Any]], where: str, source: Path | None) ->
     return Roster(people=people, source=source)
 
 
+def _columns(cols: Sequence[str]) -> str:
+    """The header's column names for an error message, or how many there are when they
+    are not names (an error never echoes what else a file holds)."""
+    if not cols:
+        return "(none)"
+    if all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ ]{0,40}", c) for c in cols):
+        return ", ".join(cols)
+    return f"{len(cols)} column(s) whose headers are not names"
+
+
 def load_roster(path: str | os.PathLike[str]) -> Roster:
     """Read a roster CSV with columns ``person, base`` and optional ``quota, ability``.
 
@@ -732,7 +825,7 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
             if missing:
                 raise RosterError(
                     str(p),
-                    f"missing column(s) {', '.join(missing)}; found {', '.join(cols) or '(none)'}. "
+                    f"missing column(s) {', '.join(missing)}; found {_columns(cols)}. "
                     "A roster needs person, base and may have quota, ability.",
                 )
             rows = [dict(r) for r in reader]

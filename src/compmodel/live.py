@@ -26,7 +26,9 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+import re
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -36,6 +38,7 @@ import ipywidgets as widgets  # type: ignore[import-untyped]
 import pandas as pd
 
 from . import charts, paths
+from ._text import escape_html
 from .analysis import compare
 from .crediting import crediting_metrics
 from .errors import CompmodelError, ScenarioError
@@ -181,8 +184,20 @@ class Dashboard(widgets.VBox):
         self.sliders: dict[str, widgets.Widget] = {}
         self.reset_button = widgets.Button(description="Reset to baseline", icon="undo")
         self.compare_button = widgets.ToggleButton(description="Compare with baseline")
-        self.save_name = widgets.Text(description="Save as", layout=widgets.Layout(width="300px"))
+        self.save_name = widgets.Text(
+            description="Save as",
+            placeholder="letters, digits, space _ . -",
+            layout=widgets.Layout(width="300px"),
+        )
         self.save_button = widgets.Button(description="Save scenario")
+        # shown only when the file named in the box exists: the second, deliberate click
+        self.overwrite_button = widgets.Button(
+            description="Overwrite",
+            button_style="warning",
+            tooltip="replace the file of that name in the save folder",
+            layout=widgets.Layout(display="none"),
+        )
+        self._pending_overwrite: str | None = None
         self.comparison = widgets.HTML()
 
         self._load(scenario, source)
@@ -192,7 +207,9 @@ class Dashboard(widgets.VBox):
         self.picker.observe(self._on_pick, names="value")
         self.preset.observe(self._on_preset, names="value")
         self.reset_button.on_click(lambda _: self.reset())
-        self.save_button.on_click(lambda _: self.save())
+        self.save_button.on_click(lambda _: self._on_save())
+        self.overwrite_button.on_click(lambda _: self._on_overwrite())
+        self.save_name.observe(lambda _: self._hide_overwrite(), names="value")
         self.compare_button.observe(lambda _: self._show_comparison(), names="value")
 
         grid = widgets.GridBox(
@@ -206,7 +223,13 @@ class Dashboard(widgets.VBox):
                 self.note,
                 widgets.HBox([self.controls, grid]),
                 widgets.HBox(
-                    [self.reset_button, self.compare_button, self.save_name, self.save_button]
+                    [
+                        self.reset_button,
+                        self.compare_button,
+                        self.save_name,
+                        self.save_button,
+                        self.overwrite_button,
+                    ]
                 ),
                 self.status,
                 self.comparison,
@@ -256,20 +279,103 @@ class Dashboard(widgets.VBox):
         self._sync_controls()
         self._refresh_views()
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Save the current scenario as TOML (atomically); returns where."""
-        name = str(path) if path is not None else (self.save_name.value or "").strip()
-        if not name:
-            name = f"{self.scenario.name} (edited)"
-        target = Path(name)
-        if target.suffix != ".toml":
-            target = target.with_name(target.name + ".toml")
-        if not target.is_absolute():
-            target = self.save_dir / target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        saved = save_scenario(dataclasses.replace(self.scenario, company_file=None), target)
+    def save(self, name: str | None = None, *, overwrite: bool = False) -> Path:
+        """Save the current scenario as TOML (atomically) in the save folder; returns where.
+
+        ``name`` (default: the "Save as" box) is a file name, not a path: letters, digits,
+        space, ``_``, ``.`` and ``-``, at most 100 characters, not starting with ``.``, not
+        a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9); ``.toml`` is added when
+        missing. Empty: a file name made from the scenario's name. The file lands in
+        ``save_dir`` and nowhere else (checked after resolving symbolic links). An existing
+        file is replaced only with ``overwrite=True``.
+
+        Raises
+        ------
+        ScenarioError
+            The name is not allowed, or the file exists and ``overwrite`` is false; the
+            message (also on the status line) says what is allowed and what to try.
+        """
+        try:
+            target = self._save_target(self.save_name.value if name is None else name)
+            if target.exists() and not overwrite:
+                raise ScenarioError(
+                    "save name",
+                    f"{target.name!r} exists already in the save folder {str(target.parent)!r}; "
+                    "press Overwrite (from Python: save(..., overwrite=True)) to replace it, "
+                    "or choose another name",
+                )
+            saved = save_scenario(dataclasses.replace(self.scenario, company_file=None), target)
+        except ScenarioError as exc:
+            self.status.value = _save_problem(html.escape(str(exc)))
+            raise
+        self._hide_overwrite()
         self.status.value = f"Saved <code>{html.escape(str(saved))}</code>."
         return saved
+
+    def _save_target(self, name: str) -> Path:
+        """The resolved file the save box's ``name`` stands for, inside the save folder."""
+        name = (name or "").strip()
+        if not name:
+            name = _slug(self.scenario.name)
+        _check_save_name(name)
+        file_name = name if name.endswith(".toml") else name + ".toml"
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        folder = self.save_dir.resolve()
+        target = (folder / file_name).resolve()
+        if target.parent != folder:  # a symbolic link in the folder that leads out of it
+            raise ScenarioError(
+                "save name",
+                f"{file_name!r} in the save folder {str(folder)!r} is a link to "
+                f"{str(target)!r}, outside that folder; nothing was written. Choose "
+                "another name (or remove the link)",
+            )
+        if target.is_dir():
+            raise ScenarioError(
+                "save name",
+                f"{file_name!r} is a folder in the save folder {str(folder)!r}; choose another name",
+            )
+        return target
+
+    def _on_save(self) -> None:
+        """The "Save scenario" button: save, or ask for a confirmation if the file exists."""
+        name = self.save_name.value
+        try:
+            target = self._save_target(name)
+        except ScenarioError as exc:
+            self._hide_overwrite()
+            self.status.value = _save_problem(html.escape(str(exc)))
+            return
+        if target.exists():
+            self._pending_overwrite = name
+            self.overwrite_button.layout.display = None
+            self.status.value = _save_problem(
+                f"{html.escape(target.name)} exists already in the save folder "
+                f"<code>{html.escape(str(target.parent))}</code>. Press "
+                "<b>Overwrite</b> to replace it, or change the name."
+            )
+            return
+        self._save_from_box(name, overwrite=False)
+
+    def _on_overwrite(self) -> None:
+        """The "Overwrite" button: the confirmation, for the name it was shown for."""
+        name = self._pending_overwrite
+        if name is None or name != self.save_name.value:
+            self._hide_overwrite()
+            return
+        self._save_from_box(name, overwrite=True)
+
+    def _save_from_box(self, name: str, *, overwrite: bool) -> None:
+        try:
+            self.save(name, overwrite=overwrite)
+        except ScenarioError:
+            self._hide_overwrite()  # the status line says why
+        except (CompmodelError, OSError) as exc:
+            self._hide_overwrite()
+            self.status.value = _save_problem(f"Not saved: {html.escape(str(exc))}")
+
+    def _hide_overwrite(self) -> None:
+        self._pending_overwrite = None
+        self.overwrite_button.layout.display = "none"
 
     # ----------------------------------------------------------------------------------
     # loading and updating
@@ -283,7 +389,7 @@ class Dashboard(widgets.VBox):
         )
         self.scenario, self.solution = self.baseline, self.baseline_solution
         self.simulation = self.baseline_simulation
-        self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{html.escape(scenario.name)}</h3>"
+        self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{escape_html(scenario.name)}</h3>"
         self.presets = self._presets_for(scenario)
         self._syncing = True
         try:
@@ -302,7 +408,7 @@ class Dashboard(widgets.VBox):
             sol = solve(new, warm_start=self.solution, search=search)  # type: ignore[arg-type]
         except CompmodelError as exc:
             self.note.value = _note_html(
-                [f"That change was not applied: {html.escape(str(exc))}"], warn=True
+                [f"That change was not applied: {escape_html(exc)}"], warn=True
             )
             self._sync_controls()
             return
@@ -372,7 +478,7 @@ class Dashboard(widgets.VBox):
         if len(base.equilibria) > 1:
             totals = ", ".join(f"{_money(e.total_surplus)}" for e in base.equilibria)
             lines.append(
-                f"<b>{html.escape(self.baseline.name)} has {len(base.equilibria)} equilibria</b> "
+                f"<b>{escape_html(self.baseline.name)} has {len(base.equilibria)} equilibria</b> "
                 f"(total surplus "
                 f"{totals}). The numbers show the one with the highest total surplus; slider moves "
                 "follow it. The company could settle on another: read the figures as one outcome, "
@@ -387,7 +493,7 @@ class Dashboard(widgets.VBox):
                 f"<b>The solver did not fully settle</b> (residual {diag.residual:.1e}): treat the "
                 "last digits with care, or reset."
             )
-        lines += [html.escape(n) for n in diag.notes if "equilibri" not in n]
+        lines += [escape_html(n) for n in diag.notes if "equilibri" not in n]
         self.note.value = _note_html(lines, warn=bool(lines))
 
     def _show_comparison(self) -> None:
@@ -474,8 +580,12 @@ class Dashboard(widgets.VBox):
                     s = load_scenario(path)
                 except CompmodelError:
                     continue
-                if s.company.kind != "none" and s.departments:
-                    options.append((f"{s.name} ({path.relative_to(self.samples)})", str(path)))
+                shown = f"{s.name} ({path.relative_to(self.samples)})"
+                if s.company.kind == "declared" and not callable(s.company.model):
+                    # it names code to import: listed, never opened from here
+                    options.append((f"{shown}: names code, not trusted", _UNTRUSTED + str(path)))
+                elif s.company.kind != "none" and s.departments:
+                    options.append((shown, str(path)))
         current = str(self.source) if self.source is not None else ""
         if current and current not in [v for _, v in options]:
             options.insert(0, (self.baseline.name, current))
@@ -694,6 +804,20 @@ class Dashboard(widgets.VBox):
     def _on_pick(self, change: dict[str, Any]) -> None:
         if self._syncing or not change["new"]:
             return
+        if change["new"].startswith(_UNTRUSTED):
+            path = change["new"].removeprefix(_UNTRUSTED)
+            self.status.value = (
+                f"<b>Not opened:</b> <code>{escape_html(path)}</code> names Python code to "
+                "import (a declared model), and the dashboard imports no code from a file. "
+                "If you trust it, open it in a notebook with "
+                "<code>compmodel.dashboard(compmodel.load_scenario(path, trust_code=True))</code>."
+            )
+            self._syncing = True
+            try:  # back to what is on screen
+                self.picker.value = change["old"] or None
+            finally:
+                self._syncing = False
+            return
         self.load(change["new"])
 
     def _on_preset(self, change: dict[str, Any]) -> None:
@@ -705,6 +829,72 @@ class Dashboard(widgets.VBox):
             self.preset.value = _PRESET_PROMPT
         finally:
             self._syncing = False
+
+
+#: The picker's value prefix for a file that names code to import (listed, not opened).
+_UNTRUSTED = "untrusted:"
+
+#: What a save name may hold (the "Save as" box): a file name, never a path.
+SAVE_NAME_CHARS = "letters A-Z a-z, digits 0-9, space, '_', '.' and '-'"
+SAVE_NAME_MAX = 100
+_SAVE_NAME = re.compile(r"[A-Za-z0-9 _.-]+")
+_NOT_IN_SAVE_NAME = re.compile(r"[^A-Za-z0-9 _.-]+")
+#: Windows device names: reserved in every folder, with any extension, in any case.
+_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
+)
+
+
+def _save_problem(message_html: str) -> str:
+    """The status line for a save that did not happen (``message_html`` escaped already)."""
+    return f"<div class='compmodel-save-problem' style='color:#b71c1c'>{message_html}</div>"
+
+
+def _slug(text: str) -> str:
+    """A save name made from free text (a scenario's name): accents dropped, every run of
+    other characters a ``-``, no leading dot, at most :data:`SAVE_NAME_MAX` characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_IN_SAVE_NAME.sub("-", ascii_text)
+    slug = re.sub(r"\s+", " ", slug).strip(" .-_")[:SAVE_NAME_MAX].rstrip(" .-_")
+    if not slug or _device(slug):
+        slug = f"scenario {slug}".strip()[:SAVE_NAME_MAX].rstrip(" .-_")
+    return slug
+
+
+def _device(name: str) -> bool:
+    """Whether Windows reads ``name`` as a device (``nul``, ``COM1.toml``, ``con .txt``)."""
+    return name.split(".", 1)[0].rstrip(" ").upper() in _DEVICES
+
+
+def _check_save_name(name: str) -> None:
+    """Refuse a save name that is not a plain file name (see :meth:`Dashboard.save`)."""
+    allowed = f"allowed: {SAVE_NAME_CHARS}, at most {SAVE_NAME_MAX} characters"
+    suggestion = _slug(name)
+    try_ = f"; try {suggestion!r}" if suggestion and suggestion != name else ""
+    if len(name) > SAVE_NAME_MAX:
+        raise ScenarioError(
+            "save name",
+            f"{len(name)} characters is too long ({allowed}){try_}",
+        )
+    if not _SAVE_NAME.fullmatch(name):
+        bad = "".join(sorted(set("".join(_NOT_IN_SAVE_NAME.findall(name)))))
+        raise ScenarioError(
+            "save name",
+            f"{name!r} holds {bad!r}, which a save name may not: it is a file name "
+            f"in the save folder, not a path ({allowed}){try_}",
+        )
+    if name.startswith("."):
+        raise ScenarioError(
+            "save name",
+            f"{name!r} starts with '.', which names hidden and parent folders; start with a "
+            f"letter or digit ({allowed}){try_}",
+        )
+    if _device(name):
+        raise ScenarioError(
+            "save name",
+            f"{name!r} is a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or "
+            f"without an extension); choose another name, e.g. {'my ' + name!r}",
+        )
 
 
 def _step(limit: float) -> float:
@@ -724,7 +914,7 @@ def _tile(kpi: Kpi, value: float | None, base: float | None, currency: str) -> s
     else:
         diff = value - base
         if kpi.format == "money":
-            body = f"{_money(value)} {currency}"
+            body = f"{_money(value)} {escape_html(currency)}"
             text = f"{'+' if diff >= 0 else '−'}{_money(abs(diff))}"
         elif kpi.format == "share":
             body = f"{value:.1%}"
@@ -740,7 +930,7 @@ def _tile(kpi: Kpi, value: float | None, base: float | None, currency: str) -> s
         delta = f"<div style='color:{colour};font-size:13px'>{text}</div>"
     return (
         "<div style='border:1px solid #cfd8dc;border-radius:6px;padding:6px 10px;margin:2px'>"
-        f"<div style='color:#546e7a;font-size:12px'>{html.escape(kpi.label)}</div>"
+        f"<div style='color:#546e7a;font-size:12px'>{escape_html(kpi.label)}</div>"
         f"<div class='kpi-value' style='font-size:20px;font-weight:600'>{body}</div>{delta}</div>"
     )
 
@@ -781,7 +971,10 @@ def dashboard(
     n_draws, seed
         The simulation behind the compensation bill (same seed, same numbers).
     save_dir
-        Where "Save scenario" writes TOML files (relative names are put here).
+        The folder "Save scenario" writes TOML files to, and the only one: the "Save as"
+        box takes a file name (letters, digits, space, ``_ . -``; see
+        :meth:`Dashboard.save`), never a path; an existing file is replaced only after
+        the "Overwrite" button confirms it.
 
     Returns
     -------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -155,7 +155,7 @@ class Roster:
     """Per-person table of a department. ``source`` is the CSV it came from, if any."""
 
     people: tuple[Person, ...]
-    source: Path | None = None
+    source: Path | None = field(default=None, compare=False)  # where, not what
 
     def __len__(self) -> int:
         return len(self.people)
@@ -284,7 +284,9 @@ class Company(PicklesProxies):
         Off-diagonal effort-cost terms ``((lever a, lever b), value)`` within a
         department: the cost gains ``value (t_a - rest_a)(t_b - rest_b)``.
     model
-        ``"package.module:function"`` for ``kind = "declared"``.
+        ``"package.module:function"`` for ``kind = "declared"`` (imported only from a
+        scenario loaded with ``trust_code=True``), or the function itself (code you pass
+        in Python is trusted).
     options
         Other settings of the model.
     """
@@ -294,7 +296,7 @@ class Company(PicklesProxies):
     levers: Mapping[str, Mapping[str, Lever]] = field(default_factory=dict)
     means: Mapping[str, MeanModel] = field(default_factory=dict)
     cost_cross: tuple[tuple[tuple[str, str], float], ...] = ()
-    model: str | None = None
+    model: str | Callable[..., Any] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -367,6 +369,10 @@ class Scenario(PicklesProxies):
     bridges: Mapping[str, float] = field(default_factory=dict)
     company_file: Path | None = field(default=None, compare=False)
     base_dir: Path | None = field(default=None, compare=False, repr=False)
+    #: whether code the scenario names (``company.model`` of a declared kind) may be
+    #: imported: set by ``load_scenario(..., trust_code=True)``, never read from a file;
+    #: :meth:`with_value`, pickling and workers carry it
+    trust_code: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", _frozen_map(self.metrics))

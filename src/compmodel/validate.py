@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
@@ -26,9 +27,11 @@ from .plans import PayoutCurve, RateTable
 
 __all__ = [
     "BRIDGE",
+    "CURRENCY",
     "DEPARTMENT",
     "FORECAST",
     "LEVER",
+    "NAME",
     "RHO",
     "SETTINGS",
     "check_bridges",
@@ -38,8 +41,11 @@ __all__ = [
     "check_department",
     "check_forecast",
     "check_lever",
+    "check_names",
     "check_scenario",
     "check_settings",
+    "currency",
+    "identifier",
     "keys",
     "name",
     "number",
@@ -87,6 +93,12 @@ FORECAST: Mapping[str, Rule] = {"mean": {}, "sd": {"low": 0}, "individual_sd": {
 RHO: Rule = {"low": -1, "high": 1}
 #: ``bridges.<name>``.
 BRIDGE: Rule = {"low": 0, "hint": " (a bridge's setting: 0 turns it off)"}
+#: The names a scenario's keys hold (departments, metrics, levers, components, bridges,
+#: coefficients): a letter or ``_``, then letters, digits and ``_``. Names reach charts,
+#: dashboards, workbooks and parameter paths, so they hold no markup, spaces or dots.
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: ``currency``: a three-letter code in capitals (ISO 4217: USD, EUR, GBP ...).
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 # --------------------------------------------------------------------------------------
@@ -156,6 +168,45 @@ def text(value: Any, where: str, choices: tuple[str, ...] | None = None) -> str:
             where, f"is {value!r}; allowed: {', '.join(repr(c) for c in choices)}.{hint}"
         )
     return value
+
+
+def _toml_key(key: str) -> str:
+    """``key`` as a TOML document writes it: bare when it can be, else quoted."""
+    if NAME.match(key):
+        return key
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def identifier(value: Any, where: str, what: str) -> str:
+    """``value`` is a name a scenario may use as a key (:data:`NAME`); ``where`` is the
+    table that holds it, e.g. ``departments`` for a department's name."""
+    if not isinstance(value, str):
+        raise ScenarioError(where, f"a {what} name must be text, got {value!r}")
+    if NAME.match(value):
+        return value
+    try_ = re.sub(r"[^A-Za-z0-9_]+", "_", value).strip("_") or what
+    if not NAME.match(try_):
+        try_ = "_" + try_
+    raise ScenarioError(
+        f"{where}.{_toml_key(value)}" if where else _toml_key(value),
+        f"{value!r} is not allowed as a {what} name; allowed: a letter or underscore, then "
+        f"letters, digits or underscores (the pattern {NAME.pattern}), with no spaces, "
+        f"dots or punctuation. Try {try_!r}.",
+    )
+
+
+def currency(value: Any, where: str = "currency") -> str:
+    """``value`` is a currency code: three capital letters (:data:`CURRENCY`)."""
+    if isinstance(value, str) and CURRENCY.match(value):
+        return value
+    hint = ""
+    if isinstance(value, str) and CURRENCY.match(value.strip().upper()):
+        hint = f" Try {value.strip().upper()!r}."
+    raise ScenarioError(
+        where,
+        f"is {value!r}; allowed: a three-letter currency code in capitals (the pattern "
+        f"{CURRENCY.pattern}), e.g. 'USD', 'EUR' or 'GBP'.{hint}",
+    )
 
 
 def name(value: Any, known: Mapping[str, Any], where: str, what: str) -> str:
@@ -308,6 +359,34 @@ def check_cost_matrix(s: Any, department: str) -> None:
             "large against the levers' own costs (for two levers |value| must be below "
             "sqrt(cost_a * cost_b)); lower the cost_cross values or raise the costs",
         )
+
+
+def check_names(s: Any) -> None:
+    """Every name the scenario uses as a key matches :data:`NAME`, and the currency
+    :data:`CURRENCY`: nothing a file names can become markup, script or a formula."""
+    currency(s.currency)
+    for m in s.metrics:
+        identifier(m, "metrics", "metric")
+    for dn, dept in s.departments.items():
+        identifier(dn, "departments", "department")
+        for cn in dept.plan.components:
+            identifier(cn, f"departments.{dn}.components", "component")
+    for dn, levers in s.company.levers.items():
+        identifier(dn, "company.levers", "department")
+        for ln in levers:
+            identifier(ln, f"company.levers.{dn}", "lever")
+    for mn, mean in s.company.means.items():
+        identifier(mn, "company.means", "metric")
+        for ref in mean.loadings:
+            for part in str(ref).split("."):  # "department.lever"
+                identifier(part, f"company.means.{mn}.loadings", "lever")
+    for cn in s.company.coefficients:
+        identifier(cn, "company.coefficients", "coefficient")
+    for b in s.bridges:
+        identifier(b, "bridges", "bridge")
+    if s.forecast is not None:
+        for m in s.forecast.metrics:
+            identifier(m, "forecast", "metric")
 
 
 def check_settings(s: Any) -> None:
@@ -463,8 +542,9 @@ def check_correlations(s: Any) -> None:
 
 
 def check_scenario(s: Any) -> None:
-    """Every check above, in the order a file is read: settings, company, departments,
-    forecast, bridges."""
+    """Every check above: the names and currency first, then in the order a file is
+    read: settings, company, departments, forecast, bridges."""
+    check_names(s)
     check_settings(s)
     check_company(s)
     for dn in s.departments:

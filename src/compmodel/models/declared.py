@@ -12,8 +12,11 @@ from ``[company.levers]`` and ``cost_cross`` as for every model)::
         }
 
 The function must be importable (installed, or on ``sys.path``) and pure: the same
-inputs give the same outputs. compmodel imports it by name; nothing from the scenario
-file is evaluated.
+inputs give the same outputs. Importing it runs code, so compmodel imports it only for a
+scenario you trust: loaded with ``load_scenario(path, trust_code=True)`` (the command
+line's ``--trust-code``), or given the function itself in Python
+(``dataclasses.replace(scenario.company, model=my_model)``). A scenario file alone never
+makes compmodel import anything (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -55,9 +58,24 @@ class DeclaredModel:
     """A company model given by a user function (see the module docstring)."""
 
     def __init__(self, scenario: Scenario) -> None:
-        ref = scenario.company.model or ""
-        self._func = load_function(ref)
-        self._ref = ref
+        model = scenario.company.model
+        if callable(model):  # passed in Python: the caller's own code
+            self._func: Callable[..., Any] = model
+            self._ref = f"{getattr(model, '__module__', '?')}:{getattr(model, '__qualname__', '?')}"
+        else:
+            ref = model or ""
+            if not scenario.trust_code:
+                raise ScenarioError(
+                    "company.model",
+                    f"names code to import ({ref!r}), and importing runs it; compmodel "
+                    "imports code only from a scenario you trust. If you trust this file, "
+                    "load it with compmodel.load_scenario(path, trust_code=True) (on the "
+                    "command line: --trust-code), or pass the function itself: "
+                    "dataclasses.replace(scenario, company=dataclasses.replace("
+                    "scenario.company, model=my_function))",
+                )
+            self._func = load_function(ref)
+            self._ref = ref
         self._last: tuple[tuple[float, ...], Mapping[str, Any]] | None = None
         self.levers: LeverSpace = lever_space(scenario)
         self._coefficients = {n: c.value for n, c in scenario.company.coefficients.items()}
