@@ -298,6 +298,42 @@ def slider(page: Page, description: str) -> Locator:
     return page.locator(".widget-slider").filter(has=label)
 
 
+def dropdown(page: Page, description: str) -> Locator:
+    """The `<select>` of the ipywidgets Dropdown whose description label reads `description`.
+
+    Pick with `.select_option(index=i)`: the options' texts show spaces as U+00A0.
+    """
+    label = page.locator("label.widget-label").filter(
+        has_text=re.compile(rf"^\s*{re.escape(description)}\s*$")
+    )
+    return page.locator(".widget-dropdown").filter(has=label).locator("select")
+
+
+_QUIET_PROBE = """
+() => {
+  if (window.__e2eQuiet) window.__e2eQuiet.observer.disconnect();
+  const probe = { last: performance.now() };
+  probe.observer = new MutationObserver(() => { probe.last = performance.now(); });
+  probe.observer.observe(document, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+  window.__e2eQuiet = probe;
+}
+"""
+
+
+def wait_quiet(page: Page, quiet_ms: float = 300, timeout_ms: float = 10_000) -> None:
+    """Wait until nothing in the page's DOM has changed for `quiet_ms` (a `MutationObserver`
+    on the whole document, installed now: the wait is at least `quiet_ms`)."""
+    page.evaluate(_QUIET_PROBE)
+    page.wait_for_function(
+        "(ms) => performance.now() - window.__e2eQuiet.last > ms",
+        arg=quiet_ms,
+        timeout=timeout_ms,
+        polling=50,
+    )
+
+
 def slider_handle(page: Page, description: str) -> Locator:
     """The slider's draggable handle (`.noUi-handle`): focus it, and arrow keys move the slider."""
     return slider(page, description).locator(".noUi-handle")
