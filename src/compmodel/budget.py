@@ -55,7 +55,114 @@ from .pay import PersonPlan, PlanMoments, forecast_of, person_plan, plan_moments
 from .plans import PayoutCurve
 from .scenario import Department, Scenario
 
-__all__ = ["BudgetDiagnostics", "CommissionBudget", "commission_budget"]
+__all__ = [
+    "MAX_DRAW_MEMORY",
+    "BudgetDiagnostics",
+    "CommissionBudget",
+    "check_draws",
+    "commission_budget",
+    "draw_memory",
+]
+
+#: The most memory (bytes) the Monte Carlo draws of one budget or simulation may take;
+#: :func:`check_draws` refuses ``n_draws`` whose estimate is above it. Raise it (e.g.
+#: ``compmodel.budget.MAX_DRAW_MEMORY = 16 * 10**9``) on a machine with more memory.
+MAX_DRAW_MEMORY = 2 * 10**9
+
+
+def _bytes(n: float) -> str:
+    """``n`` bytes in a reader's units (1.2 GB)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def _given(value: object) -> str:
+    """What a caller passed, for a message: its type and a short repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def draw_memory(scenario: Scenario, n_draws: int, *, extra_series: int = 0) -> int:
+    """Estimated peak memory (bytes) of ``n_draws`` Monte Carlo draws of ``scenario``.
+
+    The draws are float64 series of ``n_draws`` values held at once: the common noise of
+    every metric (and its product with the correlation factor), each department's bill
+    and the company total, and while a department is drawn its components' sums, the
+    metrics its plan reads (each person's values and the ones everyone shares), the
+    components' shapes and a few temporaries. People are drawn one after another, so
+    the headcount adds time, not memory.
+
+    Parameters
+    ----------
+    scenario
+        The scenario whose plans are drawn.
+    n_draws
+        Monte Carlo draws.
+    extra_series
+        Further series of ``n_draws`` values the caller keeps (a simulation's bill,
+        incentive and profit).
+    """
+    n_metrics = len(scenario.metrics)
+    widest = 0
+    for dept in scenario.departments.values():
+        comps = dept.plan.components.values()
+        used = {c.metric for c in comps} | {c.gate.metric for c in comps if c.gate is not None}
+        if dept.plan.modifier is not None:
+            used.add(dept.plan.modifier.metric)
+        widest = max(widest, 2 * len(dept.plan.components) + 2 * len(used))
+    series = 2 * n_metrics + len(scenario.departments) + 2 + widest + 8 + extra_series
+    return 8 * int(n_draws) * series
+
+
+def check_draws(
+    n_draws: object, seed: object, scenario: Scenario | None = None, *, extra_series: int = 0
+) -> None:
+    """Refuse a draw count or seed the Monte Carlo cannot use, before anything is drawn.
+
+    ``n_draws`` is a whole number >= 100 whose draws fit in :data:`MAX_DRAW_MEMORY`
+    (estimated by :func:`draw_memory` when ``scenario`` is given); ``seed`` a whole
+    number >= 0 (what ``numpy.random.default_rng`` takes).
+
+    Raises
+    ------
+    ScenarioError
+        Located at ``n_draws`` or ``seed``, with what is allowed and what to try.
+    """
+    if isinstance(n_draws, (bool, np.bool_)) or not isinstance(n_draws, (int, np.integer)):
+        raise ScenarioError(
+            "n_draws",
+            f"must be a whole number >= 100, got {_given(n_draws)}; e.g. n_draws=20_000",
+        )
+    if n_draws < 100:
+        raise ScenarioError(
+            "n_draws", f"is {n_draws!r}; allowed: a whole number >= 100, e.g. 20_000"
+        )
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ScenarioError(
+            "seed",
+            f"must be a whole number >= 0, got {_given(seed)}; the same seed gives the "
+            "same draws, e.g. seed=0",
+        )
+    if seed < 0:
+        raise ScenarioError(
+            "seed", f"is {seed!r}; allowed: a whole number >= 0 (e.g. seed=0 or seed=42)"
+        )
+    if scenario is None:
+        return
+    need = draw_memory(scenario, int(n_draws), extra_series=extra_series)
+    if need > MAX_DRAW_MEMORY:
+        per_draw = max(need // int(n_draws), 1)
+        fits = MAX_DRAW_MEMORY // per_draw
+        raise ScenarioError(
+            "n_draws",
+            f"is {int(n_draws):,}: the draws would need about {_bytes(need)} of memory, "
+            f"above the limit of {_bytes(MAX_DRAW_MEMORY)}. Use fewer draws: at most about "
+            f"{fits:,} fit, and 20,000 (the default) already puts the simulated mean within "
+            "about 1% of a standard deviation. On a machine with more memory, raise "
+            "compmodel.budget.MAX_DRAW_MEMORY.",
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -169,10 +276,10 @@ def commission_budget(
     Raises
     ------
     ScenarioError
-        If the scenario has no forecast, or ``n_draws`` is out of range.
+        If the scenario has no forecast, ``n_draws`` is out of range or its draws would
+        not fit in :data:`MAX_DRAW_MEMORY`, or ``seed`` is not a whole number >= 0.
     """
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
-        raise ScenarioError("n_draws", f"is {n_draws!r}; allowed: a whole number >= 100")
+    check_draws(n_draws, seed, scenario)
     fc = forecast_of(scenario)
     for dn, dept in scenario.departments.items():
         used = [c.metric for c in dept.plan.components.values()]

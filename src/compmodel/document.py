@@ -118,6 +118,9 @@ def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
         "turnover_sensitivity": s.settings.turnover_sensitivity,
         "replacement_cost": s.settings.replacement_cost,
     }
+    allow = getattr(s.settings, "allow_implausible", ())
+    if allow:
+        doc["settings"]["allow_implausible"] = list(allow)
     comp: dict[str, Any] = {"kind": s.company.kind}
     model = s.company.model
     if callable(model):  # a function passed in Python: written as the name to import

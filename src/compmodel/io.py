@@ -11,9 +11,12 @@ leaves the old file whole.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import dataclasses
+import errno
+import io
 import os
 import re
 import tempfile
@@ -69,7 +72,10 @@ _TOP = {
     "format_version", "name", "description", "currency", "period", "company_file",
     "settings", "company", "metrics", "forecast", "departments", "bridges",
 }  # fmt: skip
-_SETTINGS = {"participation", "payroll_tax_rate", "turnover_sensitivity", "replacement_cost"}
+_SETTINGS = {
+    "participation", "payroll_tax_rate", "turnover_sensitivity", "replacement_cost",
+    "allow_implausible",
+}  # fmt: skip
 _COMPANY = {"kind", "coefficients", "options", "levers", "means", "cost_cross", "model"}
 _LEVER = {"rest", "cost", "value", "lower", "upper", "unit", "description"}
 _MEAN = {"intercept", "loadings"}
@@ -413,19 +419,144 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+#: The largest scenario or company file read (bytes): far above any real scenario
+#: (rosters that large belong in CSV files).
+MAX_TOML_BYTES = 10 * 10**6
+#: The largest roster CSV read: bytes and people.
+MAX_CSV_BYTES = 200 * 10**6
+MAX_CSV_ROWS = 1_000_000
+
+_TOML_FIX = "save it as UTF-8 (in Notepad: Save As > Encoding: UTF-8)"
+_CSV_FIX = "save it as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8)"
+
+
+def _given(value: object) -> str:
+    """What a caller passed, for a message: its type and a short repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _path_arg(path: Any, function: str, error: type[ScenarioError]) -> Path:
+    """``path`` (an argument of ``function``) as a :class:`Path`, or ``error`` saying
+    that a file path is wanted (text or ``pathlib.Path``)."""
+    if isinstance(path, (str, os.PathLike)):
+        try:
+            p = Path(path)
+        except TypeError:  # a PathLike that gives bytes
+            p = None
+        if p is not None and str(p) not in ("", ".") and "\x00" not in str(p):
+            return p
+    example = "data/samples/acme.toml" if function == "load_scenario" else "sales_roster.csv"
+    raise error(
+        "path",
+        f"must be the path of a file, as text or a pathlib.Path, got {_given(path)}; "
+        f"e.g. {function}({example!r})",
+    )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 10**5 else f"{n:,} bytes"
+
+
+def _read_bytes(path: Path, limit: int, error: type[ScenarioError], what: str) -> bytes:
+    """The bytes of the file ``path`` (at most ``limit``), or ``error`` naming the file
+    and what to do: not found, a folder, unreadable, too large."""
+    where = str(path)
+    if path.is_dir():
+        raise error(where, f"is a folder, not a {what}; give the path of the {what} inside it")
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            size = os.fstat(fh.fileno()).st_size
+            data = b"" if size > limit else fh.read(limit + 1)
     except FileNotFoundError:
-        raise ScenarioError(str(path), "file not found; check the path") from None
+        raise error(where, "file not found; check the path") from None
+    except IsADirectoryError:
+        raise error(
+            where, f"is a folder, not a {what}; give the path of the {what} inside it"
+        ) from None
+    except PermissionError:
+        raise error(
+            where, "cannot be read: permission denied; check the file's permissions"
+        ) from None
+    except OSError as e:
+        raise error(
+            where, f"cannot be read ({e.strerror or type(e).__name__}); check the path"
+        ) from None
+    size = max(size, len(data))
+    if size > limit:
+        shown, most = _mb(size), _mb(limit)
+        if shown == most:
+            shown, most = f"{size:,} bytes", f"{limit:,} bytes"
+        raise error(
+            where,
+            f"is {shown}; a {what} may be at most {most}. Check that this is the "
+            f"right file{'; split a larger roster' if error is RosterError else ''}",
+        )
+    return data
+
+
+def _decode(data: bytes, where: str, error: type[ScenarioError], fix: str) -> str:
+    """``data`` as UTF-8 text (a UTF-8 byte-order mark, as Notepad and Excel write it,
+    is dropped), or ``error`` saying how to save the file."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise error(where, f"is UTF-32 text; {fix}")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise error(where, f"is UTF-16 text ('Unicode text' in Windows); {fix}")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    head = data[:4096]
+    if b"\x00" in head:
+        # UTF-16 without a byte-order mark: every other byte of ASCII text is zero
+        zeros = max(head[0::2].count(0), head[1::2].count(0))
+        if zeros >= len(head) // 4:
+            raise error(where, f"looks like UTF-16 text ('Unicode text' in Windows); {fix}")
+        raise error(where, f"is not a text file (it holds zero bytes); check the path, or {fix}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(
+            where,
+            f"is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}); "
+            f"check that it is the right file, and {fix}",
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A scenario or company file's TOML document (see :func:`load_scenario`)."""
+    where = str(path)
+    text = _decode(
+        _read_bytes(path, MAX_TOML_BYTES, ScenarioError, "scenario file"),
+        where,
+        ScenarioError,
+        _TOML_FIX,
+    )
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(str(path), f"is not valid TOML: {e}") from None
+        raise ScenarioError(where, f"is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ScenarioError(
+            where, "is not valid TOML for compmodel: its lists or tables nest too deeply"
+        ) from None
 
 
 def _roots(base: Path | None, allow_dirs: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
     """The folders a scenario may read files from: its own (``base``, else the working
     directory) and the folders allowed explicitly."""
+    if isinstance(allow_dirs, (str, bytes, os.PathLike)) or not isinstance(
+        allow_dirs, (list, tuple)
+    ):
+        raise ScenarioError(
+            "allow_dirs",
+            f"must be a list of folders, got {_given(allow_dirs)}; e.g. "
+            "allow_dirs=['../shared'] (a list even for one folder)",
+        )
+    for i, a in enumerate(allow_dirs):
+        if not isinstance(a, (str, os.PathLike)) or str(a) == "":
+            raise ScenarioError(
+                f"allow_dirs[{i}]",
+                f"must be a folder path, as text or a pathlib.Path, got {_given(a)}",
+            )
     return ((base or Path.cwd()).resolve(), *(Path(a).resolve() for a in allow_dirs))
 
 
@@ -473,6 +604,16 @@ def scenario_from_dict(
     allow_dirs
         Further folders the document may reference files in.
     """
+    if not isinstance(doc, Mapping):
+        raise ScenarioError(
+            "",
+            f"a scenario document must be a table (a dict, as tomllib.load gives), got "
+            f"{_given(doc)}; to read a file use compmodel.load_scenario(path)",
+        )
+    if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
+        raise ScenarioError(
+            "base_dir", f"must be a folder path, as text or a pathlib.Path, got {_given(base_dir)}"
+        )
     base = Path(base_dir) if base_dir is not None else None
     roots = _roots(base, allow_dirs)
     d = dict(doc)
@@ -562,6 +703,9 @@ def scenario_from_dict(
                 ("replacement_cost", 0.5),
             )
         },
+        allow_implausible=validate.allow_list(
+            s_raw.get("allow_implausible", []), "settings.allow_implausible"
+        ),
     )
     depts_raw = d.get("departments", {})
     if not isinstance(depts_raw, dict) or not depts_raw:
@@ -671,9 +815,12 @@ def load_scenario(
     Raises
     ------
     ScenarioError
-        With the location of the offending key, what is allowed and what to try.
+        With the location of the offending key, what is allowed and what to try; also
+        when ``path`` is not a path, names a folder, or the file is not UTF-8 TOML of at
+        most :data:`MAX_TOML_BYTES` (a UTF-8 byte-order mark, as Notepad writes, is
+        fine; UTF-16 is refused with how to save as UTF-8).
     """
-    p = Path(path)
+    p = _path_arg(path, "load_scenario", ScenarioError)
     doc = _read_toml(p)
     return scenario_from_dict(
         doc, base_dir=p.parent.resolve(), trust_code=trust_code, allow_dirs=allow_dirs
@@ -734,18 +881,101 @@ def _portable(scenario: Scenario, directory: Path) -> Scenario:
     return dataclasses.replace(scenario, departments=depts, company_file=company_file)
 
 
+def _temp_pattern(target: Path) -> re.Pattern[str]:
+    """The names :func:`_atomic_write` gives its temporary files for ``target``:
+    ``.{name}.{writer pid}.{random}.tmp`` (the random part has no dot, so the temporary
+    files of ``report.toml`` never match those of ``report.toml.1`` or ``report``)."""
+    return re.compile(rf"\.{re.escape(target.name)}\.([0-9]{{1,10}})\.[A-Za-z0-9_]+\.tmp")
+
+
+def _writer_is_dead(pid: int) -> bool:
+    """True only when no process ``pid`` exists (a process we may not signal exists)."""
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):  # PermissionError: it exists, keep it
+        return False
+    return False
+
+
+def _remove_dead_writers_temps(target: Path) -> None:
+    """Remove the temporary files of ``target`` left by writers that were killed.
+
+    Only files named for ``target`` whose writer's process no longer exists are removed:
+    a save running in another live process keeps its temporary file. Nothing is removed
+    on Windows, where a process cannot be probed without side effects (``os.kill``
+    there ends the process). Failures (a file another save already removed, a folder
+    that cannot be listed) are ignored: tidying never stops a save.
+    """
+    if os.name == "nt":
+        return
+    pattern = _temp_pattern(target)
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is not None and _writer_is_dead(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(target.parent / name)
+
+
+# errors by which a platform or file system says a folder cannot be opened or fsynced
+# (a tuple: compmodel.io's sets are the TOML's allowed keys, see tests/test_docs.py)
+_NO_DIR_FSYNC: tuple[int, ...] = tuple(
+    getattr(errno, code)
+    for code in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EISDIR", "EACCES", "EPERM")
+    if hasattr(errno, code)
+)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Flush ``directory``'s entries (a rename in it) to disk, on POSIX.
+
+    Skipped on Windows, and where the platform or file system says it cannot (opening
+    or fsyncing a folder refused as unsupported or not permitted); any other error
+    (an I/O error) is raised: the save may not survive a power cut.
+    """
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as err:
+        if err.errno in _NO_DIR_FSYNC:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in _NO_DIR_FSYNC:
+            raise
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def _atomic_write(target: Path) -> Iterator[BinaryIO]:
     """An open binary file that replaces ``target`` whole when the block succeeds.
 
     The file is a temporary file beside ``target`` (same directory, so the rename is
-    atomic), given the old file's permissions (else the umask's). When the block ends
-    normally the data is flushed to disk and the file renamed over ``target``; when it
-    raises (including ``KeyboardInterrupt``) the temporary file is removed and
-    ``target`` is left as it was. Writers that take a path or a file object (openpyxl,
-    python-pptx, altair) write into the yielded file.
+    atomic) named ``.{name}.{pid}.{random}.tmp`` after the writing process, given the
+    old file's permissions (else the umask's). When the block ends normally the data is
+    flushed to disk, the file renamed over ``target`` and, on POSIX, the folder fsynced
+    so the rename itself survives a power cut; when it raises (including
+    ``KeyboardInterrupt``) the temporary file is removed and ``target`` is left as it
+    was. A process killed mid-write cannot remove its file: the next save of ``target``
+    removes the temporary files whose writer no longer exists, and only those, so
+    concurrent saves from live processes never remove each other's. Writers that take a
+    path or a file object (openpyxl, python-pptx, altair) write into the yielded file.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_dead_writers_temps(target)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     try:
         # mkstemp makes the file owner-only: keep the old file's mode, else the umask's
         if target.exists():
@@ -772,6 +1002,7 @@ def _atomic_write(target: Path) -> Iterator[BinaryIO]:
         except FileNotFoundError:
             pass
         raise
+    _fsync_directory(target.parent)
 
 
 def _write_atomically(target: Path, data: bytes | str) -> None:
@@ -807,8 +1038,30 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
     ``base`` is base pay (currency per period), ``quota`` the person's quota in the
     department's quota-metric unit, ``ability`` a multiplier on the person's expected
     results on individual metrics (1 = typical).
+
+    Files as spreadsheets save them are read:
+
+    * UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8"); UTF-16 ("Unicode
+      text") and other encodings are refused with how to save as UTF-8;
+    * separated by ``,``, ``;`` or tabs: the separator is the one that splits the header
+      into ``person`` and ``base`` (else the one giving the most columns);
+    * numbers with a decimal point or a decimal comma, with or without thousands
+      separators. The decimal mark is the file's: a number that can be read only one
+      way (``70000,5``, ``1,11``, ``70.000,50`` for a comma; ``70000.5``, ``1.11``,
+      ``72,000.00`` for a point) settles it, and the other mark is then a thousands
+      separator. A file showing both is refused. With neither shown, ``72,000`` in a
+      comma-separated file is 72000 (a point is decimal); in a ``;``- or tab-separated
+      file ``70.000`` or ``72,000`` could be either, and is refused: write it without
+      thousands separators.
+
+    At most :data:`MAX_CSV_BYTES` and :data:`MAX_CSV_ROWS` people; each column once.
+
+    Raises
+    ------
+    RosterError
+        Naming the file (and the row and column) with what is allowed and the fix.
     """
-    p = Path(path)
+    p = _path_arg(path, "load_roster", RosterError)
     try:
         stat = p.stat()
         key = (str(p.resolve()), stat.st_mtime_ns, stat.st_size)
@@ -817,27 +1070,118 @@ def load_roster(path: str | os.PathLike[str]) -> Roster:
     found = None if key is None else caches.ROSTERS.get(key)
     if found is not None:
         return cast(Roster, found)  # rosters are immutable: a sweep re-reads the same file
+    where = str(p)
+    data = _read_bytes(p, MAX_CSV_BYTES, RosterError, "roster CSV file")
+    text = _decode(data, where, RosterError, _CSV_FIX)
+    first = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = _delimiter(first)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        with open(p, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            cols = reader.fieldnames or []
-            missing = [c for c in ("person", "base") if c not in cols]
-            if missing:
+        cols = [c.strip() for c in reader.fieldnames or []]  # "person, base" is fine
+        reader.fieldnames = cols
+        _header(cols, where)
+        rows: list[dict[str, Any]] = []
+        for row in reader:
+            if len(rows) >= MAX_CSV_ROWS:
                 raise RosterError(
-                    str(p),
-                    f"missing column(s) {', '.join(missing)}; found {_columns(cols)}. "
-                    "A roster needs person, base and may have quota, ability.",
+                    where,
+                    f"has more than {MAX_CSV_ROWS:,} people; a roster may have at most "
+                    f"{MAX_CSV_ROWS:,}. Check that this is the right file, or model the "
+                    "department with a headcount",
                 )
-            rows = [dict(r) for r in reader]
-    except FileNotFoundError:
-        raise RosterError(str(p), "roster file not found; check the path") from None
-    except UnicodeDecodeError as e:
+            rows.append(dict(row))
+    except csv.Error as e:
         raise RosterError(
-            str(p),
-            f"is not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}); "
-            "save it as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8)",
+            f"{where} row {max(reader.line_num - 1, 1)}",
+            f"cannot be read as CSV ({e}); {_CSV_FIX}",
         ) from None
-    roster = _roster_rows(rows, str(p), p.resolve())
+    _numbers(rows, where, delimiter)
+    roster = _roster_rows(rows, where, p.resolve())
     if key is not None:
         caches.ROSTERS.put(key, roster)
     return roster
+
+
+def _delimiter(header: str) -> str:
+    """The separator of a CSV whose first line is ``header``: the one of ``,``, ``;`` and
+    tab that splits it into ``person`` and ``base``, else the one giving most columns."""
+    candidates = (",", ";", "\t")
+    for d in candidates:
+        cols = {c.strip().strip('"') for c in header.split(d)}
+        if {"person", "base"} <= cols:
+            return d
+    return max(candidates, key=lambda d: len(header.split(d)))  # ties: the first, ","
+
+
+def _header(cols: list[str], where: str) -> None:
+    """Refuse a header without ``person`` and ``base``, or with a column twice."""
+    seen: dict[str, int] = {}
+    for i, c in enumerate(cols, start=1):
+        if c in seen:
+            name = repr(c) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ ]{0,40}", c) else "a header"
+            raise RosterError(
+                where,
+                f"has column {name} twice (columns {seen[c]} and {i}); each column may "
+                "appear once. Rename or delete one of them; the columns are person, base, "
+                "quota, ability",
+            )
+        seen[c] = i
+    missing = [c for c in ("person", "base") if c not in cols]
+    if missing:
+        raise RosterError(
+            where,
+            f"missing column(s) {', '.join(missing)}; found {_columns(cols)}. "
+            "A roster needs person, base and may have quota, ability.",
+        )
+
+
+# a number with a decimal comma or point and maybe thousands separators: which mark it
+# shows unambiguously. "72,000" and "70.000" (1 to 3 digits, one separator, 3 digits)
+# could be either.
+_NUMBERLIKE = re.compile(r"[+-]?[0-9][0-9.,]*")
+_COMMA_DECIMAL = re.compile(
+    r"[+-]?(?:[0-9]+,(?:[0-9]{1,2}|[0-9]{4,})|[0-9]{4,},[0-9]{3}|0,[0-9]+"
+    r"|[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+|[0-9]{1,3}(?:\.[0-9]{3}){2,})"
+)
+_POINT_DECIMAL = re.compile(
+    r"[+-]?(?:[0-9]+\.(?:[0-9]{1,2}|[0-9]{4,})|[0-9]{4,}\.[0-9]{3}|0\.[0-9]+"
+    r"|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3}){2,})"
+)
+_EITHER = re.compile(r"[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}")
+
+
+def _numbers(rows: list[dict[str, Any]], where: str, delimiter: str) -> None:
+    """Rewrite the number cells of ``rows`` (in place) with a decimal point and no
+    thousands separators, by the file's decimal mark (see :func:`load_roster`)."""
+    cells = [
+        (i, col, row[col].strip())
+        for i, row in enumerate(rows, start=1)
+        for col in ("base", "quota", "ability")
+        if isinstance(row.get(col), str) and _NUMBERLIKE.fullmatch(row[col].strip())
+    ]
+    comma = next(((i, c) for i, c, v in cells if _COMMA_DECIMAL.fullmatch(v)), None)
+    point = next(((i, c) for i, c, v in cells if _POINT_DECIMAL.fullmatch(v)), None)
+    if comma and point:
+        raise RosterError(
+            where,
+            f"mixes decimal commas (row {comma[0]}, column {comma[1]}) and decimal points "
+            f"(row {point[0]}, column {point[1]}); write every number one way, e.g. "
+            "70000.5, without thousands separators",
+        )
+    if comma:
+        mark = ","
+    elif point or delimiter == ",":
+        mark = "."
+    else:
+        either = next(((i, c) for i, c, v in cells if _EITHER.fullmatch(v)), None)
+        if either is None:
+            return
+        raise RosterError(
+            f"{where} row {either[0]}, column {either[1]}",
+            "could be read two ways (70.000 or 72,000: a thousands separator or a decimal "
+            "mark?); write it without thousands separators (70000), and decimals as "
+            "70000,5 or 70000.5",
+        )
+    thousands = "." if mark == "," else ","
+    for i, col, v in cells:
+        rows[i - 1][col] = v.replace(thousands, "").replace(",", ".")

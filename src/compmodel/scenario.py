@@ -323,12 +323,22 @@ class Settings:
     of its market reference loses ``turnover_sensitivity x shortfall / market`` of its
     people per period (share; 0 turns the effect off), each costing
     ``replacement_cost x base pay`` to replace.
+
+    ``allow_implausible`` lists parameter paths (``"sales.target_incentive"``) whose
+    plausibility guards are waived: a value there may pass a limit of
+    :data:`compmodel.validate.PLAUSIBLE` (a target incentive above 300% of base pay, a
+    share's point outside 0-1 ...) that is otherwise refused as a likely slip.
     """
 
     participation: Literal["binding", "fixed_base"] = "binding"
     payroll_tax_rate: float = 0.0
     turnover_sensitivity: float = 0.0
     replacement_cost: float = 0.5
+    allow_implausible: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.allow_implausible, list):  # a list from Python: kept hashable
+            object.__setattr__(self, "allow_implausible", tuple(self.allow_implausible))
 
 
 def _replaced(obj: Any, changes: Mapping[str, Any], where: str) -> Any:

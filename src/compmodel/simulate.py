@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._pickling import PicklesProxies
-from .budget import CommissionBudget, commission_budget
+from .budget import CommissionBudget, check_draws, commission_budget
 from .models import build_model
 from .scenario import Forecast, MetricForecast, Scenario
 from .solve import Solution, solve
@@ -103,16 +103,24 @@ def simulate(
     scenario
         A scenario with a company model.
     n_draws
-        Monte Carlo draws (>= 100).
+        Monte Carlo draws (>= 100, and few enough to fit in
+        :data:`compmodel.budget.MAX_DRAW_MEMORY`).
     seed
-        Seed of ``numpy.random.default_rng``.
+        Seed of ``numpy.random.default_rng`` (a whole number >= 0).
     solution
         The equilibrium to simulate (default: ``solve(scenario)``).
 
     Returns
     -------
     Simulation
+
+    Raises
+    ------
+    ScenarioError
+        If ``n_draws`` or ``seed`` is not allowed (checked before solving).
     """
+    # the bill, incentive and profit series kept here, and the budget's copies
+    check_draws(n_draws, seed, scenario, extra_series=6)
     sol = solution if solution is not None else solve(scenario)
     eq = equilibrium_forecast(scenario, sol)
     budget = commission_budget(eq, n_draws=n_draws, seed=seed)

@@ -147,6 +147,29 @@ def _checklist(scenario: Scenario, resid: float, sweeps: int) -> str:
     )
 
 
+def _check_numbers(tol: object, max_sweeps: object) -> None:
+    """Raise a :class:`ScenarioError` unless ``tol`` is a finite number in (0, 1e-2] and
+    ``max_sweeps`` a whole number >= 1."""
+    number = isinstance(tol, (int, float, np.integer, np.floating)) and not isinstance(tol, bool)
+    if not number or not math.isfinite(float(tol)) or not 0.0 < float(tol) <= 1e-2:  # type: ignore[arg-type]
+        raise ScenarioError(
+            "tol",
+            f"is {tol!r}; allowed: a number above 0 and at most 0.01 (the relative lever "
+            "change at which best responses count as settled; the default 1e-8 suits "
+            "almost every scenario)",
+        )
+    if (
+        isinstance(max_sweeps, bool)
+        or not isinstance(max_sweeps, (int, np.integer))
+        or (max_sweeps < 1)
+    ):
+        raise ScenarioError(
+            "max_sweeps",
+            f"is {max_sweeps!r}; allowed: a whole number of at least 1 (the most "
+            "Gauss-Seidel sweeps from each starting profile; the default is 200)",
+        )
+
+
 def solve(
     scenario: Scenario,
     *,
@@ -169,13 +192,15 @@ def solve(
         ``"all"`` (default): every starting profile, every equilibrium reached
         reported, the highest-surplus one selected. ``"warm"``: follow the equilibrium
         of ``warm_start`` only (continuation: what a slider wants). The result is an
-        equilibrium — every department's global best response is checked — but other
-        equilibria are not looked for, and a note says so; if the warm start does not
-        settle, the full search runs instead.
+        equilibrium — verified by climbs from each department's levers, plus the grid
+        for non-concave plans (``diagnostics.verified``) — but other equilibria are not
+        looked for, and a note says so; if the warm start does not settle or fails the
+        check, the full search runs instead.
     tol
-        Relative lever change below which best responses have settled.
+        Relative lever change below which best responses have settled: a finite number
+        in (0, 1e-2].
     max_sweeps
-        Most Gauss-Seidel sweeps from each starting profile.
+        Most Gauss-Seidel sweeps from each starting profile: a whole number >= 1.
     backend
         ``"auto"`` (default): the compiled kernels where the company model brings
         compiled equations and every plan fits them, else Python. ``"compiled"``: the
@@ -186,15 +211,20 @@ def solve(
     Returns
     -------
     Solution
-        The selected equilibrium, with every equilibrium found in ``diagnostics``.
+        The selected equilibrium, with every equilibrium found in ``diagnostics``;
+        each is verified (no department gains more than ``max(1e-9 |CE|, 1e-6 target
+        pay)`` by deviating) and ``diagnostics.verified`` names the check passed.
 
     Raises
     ------
     ConvergenceError
-        If no starting profile settles, with a numbered checklist.
+        If no starting profile settles, or a point reached fails verification and
+        following the profitable move does not reach one that passes (the message
+        names the department, its gain and the move), with a numbered checklist.
     ScenarioError
         If the scenario lacks a company model, noise, or a market reference under
-        ``binding`` participation.
+        ``binding`` participation; if ``tol``, ``max_sweeps``, ``search`` or
+        ``backend`` is not allowed (the message gives the range).
     """
     if search not in ("all", "warm"):
         raise ScenarioError(
@@ -203,6 +233,7 @@ def solve(
             "warm_start only)",
         )
     check_backend(backend)
+    _check_numbers(tol, max_sweeps)
     p = build_problem(scenario)
     names = p.space.names
     if search == "warm" and (warm_start is None or tuple(warm_start.levers) != names):

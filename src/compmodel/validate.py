@@ -9,7 +9,13 @@ by path.
 Each rule names its location the way the TOML document does
 (``departments.sales.base_pay``), what is allowed and what to try. This module sits below
 the scenario dataclasses: it reads their attributes and builds none of them, so it
-imports nothing of compmodel but :mod:`compmodel.errors` and :mod:`compmodel.plans`.
+imports nothing of compmodel but :mod:`compmodel.errors`, :mod:`compmodel.plans` and
+:mod:`compmodel.document` (the paths ``allow_implausible`` may list).
+
+Plausibility guards (:data:`PLAUSIBLE`) refuse values that are most likely slips, in a
+finance reader's words with the fix, unless ``[settings] allow_implausible`` lists the
+value's parameter path. Like every rule here they read only the section they check, so
+an edit is judged as the file would be.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from .document import scenario_to_dict
 from .errors import RosterError, ScenarioError
 from .plans import PayoutCurve, RateTable
 
@@ -32,8 +39,13 @@ __all__ = [
     "FORECAST",
     "LEVER",
     "NAME",
+    "PLAUSIBLE",
+    "RESERVED",
     "RHO",
     "SETTINGS",
+    "allow_list",
+    "canonical_path",
+    "check_allowed",
     "check_bridges",
     "check_coefficient",
     "check_company",
@@ -45,6 +57,8 @@ __all__ = [
     "check_scenario",
     "check_settings",
     "currency",
+    "guard_department",
+    "guard_forecast",
     "identifier",
     "keys",
     "name",
@@ -99,6 +113,35 @@ BRIDGE: Rule = {"low": 0, "hint": " (a bridge's setting: 0 turns it off)"}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: ``currency``: a three-letter code in capitals (ISO 4217: USD, EUR, GBP ...).
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+#: Names a department may not take: a parameter path that starts with one of them
+#: addresses that section of the scenario (:mod:`compmodel.paths`), so the department's
+#: own settings could not be reached.
+RESERVED = ("bridges", "company", "departments", "forecast", "metrics", "settings")
+#: The plausibility guards' limits. A value beyond one is most likely a slip (5 written
+#: for 5%, 85 for 85%, extra zeros) and is refused with the fix, unless its parameter
+#: path is listed under ``[settings] allow_implausible``:
+#:
+#: * ``target_incentive``: at most 3 (300% of base pay);
+#: * ``ote_market``: on-target earnings, ``base_pay x (1 + target_incentive)``, at most
+#:   3x the department's ``market_reference`` (when it is > 0);
+#: * ``ability``: a roster person's ability in (0, 10];
+#: * ``money``: money amounts (base pay, market reference, lump sums, forecast means and
+#:   sds of money metrics) below 1e12 in magnitude;
+#: * ``money_rate``: a rate table's rate on a money metric at most 1 (100% of the money);
+#: * ``sd_scale``: a forecast sd (and individual sd) at most 10x the metric's scale,
+#:   ``max(|mean|, 1)``; with no mean (a company model sets it) 1 for a share (its sd
+#:   is in logits), else only the money limit applies;
+#:
+#: and the points of a plan on a share (``scale = "logit"``: thresholds, targets, caps,
+#: extra points, lump-sum quotas, gate and modifier points) lie in [0, 1].
+PLAUSIBLE: Mapping[str, float] = {
+    "target_incentive": 3.0,
+    "ote_market": 3.0,
+    "ability": 10.0,
+    "money": 1e12,
+    "money_rate": 1.0,
+    "sd_scale": 10.0,
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -369,6 +412,14 @@ def check_names(s: Any) -> None:
         identifier(m, "metrics", "metric")
     for dn, dept in s.departments.items():
         identifier(dn, "departments", "department")
+        if dn in RESERVED:
+            raise ScenarioError(
+                f"departments.{dn}",
+                f"{dn!r} is reserved and cannot name a department: a parameter path that "
+                f"starts with {dn!r} addresses the scenario's [{dn}] section, so this "
+                f"department's settings could not be reached. Reserved: "
+                f"{', '.join(RESERVED)}. Try {dn + '_team'!r}.",
+            )
         for cn in dept.plan.components:
             identifier(cn, f"departments.{dn}.components", "component")
     for dn, levers in s.company.levers.items():
@@ -390,10 +441,12 @@ def check_names(s: Any) -> None:
 
 
 def check_settings(s: Any) -> None:
-    """``settings``: the numbers inside their ranges."""
+    """``settings``: the numbers inside their ranges, ``allow_implausible`` a list of
+    texts (that they are parameter paths is :func:`check_allowed`'s)."""
     for f, rule in SETTINGS.items():
         number(getattr(s.settings, f), f"settings.{f}", **rule)
     text(s.settings.participation, "settings.participation", ("binding", "fixed_base"))
+    allow_list(getattr(s.settings, "allow_implausible", ()))
 
 
 def check_bridges(s: Any) -> None:
@@ -503,6 +556,7 @@ def check_department(s: Any, dn: str) -> None:
                     f"metric {m!r} is used by a plan but has no forecast; add "
                     f"[forecast.{m}] with mean and sd",
                 )
+    guard_department(s, dn)
 
 
 def check_forecast(s: Any) -> None:
@@ -525,6 +579,7 @@ def check_forecast(s: Any) -> None:
     for i, rho in enumerate(s.forecast.correlations.values()):
         number(rho, f"forecast.correlations[{i}].rho", **RHO)
     check_correlations(s)
+    guard_forecast(s)
 
 
 def check_correlations(s: Any) -> None:
@@ -543,7 +598,8 @@ def check_correlations(s: Any) -> None:
 
 def check_scenario(s: Any) -> None:
     """Every check above: the names and currency first, then in the order a file is
-    read: settings, company, departments, forecast, bridges."""
+    read: settings, company, departments, forecast, bridges; last, that the paths
+    ``settings.allow_implausible`` lists exist."""
     check_names(s)
     check_settings(s)
     check_company(s)
@@ -551,3 +607,293 @@ def check_scenario(s: Any) -> None:
         check_department(s, dn)
     check_forecast(s)
     check_bridges(s)
+    check_allowed(s)
+
+
+# --------------------------------------------------------------------------------------
+# plausibility guards (limits in PLAUSIBLE; waived per value by allow_implausible)
+# --------------------------------------------------------------------------------------
+def canonical_path(path: str) -> str:
+    """``path`` in the short form :func:`compmodel.parameter_paths` lists: a full
+    document path (``departments.sales.components.x.threshold``) and the ``components``
+    spelling become ``sales.curves.x.threshold``, ``sales.gates.x.threshold`` or
+    ``sales.weights.x``."""
+    parts = path.split(".")
+    if len(parts) >= 2 and parts[0] == "departments":
+        parts = parts[1:]
+    if len(parts) >= 4 and parts[1] == "components":
+        dept, comp, rest = parts[0], parts[2], parts[3:]
+        if rest == ["weight"]:
+            return f"{dept}.weights.{comp}"
+        if rest[0] == "gate":
+            return ".".join([dept, "gates", comp, *rest[1:]])
+        return ".".join([dept, "curves", comp, *rest])
+    return ".".join(parts)
+
+
+def allow_list(value: Any, where: str = "settings.allow_implausible") -> tuple[str, ...]:
+    """``allow_implausible`` as read from a file: a list of parameter paths (texts)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(e, str) for e in value):
+        raise ScenarioError(
+            where,
+            'must be a list of parameter paths, e.g. ["sales.target_incentive"]; got '
+            + (
+                "a list holding something other than text"
+                if isinstance(value, (list, tuple))
+                else f"a {type(value).__name__}"
+            ),
+        )
+    return tuple(value)
+
+
+def _allowance(s: Any) -> frozenset[str]:
+    entries = getattr(s.settings, "allow_implausible", ())
+    return frozenset(canonical_path(e) for e in entries if isinstance(e, str))
+
+
+def _guard(allow: frozenset[str], path: str, message: str, also: tuple[str, ...] = ()) -> None:
+    """Refuse the value at ``path`` with ``message`` unless ``path`` (or one of
+    ``also``) is listed under ``[settings] allow_implausible``."""
+    if path in allow or any(p in allow for p in also):
+        return
+    raise ScenarioError(
+        path,
+        f"{message} (or list {path!r} under [settings] allow_implausible if you mean it)",
+    )
+
+
+def _money(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) < 1e15 else f"{v:g}"
+
+
+def _pct(v: float) -> str:
+    return f"{v * 100:g}%"
+
+
+def _is_money(s: Any, metric: Any) -> bool:
+    return bool(metric.unit == s.currency or metric.unit == "money")
+
+
+def _too_much_money(allow: frozenset[str], path: str, v: float | None, s: Any) -> None:
+    if v is not None and abs(v) >= PLAUSIBLE["money"]:
+        _guard(
+            allow,
+            path,
+            f"is {v:g} {s.currency}, beyond a trillion ({PLAUSIBLE['money']:g}); did you type "
+            f"extra zeros? Money is per person per {s.period}",
+        )
+
+
+def _plan_points(p: Any) -> list[tuple[str, float]]:
+    """The points of a payout rule in the metric's unit, by field path."""
+    if isinstance(p, PayoutCurve):
+        out = [("threshold", p.threshold), ("target", p.target)]
+        if p.cap is not None:
+            out.append(("cap", p.cap))
+        out += [(f"extra_points.{i}.0", float(x)) for i, (x, _) in enumerate(p.extra_points)]
+        return out
+    if isinstance(p, RateTable):
+        out = [("target", p.target)]
+        if p.basis == "metric":
+            out += [
+                (f"tiers.{i}.up_to", t.up_to) for i, t in enumerate(p.tiers) if t.up_to is not None
+            ]
+        return out
+    quota = getattr(p, "quota", None)  # a lump sum
+    return [] if quota is None else [("quota", float(quota))]
+
+
+def _department_points(s: Any, dn: str) -> list[tuple[str, str, float]]:
+    """Every point of a department's plan as ``(path, metric, value)``."""
+    plan = s.departments[dn].plan
+    out: list[tuple[str, str, float]] = []
+    for cn, comp in plan.components.items():
+        out += [(f"{dn}.curves.{cn}.{f}", comp.metric, v) for f, v in _plan_points(comp.payout)]
+        if comp.gate is not None:
+            out.append((f"{dn}.gates.{cn}.threshold", comp.gate.metric, comp.gate.threshold))
+    if plan.modifier is not None:
+        mod = plan.modifier
+        out += [(f"{dn}.modifier.{f}", mod.metric, v) for f, v in _plan_points(mod.curve)]
+    return out
+
+
+def guard_department(s: Any, dn: str) -> None:
+    """A department's values are plausible (:data:`PLAUSIBLE`): target incentive,
+    on-target earnings against the market, money amounts, abilities, a share metric's
+    plan points in [0, 1], rates on money metrics."""
+    allow = _allowance(s)
+    dept = s.departments[dn]
+    cur, per = s.currency, s.period
+    ti = float(dept.target_incentive)
+    if ti > PLAUSIBLE["target_incentive"]:
+        _guard(
+            allow,
+            f"{dn}.target_incentive",
+            f"{ti:g} means {_pct(ti)} of base pay; did you mean {ti:g}%? write {ti / 100:g}",
+        )
+    for f in ("base_pay", "market_reference"):
+        _too_much_money(allow, f"{dn}.{f}", getattr(dept, f), s)
+    mr = dept.market_reference
+    if mr is not None and mr > 0:
+        base = float(dept.base_pay)
+        ote = base * (1.0 + ti)
+        if ote > PLAUSIBLE["ote_market"] * mr:
+            if ti >= 1:
+                field = f"{dn}.target_incentive"
+                fix = (
+                    f"a target incentive of {ti:g} is {_pct(ti)} of base pay: did you mean "
+                    f"{ti:g}%? write {ti / 100:g}"
+                )
+            else:
+                field = f"{dn}.base_pay"
+                fix = (
+                    f"check that base_pay and market_reference are both per person per {per}, "
+                    f"in {cur}"
+                )
+            _guard(
+                allow,
+                field,
+                f"on-target earnings of {_money(ote)} {cur} (base pay {_money(base)} x "
+                f"(1 + target incentive {ti:g})) are {ote / mr:.3g}x the market reference of "
+                f"{_money(mr)}, above the plausible {PLAUSIBLE['ote_market']:g}x; {fix}",
+                also=(
+                    f"{dn}.target_incentive",
+                    f"{dn}.base_pay",
+                    f"{dn}.market_reference",
+                ),
+            )
+    if dept.roster is not None:
+        for i, p in enumerate(dept.roster.people):
+            if p.ability > PLAUSIBLE["ability"]:
+                _guard(
+                    allow,
+                    f"{dn}.roster.{i}.ability",
+                    f"the ability of roster row {i + 1} is {p.ability:g}; ability multiplies "
+                    "a person's expected results (1 is typical, 1.2 is 20% above), so "
+                    f"allowed: above 0 and at most {PLAUSIBLE['ability']:g}; if it is a "
+                    f"percentage ({p.ability:g} for {p.ability:g}%), write {p.ability / 100:g}",
+                )
+            _too_much_money(allow, f"{dn}.roster.{i}.base", p.base, s)
+    for path, m, v in _department_points(s, dn):
+        metric = s.metrics.get(m)
+        if metric is not None and metric.scale == "logit" and not 0.0 <= v <= 1.0:
+            fix = (
+                f"did you write {v:g} for {v:g}%? write {v / 100:g}"
+                if 1.0 < v <= 100.0
+                else "write it as a share between 0 and 1 (0.85 is 85%)"
+            )
+            _guard(
+                allow,
+                path,
+                f"is {v:g}, but {m!r} is a share (scale = 'logit') whose points lie between "
+                f"0 and 1, so this point is never reached; {fix}",
+            )
+    for cn, comp in dept.plan.components.items():
+        metric = s.metrics.get(comp.metric)
+        p = comp.payout
+        if metric is None:
+            continue
+        if isinstance(p, RateTable) and _is_money(s, metric):
+            for i, t in enumerate(p.tiers):
+                if t.rate > PLAUSIBLE["money_rate"]:
+                    _guard(
+                        allow,
+                        f"{dn}.curves.{cn}.tiers.{i}.rate",
+                        f"a rate of {t.rate:g} on {comp.metric!r} (in {cur}) pays "
+                        f"{_pct(t.rate)} of the money, {t.rate:g} {cur} per {cur}; did you "
+                        f"mean {t.rate:g}%? write {t.rate / 100:g}",
+                    )
+        amount = getattr(p, "amount", None)
+        if isinstance(amount, (int, float)):
+            _too_much_money(allow, f"{dn}.curves.{cn}.amount", float(amount), s)
+
+
+def _sd_scale(s: Any, m: str) -> tuple[float, str] | None:
+    """The scale a forecast sd of metric ``m`` is judged against, with the rule, or
+    ``None`` when the forecast does not say it (a company model sets the mean of a
+    metric that is not a share). Only the forecast and the metric are read, so an edit
+    of the forecast is judged as the file would be."""
+    f = s.forecast.metrics[m]
+    if f.mean is not None:
+        return max(abs(float(f.mean)), 1.0), "max(|mean|, 1)"
+    if s.metrics[m].scale == "logit":
+        return 1.0, "1 logit, for a share whose mean the company model sets"
+    return None
+
+
+def guard_forecast(s: Any) -> None:
+    """The forecast's values are plausible (:data:`PLAUSIBLE`): money below a trillion,
+    sds at most 10x the metric's scale."""
+    if s.forecast is None:
+        return
+    allow = _allowance(s)
+    for m, f in s.forecast.metrics.items():
+        metric = s.metrics[m]
+        if _is_money(s, metric):
+            for fld in ("mean", "sd", "individual_sd"):
+                _too_much_money(allow, f"forecast.{m}.{fld}", getattr(f, fld), s)
+        found = None
+        for fld in ("sd", "individual_sd"):
+            v = float(getattr(f, fld))
+            if v <= PLAUSIBLE["sd_scale"]:
+                continue  # below any scale's limit: no need to find the scale
+            found = found or _sd_scale(s, m)
+            if found is not None and v > PLAUSIBLE["sd_scale"] * found[0]:
+                unit = "logits" if metric.scale == "logit" else repr(metric.unit)
+                _guard(
+                    allow,
+                    f"forecast.{m}.{fld}",
+                    f"is {v:g}, more than {PLAUSIBLE['sd_scale']:g}x the metric's scale of "
+                    f"{found[0]:g} ({found[1]}): the forecast would be almost all "
+                    f"noise; did you type extra zeros? An sd is one standard deviation, in "
+                    f"{unit}",
+                )
+
+
+def _leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The document keys of every number of a scenario's document (a coefficient
+    written as a table is one number: its value)."""
+    if isinstance(node, dict):
+        if len(prefix) == 3 and prefix[:2] == ("company", "coefficients") and "value" in node:
+            return [prefix]
+        return [k for key, v in node.items() for k in _leaves(v, (*prefix, str(key)))]
+    if isinstance(node, list):
+        return [k for i, v in enumerate(node) for k in _leaves(v, (*prefix, str(i)))]
+    if isinstance(node, (int, float)) and not isinstance(node, bool):
+        return [prefix]
+    return []
+
+
+def _known_paths(s: Any) -> set[str]:
+    """The parameter paths of ``s`` that name one number (what
+    :func:`compmodel.parameter_paths` lists but the derived ones, computed here from the
+    document because :mod:`compmodel.paths` sits above this module), and the people of
+    rosters read from a CSV, which that list leaves out."""
+    doc = scenario_to_dict(s)
+    doc.pop("format_version", None)
+    out = {canonical_path(".".join(k)) for k in _leaves(doc, ())}
+    out.update(f"{dn}.shared_share" for dn in s.departments)
+    for dn, dept in s.departments.items():
+        if dept.roster is not None and dept.roster.source is not None:
+            for i in range(len(dept.roster)):
+                out.update(f"{dn}.roster.{i}.{f}" for f in ("base", "quota", "ability"))
+    return out
+
+
+def check_allowed(s: Any) -> None:
+    """Every path ``settings.allow_implausible`` lists is a parameter path of ``s``
+    (an unknown one is named with the nearest)."""
+    entries = getattr(s.settings, "allow_implausible", ())
+    if not entries:
+        return
+    known = _known_paths(s)
+    for e in entries:
+        if canonical_path(e) in known:
+            continue
+        near = difflib.get_close_matches(canonical_path(e), sorted(known), n=1, cutoff=0.5)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ScenarioError(
+            "settings.allow_implausible",
+            f"{e!r} is not a parameter path of this scenario.{hint} List the allowed ones "
+            "with compmodel.parameter_paths(scenario), e.g. 'sales.target_incentive'.",
+        )

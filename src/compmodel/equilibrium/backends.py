@@ -68,6 +68,15 @@ class Backend(Protocol):
         """The first best's compiled climb, where the backend has one."""
         ...
 
+    def best_of(
+        self, d: DepartmentProblem, t: np.ndarray, starts: np.ndarray, mu0: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """``d``'s best levers found by coarse climbs from the current levers (row 0 of
+        ``starts``) and the three other rows with the highest CE, everyone else at
+        ``t`` (metric means ``mu0``), with their perceived CE (what
+        :mod:`~compmodel.equilibrium.verification` asks)."""
+        ...
+
 
 def _damped(step: float, move: np.ndarray, prev: np.ndarray | None) -> float:
     """Halve a department's step (to at least 1/64) when its move reverses direction
@@ -182,6 +191,12 @@ class PythonBackend:
     def planner_climb(self) -> PlannerClimb | None:
         return None
 
+    def best_of(
+        self, d: DepartmentProblem, t: np.ndarray, starts: np.ndarray, mu0: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        x = self.best_response(d, t, list(starts), COARSE)
+        return x, self.perceived_ce(d, t, x, mu0)
+
 
 class CompiledBackend:
     """The compiled kernels (see the module docstring); built by :func:`choose_backend`."""
@@ -276,6 +291,17 @@ class CompiledBackend:
             return x, bool(met)
 
         return climb
+
+    def best_of(
+        self, d: DepartmentProblem, t: np.ndarray, starts: np.ndarray, mu0: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        sp = self.problem.space
+        idx = d.levers
+        x, v, _, _ = self._kmod.best_response(
+            self._data, t, np.ascontiguousarray(starts, dtype=float), mu0,
+            self._packed[d.name], sp.lower[idx], sp.upper[idx], False, self._gx, self._gw,
+        )  # fmt: skip
+        return np.asarray(x, dtype=float), float(v)
 
 
 def choose_backend(problem: Problem, backend: BackendName) -> PythonBackend | CompiledBackend:

@@ -85,7 +85,12 @@ class SolveDiagnostics(PicklesProxies):
     coefficients, effort costs, bounds, headcounts and the backend): a warm start
     reuses ``first_best`` exactly when the digest matches. ``search`` is ``"all"``
     (every starting profile) or ``"warm"`` (followed from a previous solution only;
-    see :func:`compmodel.solve`).
+    see :func:`compmodel.solve`). ``verified`` names the check every reported
+    equilibrium passed (:mod:`compmodel.equilibrium.verification`): ``"global"`` (a
+    grid over each department's levers plus climbs: no department gains by deviating),
+    ``"local"`` (a warm search: climbs from each department's levers, the grid for
+    non-concave plans only); ``""`` where nothing was solved for (first best, no
+    incentive, given levers).
     """
 
     converged: bool
@@ -97,6 +102,7 @@ class SolveDiagnostics(PicklesProxies):
     first_best: Mapping[str, float] | None = None
     search: str = "all"
     first_best_of: str | None = None
+    verified: str = ""
 
 
 @dataclass(frozen=True)

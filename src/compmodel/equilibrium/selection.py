@@ -31,8 +31,9 @@ from .benchmarks import first_best_key, first_best_levers, key_digest
 from .gauss_seidel import nash
 from .problem import Problem
 from .results import EquilibriumPoint, Solution, SolveDiagnostics, efficiency
+from .verification import Deviation, Verdict, verify
 
-__all__ = ["Search", "find_equilibrium"]
+__all__ = ["Search", "find_equilibrium", "verify_all"]
 
 
 @dataclass
@@ -176,7 +177,27 @@ def find_equilibrium(
         found = search_all(problem, backend, fb, warm, tol, max_sweeps, found.sweeps, found.notes)
     if not found.settled:
         raise ConvergenceError(failed(found.residual))
+    verdicts: list[Verdict] = []
+    if followed:
+        verdicts = [verify(problem, backend, found.found[0][0], warm=True)]
+        if verdicts[0].deviation is not None:
+            # the warm follow's own notes no longer apply
+            notes = [_unverified_note(verdicts[0].deviation)]
+            followed = False
+            fb = first_best_levers(problem, backend) if names else np.empty(0)
+            found = search_all(problem, backend, fb, warm, tol, max_sweeps, found.sweeps, notes)
+            if not found.settled:
+                raise ConvergenceError(failed(found.residual))
+    if not followed:
+        verdicts = verify_all(problem, backend, found, fb, tol, max_sweeps)
     points, sel = _select(problem, found)
+    vague = verdicts[sel].loose
+    if vague:
+        found.notes.append(
+            f"verified to 1e-9 of the certainty equivalent only for {', '.join(vague)}: it "
+            "is over a million times the target pay (a huge risk premium or effort cost), "
+            "so the levers are imprecise there; check risk_aversion and the effort costs"
+        )
     if len(points) > 1:
         found.notes.append(
             f"{len(points)} equilibria found; the one with the highest total surplus is "
@@ -196,5 +217,73 @@ def find_equilibrium(
         first_best=MappingProxyType(problem.space.as_dict(fb)),
         search="warm" if followed else "all",
         first_best_of=key_digest(first_best_key(problem, backend)),
+        verified=verdicts[sel].check,
     )
     return t, diag, eff
+
+
+def _unverified_note(dev: Deviation) -> str:
+    return (
+        f"the warm start's equilibrium failed the check ({dev.describe()}); every start "
+        "was searched"
+    )
+
+
+def verify_all(
+    problem: Problem, backend: Backend, found: Search, fb: np.ndarray, tol: float,
+    max_sweeps: int,
+) -> list[Verdict]:  # fmt: skip
+    """Verify every equilibrium found (the global check): their verdicts, in the order
+    of ``found.found``. One that fails is followed once more from the profitable move
+    (Gauss-Seidel, as any start); what that reaches replaces it (merged with an equal
+    one) if it passes.
+
+    Raises
+    ------
+    ConvergenceError
+        If a point still fails, saying which department gains how much by moving where.
+    """
+    ok: list[tuple[np.ndarray, list[str]]] = []
+    verdicts: list[Verdict] = []
+    for t, labels in found.found:
+        verdict = verify(problem, backend, t, warm=False)
+        if verdict.deviation is not None:
+            t, labels, verdict = _continue(
+                problem, backend, t, verdict.deviation, fb, tol, max_sweeps, ok, labels
+            )
+        for u, seen in ok:
+            if np.all(np.abs(u - t) <= 1e-6 * np.maximum(1.0, np.abs(t))):
+                seen.extend(lb for lb in labels if lb not in seen)
+                break
+        else:
+            ok.append((t, labels))
+            verdicts.append(verdict)
+    found.found[:] = ok
+    return verdicts
+
+
+def _continue(
+    problem: Problem, backend: Backend, t: np.ndarray, dev: Deviation, fb: np.ndarray,
+    tol: float, max_sweeps: int, ok: list[tuple[np.ndarray, list[str]]], labels: list[str],
+) -> tuple[np.ndarray, list[str], Verdict]:  # fmt: skip
+    """Best responses from ``t`` with ``dev`` taken: the point reached, its labels and
+    its verdict, if it passes; else a :class:`ConvergenceError` naming the move."""
+    t0 = t.copy()
+    for name, x in zip(dev.levers, dev.to, strict=True):
+        t0[problem.space.names.index(name)] = x
+    t1, settled, _, _ = nash(problem, backend, t0, fb, tol, max_sweeps, tuple(u for u, _ in ok))
+    verdict = verify(problem, backend, t1, warm=False) if settled else None
+    if verdict is not None and verdict.deviation is None:
+        return t1, [*labels, "verification"], verdict
+    then = "best responses did not settle"
+    if verdict is not None and verdict.deviation is not None:
+        then = verdict.deviation.describe()
+    raise ConvergenceError(
+        f"the search settled at levers that are not an equilibrium: {dev.describe()}; "
+        f"followed from there, {then}" + ". Things to try:\n"
+        "  1. Smooth the plan: steps, lump sums and gates make best responses jump; try "
+        "linear pieces or marginal tiers.\n"
+        "  2. Add or tighten lever bounds ([company.levers.<dept>.<lever>] lower/upper).\n"
+        "  3. Check risk aversion and effort costs for values far outside the usual range.\n"
+        "  4. Tighten tol, or raise max_sweeps, in compmodel.solve(...)."
+    )
