@@ -485,6 +485,58 @@ def best_response(
 
 
 @jit
+def deviation_gains(
+    model: Any, t: FloatArray, depts: Any, lo_all: FloatArray, hi_all: FloatArray,
+    starts: FloatArray, offsets: Any, climb_all: bool, gl_x: FloatArray, gl_w: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    """Every department's best deviation from ``t`` in one call (what
+    :mod:`compmodel.equilibrium.verification` asks): for department ``k`` (in ``depts``
+    order) the rows ``offsets[k]:offsets[k+1]`` of ``starts`` (the first its current
+    levers; columns beyond its levers unused). ``climb_all``: the coarse
+    :func:`best_response` from them (the current levers and the three best rows
+    climbed); otherwise a coarse climb from the current levers and the CE at every
+    other row, climbing on from the best row where it beats them. Returns per department its CE at ``t``, the best CE found, and the best
+    levers (padded to the widest department)."""
+    mu0, _ = _means_jacobian_packed(t, model, np.empty(0, dtype=np.int64))
+    n = offsets.size - 1
+    ces = np.empty(n)
+    bests = np.empty(n)
+    xs = np.zeros((n, starts.shape[1]))
+    k = 0
+    for dept in depts:
+        idx = dept[0]
+        m = idx.size
+        rows = np.ascontiguousarray(starts[offsets[k] : offsets[k + 1], :m])
+        ce = perceived_ce(model, t, t[idx].copy(), mu0, dept, gl_x, gl_w)[0]
+        ces[k] = ce
+        if climb_all:
+            x, v, _, _ = best_response(
+                model, t, rows, mu0, dept, lo_all[idx], hi_all[idx], False, gl_x, gl_w
+            )
+        else:
+            x, v, _ = climb(
+                model, t, rows[0], mu0, dept, lo_all[idx], hi_all[idx], 1.0 + abs(ce), False,
+                gl_x, gl_w,
+            )  # fmt: skip
+            better = -1
+            for r in range(1, rows.shape[0]):
+                vr = perceived_ce(model, t, rows[r], mu0, dept, gl_x, gl_w)[0]
+                if vr > v:
+                    x, v, better = rows[r].copy(), vr, r
+            if better > 0:  # a grid point beats the levers: climb on from it
+                xc, vc, _ = climb(
+                    model, t, rows[better], mu0, dept, lo_all[idx], hi_all[idx],
+                    1.0 + abs(ce), False, gl_x, gl_w,
+                )  # fmt: skip
+                if vc > v:
+                    x, v = xc, vc
+        bests[k] = v
+        xs[k, :m] = x
+        k += 1
+    return ces, bests, xs
+
+
+@jit
 def first_order_conditions(
     model: Any, t: FloatArray, depts: Any, gl_x: FloatArray, gl_w: FloatArray
 ) -> FloatArray:

@@ -16,7 +16,7 @@ sweep of best responses and the first-order conditions are computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -68,13 +68,16 @@ class Backend(Protocol):
         """The first best's compiled climb, where the backend has one."""
         ...
 
-    def best_of(
-        self, d: DepartmentProblem, t: np.ndarray, starts: np.ndarray, mu0: np.ndarray
-    ) -> tuple[np.ndarray, float]:
-        """``d``'s best levers found by coarse climbs from the current levers (row 0 of
-        ``starts``) and the three other rows with the highest CE, everyone else at
-        ``t`` (metric means ``mu0``), with their perceived CE (what
-        :mod:`~compmodel.equilibrium.verification` asks)."""
+    def deviations(
+        self, t: np.ndarray, starts: Sequence[np.ndarray], climb_all: bool = True
+    ) -> list[tuple[float, float, np.ndarray]]:
+        """For each department with levers (in order), its perceived CE at ``t``, the
+        best CE found from its ``starts`` rows (the first its current levers), everyone
+        else at ``t``, and the levers that reach it (what
+        :mod:`~compmodel.equilibrium.verification` asks). ``climb_all``: coarse climbs
+        from the current levers and the three other rows with the highest CE;
+        otherwise a climb from the current levers and the CE at each other row,
+        climbing on from the best row where it beats them."""
         ...
 
 
@@ -191,11 +194,22 @@ class PythonBackend:
     def planner_climb(self) -> PlannerClimb | None:
         return None
 
-    def best_of(
-        self, d: DepartmentProblem, t: np.ndarray, starts: np.ndarray, mu0: np.ndarray
-    ) -> tuple[np.ndarray, float]:
-        x = self.best_response(d, t, list(starts), COARSE)
-        return x, self.perceived_ce(d, t, x, mu0)
+    def deviations(
+        self, t: np.ndarray, starts: Sequence[np.ndarray], climb_all: bool = True
+    ) -> list[tuple[float, float, np.ndarray]]:
+        mu0 = self.problem.model.means(t)
+        movers = [d for d in self.problem.depts if d.levers.size]
+        out = []
+        for d, rows in zip(movers, starts, strict=True):
+            x = self.best_response(d, t, list(rows if climb_all else rows[:1]), COARSE)
+            v = self.perceived_ce(d, t, x, mu0)
+            scanned = [] if climb_all else [(self.perceived_ce(d, t, r, mu0), r) for r in rows[1:]]
+            top = max(scanned, key=lambda pair: pair[0], default=None)
+            if top is not None and top[0] > v:  # a grid point beats the levers: climb on
+                x = self.best_response(d, t, [top[1]], COARSE)
+                v = max(self.perceived_ce(d, t, x, mu0), top[0])
+            out.append((self.perceived_ce(d, t, t[d.levers], mu0), v, x))
+        return out
 
 
 class CompiledBackend:
@@ -292,16 +306,25 @@ class CompiledBackend:
 
         return climb
 
-    def best_of(
-        self, d: DepartmentProblem, t: np.ndarray, starts: np.ndarray, mu0: np.ndarray
-    ) -> tuple[np.ndarray, float]:
+    def deviations(
+        self, t: np.ndarray, starts: Sequence[np.ndarray], climb_all: bool = True
+    ) -> list[tuple[float, float, np.ndarray]]:
+        """One compiled call for every department."""
         sp = self.problem.space
-        idx = d.levers
-        x, v, _, _ = self._kmod.best_response(
-            self._data, t, np.ascontiguousarray(starts, dtype=float), mu0,
-            self._packed[d.name], sp.lower[idx], sp.upper[idx], False, self._gx, self._gw,
+        width = max(rows.shape[1] for rows in starts)
+        flat = np.zeros((sum(rows.shape[0] for rows in starts), width))
+        offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+        for k, rows in enumerate(starts):
+            offsets[k + 1] = offsets[k] + rows.shape[0]
+            flat[offsets[k] : offsets[k + 1], : rows.shape[1]] = rows
+        ces, bests, xs = self._kmod.deviation_gains(
+            self._data, t, self._depts, sp.lower, sp.upper, flat, offsets, climb_all,
+            self._gx, self._gw,
         )  # fmt: skip
-        return np.asarray(x, dtype=float), float(v)
+        return [
+            (float(ces[k]), float(bests[k]), np.asarray(xs[k, : rows.shape[1]], dtype=float))
+            for k, rows in enumerate(starts)
+        ]
 
 
 def choose_backend(problem: Problem, backend: BackendName) -> PythonBackend | CompiledBackend:
