@@ -549,7 +549,7 @@ def _roots(base: Path | None, allow_dirs: Sequence[str | os.PathLike[str]]) -> t
         raise ScenarioError(
             "allow_dirs",
             f"must be a list of folders, got {_given(allow_dirs)}; e.g. "
-            "allow_dirs=['../shared'] (a list even for one folder)",
+            "allow_dirs=['../company'] (a list even for one folder)",
         )
     for i, a in enumerate(allow_dirs):
         if not isinstance(a, (str, os.PathLike)) or str(a) == "":

@@ -437,7 +437,7 @@ class Modifier:
 class Clawback:
     """Pay taken back in proportion to a metric (a deduction, never a payment).
 
-    Two forms (DESIGN.md section 3):
+    Two forms:
 
     * a share of the commission on late or cancelled orders: ``share`` of the rate at
       target of the component ``rate_of`` (currency per metric unit), applied to a

@@ -122,7 +122,7 @@ after the sale: ``(concessions + rework + lost_customers + staff turnover caused
 infeasible promises) / N_sales``, for a clawback of a share kappa of it). With this
 split ``value = N_sales * shipped_margin - N_sales * promise_cost - (terms sales does
 not move)``, so a risk-neutral sales force credited on margin and charged kappa = 1 of
-its promise cost chooses the first-best over-promising (THEORY.md section 4).
+its promise cost chooses the first-best over-promising (docs/reference-company.md).
 
 Shares (OTIF, defect rate, retention) enter the money at their medians (the model
 without noise); the forecast's noise is what plans pay on.
@@ -682,7 +682,7 @@ class ManufacturerModel(PackedModel):
 
 
 #: Sales crediting and clawbacks (see the module docstring): the metrics a commission can
-#: be credited on, and the two clawback forms of DESIGN.md section 3.
+#: be credited on, and the two clawback forms (docs/scenario-format.md, clawbacks).
 CREDITING = Crediting(
     metrics={
         "bookings": "at booking",
