@@ -3,7 +3,7 @@
 The generic kernels are compiled per plug-in from a generated module named by a hash of
 every source they compile (compmodel._kernels). The oracle is Holmström-Milgrom (1987)
 on a toy plug-in whose output is ``SLOPE x effort``: the equilibrium effort is
-``beta x SLOPE / c`` (THEORY.md section 1, data/samples/theory/hm87.toml), so editing
+``beta x SLOPE / c`` (Holmström & Milgrom 1987, data/samples/theory/hm87.toml), so editing
 the plug-in's equation from SLOPE = 1 to 2 must double it, in a new process that finds
 the old kernels in the cache.
 """

@@ -224,7 +224,7 @@ def test_gain_split_adds_up() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# THEORY.md section 4: kappa = 1 gives the first-best over-promising
+# docs/reference-company.md: kappa = 1 gives the first-best over-promising
 # --------------------------------------------------------------------------------------
 def _kappa_scenario(kappa: float) -> cm.Scenario:
     s = scenario("acme_today")
@@ -298,7 +298,7 @@ def test_margin_on_delivery_curbs_overpromising() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# DESIGN.md section 6: risk neutrality, full line of sight and a measure equal to value
+# risk neutrality, full line of sight and a measure equal to value (docs/behaviour.md)
 # --------------------------------------------------------------------------------------
 def _value_share_scenario(share: float) -> cm.Scenario:
     """Every department paid ``1 - share`` on its own output, ``share`` on profit.

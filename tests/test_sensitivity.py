@@ -1,4 +1,4 @@
-"""Sweeps and the tornado: closed forms of THEORY.md section 1, executors, errors.
+"""Sweeps and the tornado: the Holmström-Milgrom (1987) closed forms (docs/behaviour.md), executors, errors.
 
 Oracle: Holmström & Milgrom (1987), one task (``data/samples/theory/hm87.toml``), with
 binding participation and a zero market reference. For a commission beta (USD per unit),
@@ -42,7 +42,7 @@ def test_sweep_matches_the_closed_form_and_finds_the_optimal_commission() -> Non
     op = figures(frame, "operating_profit")
     np.testing.assert_allclose(effort.to_numpy(), np.array(betas) / C, rtol=1e-7)
     np.testing.assert_allclose(op.to_numpy(), [profit(b) for b in betas], rtol=1e-7)
-    beta_star = P / (1 + R * C * SIGMA2)  # 0.3664 (THEORY.md section 1)
+    beta_star = P / (1 + R * C * SIGMA2)  # 0.3664 (Holmström & Milgrom 1987)
     assert op.idxmax() == pytest.approx(beta_star, abs=1e-3)
     conv = figures(frame, "converged", "diagnostics")
     assert conv.eq(1.0).all()

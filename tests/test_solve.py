@@ -1,4 +1,4 @@
-"""Behaviour against contract theory (THEORY.md sections 1-3), through the public API.
+"""Behaviour against contract theory (docs/behaviour.md, "Checked against contract theory"), through the public API.
 
 Every case is a TOML file under data/samples/theory/, loaded as a user would, with the
 commission set through parameter paths. Tolerances: 1e-6 relative, 1e-9 absolute at zero.
@@ -63,7 +63,7 @@ def test_hm87_agent_side(beta: float) -> None:
 
 
 def test_hm87_optimal_commission_and_efficiency_under_binding_participation() -> None:
-    """beta* = p / (1 + r c sigma^2) = 0.3664, e* = 0.2819 (THEORY.md section 1)."""
+    """beta* = p / (1 + r c sigma^2) = 0.3664, e* = 0.2819 (Holmström & Milgrom 1987; docs/behaviour.md)."""
     s = load("hm87")
     beta_star = maximise_profit(s, "agent.target_incentive", 0.0, 1.0)
     closed = P / (1 + R * C * S2)
@@ -246,7 +246,7 @@ def test_team_identification_restores_the_first_best() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# non-linear curves at r = 0 (THEORY.md section 3)
+# non-linear curves at r = 0 (the cap and quota rows of docs/behaviour.md's table)
 # --------------------------------------------------------------------------------------
 def test_cap_stops_effort_short_of_the_cap() -> None:
     sol = cm.solve(load("cap"))
