@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import special
 
 from ._pickling import PicklesProxies
-from .errors import ScenarioError
+from .errors import ScenarioError, given
 from .pay import PersonPlan, PlanMoments, forecast_of, person_plan, plan_moments
 from .plans import PayoutCurve
 from .scenario import Department, Scenario
@@ -76,12 +76,6 @@ def _bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n:.0f} bytes"
-
-
-def _given(value: object) -> str:
-    """What a caller passed, for a message: its type and a short repr."""
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def draw_memory(scenario: Scenario, n_draws: int, *, extra_series: int = 0) -> int:
@@ -133,7 +127,7 @@ def check_draws(
     if isinstance(n_draws, (bool, np.bool_)) or not isinstance(n_draws, (int, np.integer)):
         raise ScenarioError(
             "n_draws",
-            f"must be a whole number >= 100, got {_given(n_draws)}; e.g. n_draws=20_000",
+            f"must be a whole number >= 100, got {given(n_draws)}; e.g. n_draws=20_000",
         )
     if n_draws < 100:
         raise ScenarioError(
@@ -142,7 +136,7 @@ def check_draws(
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise ScenarioError(
             "seed",
-            f"must be a whole number >= 0, got {_given(seed)}; the same seed gives the "
+            f"must be a whole number >= 0, got {given(seed)}; the same seed gives the "
             "same draws, e.g. seed=0",
         )
     if seed < 0:

@@ -15,7 +15,7 @@ A warm start carries what it needs in the solution it starts from
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 __all__ = ["Memo", "clear_caches", "sizes"]
@@ -57,11 +57,6 @@ class Memo(Generic[V]):
                 self._data.pop(next(iter(self._data)))
             self._data[key] = value
         return value
-
-    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
-        """The value for ``key``, made by ``make()`` (outside the lock) when missing."""
-        found = self.get(key)
-        return found if found is not None else self.put(key, make())
 
     def clear(self) -> None:
         with _LOCK:

@@ -14,6 +14,7 @@ __all__ = [
     "PlanError",
     "RosterError",
     "ScenarioError",
+    "given",
 ]
 
 
@@ -58,3 +59,9 @@ class ParameterPathError(ScenarioError, KeyError):
 
 class ConvergenceError(CompmodelError, RuntimeError):
     """The equilibrium search did not settle; the message is a numbered checklist."""
+
+
+def given(value: object) -> str:
+    """What a caller passed, for an error message: its type and a short repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"

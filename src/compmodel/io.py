@@ -29,7 +29,7 @@ import tomli_w
 
 from . import caches, kinds, validate
 from .document import FORMAT_VERSION, scenario_to_dict
-from .errors import PlanError, RosterError, ScenarioError
+from .errors import PlanError, RosterError, ScenarioError, given
 from .plans import (
     Clawback,
     Component,
@@ -430,12 +430,6 @@ _TOML_FIX = "save it as UTF-8 (in Notepad: Save As > Encoding: UTF-8)"
 _CSV_FIX = "save it as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8)"
 
 
-def _given(value: object) -> str:
-    """What a caller passed, for a message: its type and a short repr."""
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
-
-
 def _path_arg(path: Any, function: str, error: type[ScenarioError]) -> Path:
     """``path`` (an argument of ``function``) as a :class:`Path`, or ``error`` saying
     that a file path is wanted (text or ``pathlib.Path``)."""
@@ -449,7 +443,7 @@ def _path_arg(path: Any, function: str, error: type[ScenarioError]) -> Path:
     example = "data/samples/acme.toml" if function == "load_scenario" else "sales_roster.csv"
     raise error(
         "path",
-        f"must be the path of a file, as text or a pathlib.Path, got {_given(path)}; "
+        f"must be the path of a file, as text or a pathlib.Path, got {given(path)}; "
         f"e.g. {function}({example!r})",
     )
 
@@ -548,14 +542,14 @@ def _roots(base: Path | None, allow_dirs: Sequence[str | os.PathLike[str]]) -> t
     ):
         raise ScenarioError(
             "allow_dirs",
-            f"must be a list of folders, got {_given(allow_dirs)}; e.g. "
+            f"must be a list of folders, got {given(allow_dirs)}; e.g. "
             "allow_dirs=['../company'] (a list even for one folder)",
         )
     for i, a in enumerate(allow_dirs):
         if not isinstance(a, (str, os.PathLike)) or str(a) == "":
             raise ScenarioError(
                 f"allow_dirs[{i}]",
-                f"must be a folder path, as text or a pathlib.Path, got {_given(a)}",
+                f"must be a folder path, as text or a pathlib.Path, got {given(a)}",
             )
     return ((base or Path.cwd()).resolve(), *(Path(a).resolve() for a in allow_dirs))
 
@@ -608,11 +602,11 @@ def scenario_from_dict(
         raise ScenarioError(
             "",
             f"a scenario document must be a table (a dict, as tomllib.load gives), got "
-            f"{_given(doc)}; to read a file use compmodel.load_scenario(path)",
+            f"{given(doc)}; to read a file use compmodel.load_scenario(path)",
         )
     if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
         raise ScenarioError(
-            "base_dir", f"must be a folder path, as text or a pathlib.Path, got {_given(base_dir)}"
+            "base_dir", f"must be a folder path, as text or a pathlib.Path, got {given(base_dir)}"
         )
     base = Path(base_dir) if base_dir is not None else None
     roots = _roots(base, allow_dirs)

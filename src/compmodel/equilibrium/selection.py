@@ -63,9 +63,12 @@ class Search:
             )
 
 
-def warm_first_best(problem: Problem, backend: Backend, warm: Solution) -> np.ndarray:
+def warm_first_best(
+    problem: Problem, backend: Backend, warm: Solution, digest: str | None
+) -> np.ndarray:
     """The first best a warm search starts from: the warm start's own where the model
-    is the same (its digest matches), else a coarse climb from it."""
+    is the same (``digest``, of this problem's first-best key, matches the warm
+    start's), else a coarse climb from it."""
     names = problem.space.names
     if not names:
         return np.empty(0)
@@ -73,7 +76,6 @@ def warm_first_best(problem: Problem, backend: Backend, warm: Solution) -> np.nd
     if warm_fb is None:
         return first_best_levers(problem, backend)
     start = np.array([warm_fb[n] for n in names])
-    digest = key_digest(first_best_key(problem, backend))
     if digest is not None and digest == warm.diagnostics.first_best_of:
         return start
     return first_best_levers(problem, backend, start)
@@ -167,9 +169,10 @@ def find_equilibrium(
     given the last residual.
     """
     names = problem.space.names
+    digest = key_digest(first_best_key(problem, backend))
     found, followed = Search(), False
     if follow and warm is not None:
-        fb = warm_first_best(problem, backend, warm)
+        fb = warm_first_best(problem, backend, warm, digest)
         found = follow_warm(problem, backend, warm, fb, tol, max_sweeps)
         followed = found.settled
     if not followed:
@@ -216,7 +219,7 @@ def find_equilibrium(
         notes=tuple(found.notes),
         first_best=MappingProxyType(problem.space.as_dict(fb)),
         search="warm" if followed else "all",
-        first_best_of=key_digest(first_best_key(problem, backend)),
+        first_best_of=digest,
         verified=verdicts[sel].check,
     )
     return t, diag, eff
