@@ -20,7 +20,11 @@ equivalent is
     ``CE(x) = E - (r/2) V - (1/2) (x - x0)' C (x - x0)``
 
 and its gradient ``(dE/dm - (r/2) dV/dm) * LoS @ dm/dx - C (x - x0)``; ``dE/dm`` and
-``dV/dm`` come from Stein's identity on the closed forms, ``dm/dx`` from the model's
+``dV/dm`` come from Stein's identity on the closed forms. Under exact CARA (the
+default, ``settings.certainty_equivalent``) ``E - (r/2) V`` is replaced by
+``-(1/r) log E[exp(-r pay)]`` from :func:`compmodel.cara.structured_log_mgf` (the same
+function the Python backend calls), its gradient by Stein's identity under the tilted
+measure; ``dm/dx`` from the model's
 own compiled Jacobian (exact, forward mode).
 
 Pay is a sum of components, each a piecewise polynomial of one plan variable (normal
@@ -37,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from compmodel._jit import jit
+from compmodel.cara import structured_log_mgf
 from compmodel.moments import _GL_NODES, _gl_rule, _logit_with_score, _normal_with_score
 
 FloatArray = np.ndarray
@@ -67,11 +72,15 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     if d.plan is None:
         empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=float)
         plan = (empty_i, empty_f, empty_f, empty_f, np.empty(0, dtype=np.bool_))
-        return (idx, rest, cost, float(d.risk_aversion), plan, _NO_COMPS, _NO_PAIRS, _NO_FACT)
+        return (idx, rest, cost, float(d.risk_aversion), plan, _NO_COMPS, _NO_PAIRS, _NO_FACT,
+                (False, _NO_CARA))  # fmt: skip
     mom = d.moments
     if mom is None or mom.general or not mom.has_gradient:
         return None
     if mom.kernel_arrays is None:  # packed once: the same moments serve many problems
+        return None
+    exact = d.rule == "cara" and d.risk_aversion > 0.0 and not _normal_pay(mom)
+    if exact and mom.cara_arrays is None:
         return None
     pp = d.plan
     plan = (
@@ -81,13 +90,26 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         np.asarray(mom.sd, dtype=float),
         np.asarray(pp.logit, dtype=np.bool_),
     )
-    return (idx, rest, cost, float(d.risk_aversion), plan, *mom.kernel_arrays)
+    cara = (True, mom.cara_arrays) if exact else (False, _NO_CARA)
+    return (idx, rest, cost, float(d.risk_aversion), plan, *mom.kernel_arrays, cara)
+
+
+def _normal_pay(mom: Any) -> bool:
+    """Whether pay is linear in normal metrics (mean-variance is then the exact CE)."""
+    from compmodel.pay import _gaussian
+
+    return bool(_gaussian(mom.pp))
 
 
 _EMPTY_I = np.empty(0, dtype=np.int64)
 _NO_COMPS = (_EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)), np.empty((0, 2, 1, 1)))
 _NO_PAIRS = (_EMPTY_I, _EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)))
 _NO_FACT = (_EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.empty((0, 1, 1)), np.zeros(1, np.int64), 0)
+_NO_CARA = (
+    _EMPTY_I, np.empty((0, 0)), _EMPTY_I, np.zeros(1, np.int64), _EMPTY_I, np.empty((0, 0)),
+    _EMPTY_I, np.empty((0, 1, 1)), _EMPTY_I, np.empty((0, 1, 1)), _EMPTY_I, np.empty((0, 0)),
+    _EMPTY_I,
+)  # fmt: skip
 
 
 def _moment_arrays(mom: Any) -> tuple[Any, Any, Any] | None:
@@ -146,7 +168,7 @@ def planner_arrays(space: Any, value_metric: int) -> tuple[Any, ...]:
     linear = np.array([[[[0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]]]])  # f = m and f^2 = m^2
     comps = (np.zeros(1, np.int64), no_breaks, np.zeros(1, np.int64), np.zeros((1, 1, 3)), linear)
     rest = np.ascontiguousarray(space.rest, dtype=float)
-    return (idx, rest, weighted, 0.0, plan, comps, _NO_PAIRS, _NO_FACT)
+    return (idx, rest, weighted, 0.0, plan, comps, _NO_PAIRS, _NO_FACT, (False, _NO_CARA))
 
 
 def _pad(polys: list[tuple[FloatArray, FloatArray]]) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -288,8 +310,8 @@ def perceived_ce(
     gl_x: FloatArray, gl_w: FloatArray,
 ) -> tuple[float, FloatArray]:  # fmt: skip
     """A person's perceived ``CE(x)`` and its gradient (module docstring)."""
-    idx, rest, cost, r, plan, comps, pairs, fact = dept
-    midx, base_mean, los, _, _ = plan
+    idx, rest, cost, r, plan, comps, pairs, fact, cara = dept
+    midx, base_mean, los, sd, logit = plan
     t2 = t.copy()
     for j in range(idx.size):
         t2[idx[j]] = x[j]
@@ -304,13 +326,20 @@ def perceived_ce(
         if midx[v] >= 0:
             m0 = mu0[midx[v]]
             means[v] = m0 + los[v] * (mu[midx[v]] - m0)
-    e, var, ge, gv = pay_moments(means, plan, comps, pairs, fact, gl_x, gl_w)
+    if cara[0]:  # exact CARA: -(1/r) log E[exp(-r pay)]
+        lmgf, glmgf = structured_log_mgf(means, sd, logit, cara[1], r, gl_x, gl_w, 1)
+        pay_ce = -lmgf / r
+        g_pay = -glmgf / r
+    else:
+        e, var, ge, gv = pay_moments(means, plan, comps, pairs, fact, gl_x, gl_w)
+        pay_ce = e - 0.5 * r * var
+        g_pay = ge - 0.5 * r * gv
     for v in range(midx.size):
         if midx[v] >= 0:
-            g = (ge[v] - 0.5 * r * gv[v]) * los[v]
+            g = g_pay[v] * los[v]
             for j in range(idx.size):
                 grad[j] += g * dmu[midx[v], j]
-    return e - 0.5 * r * var - effort, grad
+    return pay_ce - effort, grad
 
 
 @jit

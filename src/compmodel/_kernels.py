@@ -44,7 +44,7 @@ __all__ = ["cache_dir", "kernels_for"]
 _HERE = Path(__file__).resolve().parent
 _TEMPLATE = _HERE / "_compiled.py"
 #: compmodel's own sources the generated kernels compile (with the template)
-_OWN = (_HERE / "moments.py", _HERE / "_jit.py")
+_OWN = (_HERE / "moments.py", _HERE / "cara.py", _HERE / "_jit.py")
 _BEGIN, _END = "# <plug-in equations>", "# </plug-in equations>"
 _LOADED: dict[tuple[str, str, str], ModuleType] = {}
 #: this process's kernels per plug-in: a plug-in module is imported once per process, so

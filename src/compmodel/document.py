@@ -118,6 +118,8 @@ def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
         "turnover_sensitivity": s.settings.turnover_sensitivity,
         "replacement_cost": s.settings.replacement_cost,
     }
+    if s.settings.certainty_equivalent != "cara":
+        doc["settings"]["certainty_equivalent"] = s.settings.certainty_equivalent
     allow = getattr(s.settings, "allow_implausible", ())
     if allow:
         doc["settings"]["allow_implausible"] = list(allow)

@@ -74,7 +74,7 @@ _TOP = {
 }  # fmt: skip
 _SETTINGS = {
     "participation", "payroll_tax_rate", "turnover_sensitivity", "replacement_cost",
-    "allow_implausible",
+    "allow_implausible", "certainty_equivalent",
 }  # fmt: skip
 _COMPANY = {"kind", "coefficients", "options", "levers", "means", "cost_cross", "model"}
 _LEVER = {"rest", "cost", "value", "lower", "upper", "unit", "description"}
@@ -700,6 +700,11 @@ def scenario_from_dict(
         allow_implausible=validate.allow_list(
             s_raw.get("allow_implausible", []), "settings.allow_implausible"
         ),
+        certainty_equivalent=_str(
+            s_raw.get("certainty_equivalent", "cara"),
+            "settings.certainty_equivalent",
+            ("cara", "mean_variance"),
+        ),  # type: ignore[arg-type]
     )
     depts_raw = d.get("departments", {})
     if not isinstance(depts_raw, dict) or not depts_raw:
@@ -745,6 +750,7 @@ def _default_at(where: tuple[str, ...]) -> Any:
             "payroll_tax_rate": 0.0,
             "turnover_sensitivity": 0.0,
             "replacement_cost": 0.5,
+            "certainty_equivalent": "cara",
         }.get(key, _NO_DEFAULT)
     if table == "company" and where == ("company", "kind"):
         return "none"

@@ -395,7 +395,11 @@ def _children(node: Any, keys: Sequence[str | int]) -> Mapping[str, Any] | Seque
     if isinstance(node, (list, tuple)):
         return node
     if head == "settings" and n == 1:
-        return {"participation": _TEXT, **{f: getattr(node, f) for f in _SETTINGS_NUMBERS}}
+        return {
+            "participation": _TEXT,
+            "certainty_equivalent": _TEXT,
+            **{f: getattr(node, f) for f in _SETTINGS_NUMBERS},
+        }
     if head == "company" and n == 1:
         return {
             "coefficients": node.coefficients,

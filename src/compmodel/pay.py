@@ -26,7 +26,7 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from scipy import special
@@ -34,6 +34,7 @@ from scipy import special
 from . import _compiled as kernels
 from . import caches
 from ._jit import jit
+from .cara import structured_log_mgf
 from .errors import ScenarioError
 from .moments import (
     _GL_NODES,
@@ -50,7 +51,23 @@ from .moments import (
 from .plans import Component, Direction, indicator
 from .scenario import Department, Forecast, Scenario
 
-__all__ = ["PayMoments", "PersonPlan", "PlanMoments", "concave", "person_plan", "plan_moments"]
+__all__ = [
+    "CertaintyEquivalent",
+    "PayMoments",
+    "PersonPlan",
+    "PlanMoments",
+    "cara_structure",
+    "concave",
+    "person_plan",
+    "plan_moments",
+]
+
+#: How a person values uncertain pay: ``"cara"`` (exact, ``-(1/r) log E[exp(-r pay)]``)
+#: or ``"mean_variance"`` (``E - (r/2) Var``, the standard approximation).
+CertaintyEquivalent = Literal["cara", "mean_variance"]
+#: Metrics a gate or modifier may multiply pay by before the exact CE needs more than
+#: a three-dimensional grid (beyond: mean-variance, with a note).
+MAX_OUTER = 3
 
 
 @dataclass(frozen=True)
@@ -308,6 +325,95 @@ def _prod(polys: list[PiecewisePoly]) -> PiecewisePoly:
     return out
 
 
+def _merged(pp: PersonPlan, c: int) -> dict[int, PiecewisePoly]:
+    """Component ``c``'s factors (payout, gate, modifier), those on one metric multiplied."""
+    out: dict[int, PiecewisePoly] = {}
+    for f in pp.factors(c):
+        out[f.var] = out[f.var] * f.poly if f.var in out else f.poly
+    return out
+
+
+def _packed(polys: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """Breaks (padded with +inf), their counts and coefficients (padded with 0)."""
+    nb = max((b.size for b, _ in polys), default=0)
+    deg = max((c.shape[1] for _, c in polys), default=1)
+    breaks = np.full((len(polys), nb), np.inf)
+    counts = np.zeros(len(polys), dtype=np.int64)
+    coefs = np.zeros((len(polys), nb + 1, deg))
+    for i, (b, c) in enumerate(polys):
+        breaks[i, : b.size] = b
+        counts[i] = b.size
+        coefs[i, : c.shape[0], : c.shape[1]] = c
+    return breaks, counts, coefs
+
+
+def cara_structure(pp: PersonPlan) -> tuple[np.ndarray, ...] | None:
+    """A plan as :func:`compmodel.cara.structured_log_mgf` integrates it, or ``None``
+    where its metrics are correlated or more than :data:`MAX_OUTER` of them gate or
+    modify pay (the exact CE then needs a joint integration this module leaves to
+    mean-variance).
+
+    Each component's factors on one metric are multiplied; its payout metric is
+    *inner* unless another factor of some component (a gate, a modifier) lies on it,
+    which makes it *outer* (integrated on the grid). Returns ``(outer metrics, their
+    breaks, counts, per-component factor offsets, each factor's outer index, breaks,
+    counts, coefficients, per-component inner group (-1: none), coefficients on the
+    group's breaks, inner metrics, their breaks, counts)``.
+    """
+    used = sorted({f.var for c in range(len(pp.components)) for f in pp.factors(c)})
+    sub = pp.cov[np.ix_(used, used)]
+    if np.any(sub - np.diag(np.diag(sub)) != 0.0):
+        return None
+    merged = [_merged(pp, c) for c in range(len(pp.components))]
+    payout = [var for _, var, _, _ in pp.components]
+    outer = sorted({v for c, m in enumerate(merged) for v in m if v != payout[c]})
+    if len(outer) > MAX_OUTER:
+        return None
+    inner = sorted({payout[c] for c in range(len(merged)) if payout[c] not in outer})
+    fstart, fouter, fpolys, cgroup = [0], [], [], []
+    for c, m in enumerate(merged):
+        for v in outer:
+            if v in m:
+                fouter.append(outer.index(v))
+                fpolys.append((m[v].breaks, m[v].coefs))
+        fstart.append(len(fouter))
+        cgroup.append(inner.index(payout[c]) if payout[c] in inner else -1)
+    group_breaks = []
+    for v in inner:
+        polys = [merged[c][v] for c in range(len(merged)) if payout[c] == v]
+        group_breaks.append(np.unique(np.concatenate([p.breaks for p in polys])))
+    aligned = []
+    for c, m in enumerate(merged):
+        if cgroup[c] >= 0:
+            aligned.append((group_breaks[cgroup[c]], m[payout[c]]._on(group_breaks[cgroup[c]])))
+        else:
+            aligned.append((np.empty(0), np.zeros((1, 1))))
+    outer_breaks = []
+    for k in range(len(outer)):
+        parts = [fpolys[f][0] for f in range(len(fouter)) if fouter[f] == k]
+        outer_breaks.append((np.unique(np.concatenate(parts)), np.zeros((1, 1))))
+    ob, oc, _ = _packed(outer_breaks)
+    fb, fc, fcoefs = _packed(fpolys)
+    _, _, ccoefs = _packed(aligned)
+    ib, ic, _ = _packed([(b, np.zeros((1, 1))) for b in group_breaks])
+    ints = functools.partial(np.asarray, dtype=np.int64)
+    return (
+        ints(outer), ob, oc, ints(fstart), ints(fouter), fb, fc, fcoefs, ints(cgroup), ccoefs,
+        ints(inner), ib, ic,
+    )  # fmt: skip
+
+
+def _gaussian(pp: PersonPlan) -> bool:
+    """Whether pay is linear in normal metrics (no gate, modifier or kink): pay is then
+    normal and the mean-variance CE is exact."""
+    if pp.modifier is not None:
+        return False
+    for _, var, poly, gate in pp.components:
+        if gate is not None or pp.logit[var] or poly.breaks.size or poly.degree > 1:
+            return False
+    return True
+
+
 class PayMoments:
     """Mean and variance of a person's incentive pay as a function of the plan means.
 
@@ -506,6 +612,57 @@ class PayMoments:
                 var_total += 2.0 * (ecd - e[c] * e[d])
                 grad_v[vi] += 2.0 * (decd - de[c] * e[d] - e[c] * de[d])
         return math.fsum(e), max(var_total, 0.0), grad_e, grad_v
+
+    @functools.cached_property
+    def cara_arrays(self) -> tuple[np.ndarray, ...] | None:
+        """This plan for the exact CE (:func:`cara_structure`; ``None``: see there)."""
+        return cara_structure(self.pp)
+
+    @functools.cached_property
+    def exact_cara(self) -> bool:
+        """Whether the exact CARA CE applies: pay normal (mean-variance is then exact)
+        or a structure :mod:`compmodel.cara` integrates."""
+        return _gaussian(self.pp) or self.cara_arrays is not None
+
+    def log_mgf(self, mean: np.ndarray, r: float, refine: int = 1) -> tuple[float, np.ndarray]:
+        """``log E[exp(-r pay)]`` and its gradient in the plan means (needs
+        :attr:`cara_arrays`)."""
+        structure = self.cara_arrays
+        if structure is None:
+            raise ValueError("this plan's pay needs a joint integration (cara_structure)")
+        gx, gw = _gl_rule(_GL_NODES)
+        logit = np.asarray(self.pp.logit, dtype=np.bool_)
+        value, grad = structured_log_mgf(
+            np.asarray(mean, dtype=float), self.sd, logit, structure, float(r), gx, gw, refine
+        )
+        return float(value), np.asarray(grad, dtype=float)
+
+    def certainty(self, mean: np.ndarray, r: float, rule: CertaintyEquivalent = "cara") -> float:
+        """What a person's incentive pay is worth to them (currency per period): the
+        certainty equivalent ``-(1/r) log E[exp(-r pay)]`` (``rule="cara"``, where
+        :attr:`exact_cara`) or ``E - (r/2) Var``; ``E`` when ``r = 0``."""
+        if r > 0.0 and rule == "cara" and self.cara_arrays is not None and not _gaussian(self.pp):
+            return -self.log_mgf(mean, r)[0] / r
+        e, v = self(mean)
+        return e - 0.5 * r * v
+
+    def certainty_with_gradient(
+        self, mean: np.ndarray, r: float, rule: CertaintyEquivalent = "cara"
+    ) -> tuple[float, np.ndarray]:
+        """:meth:`certainty` and its gradient in the plan means (see
+        :attr:`has_gradient`)."""
+        if r > 0.0 and rule == "cara" and self.cara_arrays is not None and not _gaussian(self.pp):
+            value, grad = self.log_mgf(mean, r)
+            return -value / r, -grad / r
+        e, v, ge, gv = self.with_gradient(mean)
+        return e - 0.5 * r * v, ge - 0.5 * r * gv
+
+    def cara_error(self, mean: np.ndarray, r: float) -> float:
+        """The exact CE's quadrature error bound (currency): the change when every
+        quadrature's sub-intervals are doubled (0 for the closed forms)."""
+        if r <= 0.0 or self.cara_arrays is None or _gaussian(self.pp):
+            return 0.0
+        return abs(self.log_mgf(mean, r, 2)[0] - self.log_mgf(mean, r, 1)[0]) / r
 
     def _one(self, poly: PiecewisePoly, var: int, mean: np.ndarray) -> float:
         mu, sd = float(mean[var]), float(self.sd[var])

@@ -324,6 +324,11 @@ class Settings:
     people per period (share; 0 turns the effect off), each costing
     ``replacement_cost x base pay`` to replace.
 
+    ``certainty_equivalent`` is how a person values uncertain pay: ``"cara"`` (exact for
+    constant absolute risk aversion, ``-(1/r) log E[exp(-r pay)]``) or
+    ``"mean_variance"`` (``E - (r/2) Var``, the standard approximation, exact for pay
+    linear in normal noise).
+
     ``allow_implausible`` lists parameter paths (``"sales.target_incentive"``) whose
     plausibility guards are waived: a value there may pass a limit of
     :data:`compmodel.validate.PLAUSIBLE` (a target incentive above 300% of base pay, a
@@ -335,6 +340,7 @@ class Settings:
     turnover_sensitivity: float = 0.0
     replacement_cost: float = 0.5
     allow_implausible: tuple[str, ...] = ()
+    certainty_equivalent: Literal["cara", "mean_variance"] = "cara"
 
     def __post_init__(self) -> None:
         if isinstance(self.allow_implausible, list):  # a list from Python: kept hashable

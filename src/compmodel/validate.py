@@ -446,6 +446,11 @@ def check_settings(s: Any) -> None:
     for f, rule in SETTINGS.items():
         number(getattr(s.settings, f), f"settings.{f}", **rule)
     text(s.settings.participation, "settings.participation", ("binding", "fixed_base"))
+    text(
+        getattr(s.settings, "certainty_equivalent", "cara"),
+        "settings.certainty_equivalent",
+        ("cara", "mean_variance"),
+    )
     allow_list(getattr(s.settings, "allow_implausible", ()))
 
 

@@ -107,8 +107,7 @@ class PythonBackend:
             t2[d.levers] = x
             return -p.space.effort_cost(d.name, t2)
         t2, means = p.perceived(d, t, x, mu0)
-        e, v = p.pay(d, means)
-        return e - 0.5 * d.risk_aversion * v - p.space.effort_cost(d.name, t2)
+        return p.certainty(d, means) - p.space.effort_cost(d.name, t2)
 
     def perceived_ce_and_gradient(
         self, d: DepartmentProblem, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
@@ -123,15 +122,14 @@ class PythonBackend:
         mu, dmu = p.means_jacobian(t2, d.levers)
         base_means = p.plan_means(d, mu0)
         means = base_means + d.line_of_sight * (p.plan_means(d, mu) - base_means)
-        e, v, ge, gv = d.moments.with_gradient(means)
-        g_means = ge - 0.5 * d.risk_aversion * gv  # per plan variable
+        pay_ce, g_means = d.moments.certainty_with_gradient(means, d.risk_aversion, d.rule)
         jac = np.zeros((means.size, x.size))
         mask = d.model_index >= 0
         jac[mask] = dmu[d.model_index[mask]]
         idx = d.levers
         dev = x - p.space.rest[idx]
         cmat = p.space.cost[np.ix_(idx, idx)]
-        ce = e - 0.5 * d.risk_aversion * v - float(0.5 * dev @ cmat @ dev)
+        ce = pay_ce - float(0.5 * dev @ cmat @ dev)
         grad = (g_means * d.line_of_sight) @ jac - cmat @ dev
         return ce, np.asarray(grad, dtype=float)
 

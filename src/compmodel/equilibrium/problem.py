@@ -4,12 +4,13 @@ Notation (per person, currency per period): for department ``d`` with levers ``t
 headcount ``N_d`` and risk aversion ``r_d`` (per currency unit), incentive pay ``w_d``
 has mean ``E_d`` and variance ``V_d`` (:class:`compmodel.pay.PayMoments`), given the
 metrics' latent means from the company model and the noise of ``[forecast]``. The
-certainty equivalent ``CE_d = base_d + E_d - (r_d/2) V_d - cost_d(t_d)`` is exact for
-linear pay and normal noise, the standard mean-variance approximation otherwise. A
-person perceives a shared metric's mean move by their line of sight times the
+certainty equivalent is ``CE_d = base_d - (1/r_d) log E[exp(-r_d w_d)] - cost_d(t_d)``
+(exact CARA, :mod:`compmodel.cara`; ``settings.certainty_equivalent = "mean_variance"``
+takes ``E_d - (r_d/2) V_d`` in its place, which is the same for pay linear in normal
+noise); the risk premium is ``RP_d = E_d - (CE_d - base_d + cost_d)``. A person perceives a shared metric's mean move by their line of sight times the
 department's effect (:mod:`compmodel.equilibrium.line_of_sight`).
 
-Total surplus ``TS = gross value - sum_d N_d (cost_d + (r_d/2) V_d)``; without risk
+Total surplus ``TS = gross value - sum_d N_d (cost_d + RP_d)``; without risk
 (a fixed wage bears none) it is gross value less effort costs.
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..errors import ScenarioError
 from ..models import Capabilities, CompanyModel, LeverSpace, build_model, capabilities
-from ..pay import PayMoments, PersonPlan, person_plan
+from ..pay import CertaintyEquivalent, PayMoments, PersonPlan, person_plan
 from ..scenario import Scenario
 from .line_of_sight import plan_line_of_sight
 
@@ -52,6 +53,8 @@ class DepartmentProblem:
         People in the department.
     concave
         Pay concave in every metric (one starting point suffices for a best response).
+    rule
+        How a person values uncertain pay (``settings.certainty_equivalent``).
     """
 
     name: str
@@ -63,6 +66,7 @@ class DepartmentProblem:
     headcount: int
     concave: bool = True
     moments: PayMoments | None = None
+    rule: CertaintyEquivalent = "cara"
 
 
 @dataclass
@@ -96,6 +100,25 @@ class Problem:
         if d.plan is None or d.moments is None:
             return 0.0, 0.0
         return d.moments(plan_means)
+
+    def certainty(self, d: DepartmentProblem, plan_means: np.ndarray) -> float:
+        """What a person's incentive pay is worth to them at these plan means (currency
+        per period): its certainty equivalent under ``d.rule``."""
+        if d.plan is None or d.moments is None:
+            return 0.0
+        return d.moments.certainty(plan_means, d.risk_aversion, d.rule)
+
+    def risk_premium(
+        self, d: DepartmentProblem, plan_means: np.ndarray
+    ) -> tuple[float, float, float]:
+        """Mean, variance and risk premium (mean less certainty equivalent) of a person's
+        incentive pay at these plan means (currency per period)."""
+        if d.plan is None or d.moments is None:
+            return 0.0, 0.0, 0.0
+        e, v = d.moments(plan_means)
+        if d.risk_aversion <= 0.0:
+            return e, v, 0.0
+        return e, v, e - d.moments.certainty(plan_means, d.risk_aversion, d.rule)
 
     def perceived(
         self, d: DepartmentProblem, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
@@ -134,8 +157,7 @@ class Problem:
             mu = self.model.means(t)
             for d in self.depts:
                 if d.plan is not None and d.risk_aversion > 0:
-                    var = self.pay(d, self.plan_means(d, mu))[1]
-                    ts -= d.headcount * 0.5 * d.risk_aversion * var
+                    ts -= d.headcount * self.risk_premium(d, self.plan_means(d, mu))[2]
         if len(self._surplus) >= 8:
             self._surplus.pop(next(iter(self._surplus)))
         self._surplus[key] = float(ts)
@@ -182,6 +204,7 @@ def _department(
         dept.headcount,
         moments.concave,
         moments,
+        scenario.settings.certainty_equivalent,
     )
 
 
