@@ -210,6 +210,17 @@ def find_equilibrium(
     eff, note = efficiency(problem, t, fb)
     if note:
         found.notes.append(note)
+    approximate = [
+        d.name
+        for d in problem.depts
+        if d.rule == "cara" and d.risk_aversion > 0 and d.moments and not d.moments.exact_cara
+    ]
+    if approximate:
+        found.notes.append(
+            f"the certainty equivalent of {', '.join(approximate)} is mean-variance, not "
+            "exact CARA: their pay depends on correlated metrics, or on more than 3 "
+            "gates and modifiers, which the exact integration does not cover"
+        )
     diag = SolveDiagnostics(
         converged=True,
         iterations=found.sweeps,
