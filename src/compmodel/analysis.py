@@ -167,7 +167,9 @@ def winners_losers(
     equilibria (from :func:`compmodel.solve`), which are then not solved again.
 
     A person's CE is their base (after participation) plus expected incentive, minus
-    ``r/2`` times their pay variance and their department's effort cost per person.
+    their risk premium (the budget's ``risk_premium``: exact CARA, or ``r/2`` times
+    their pay variance under ``settings.certainty_equivalent = "mean_variance"``) and
+    their department's effort cost per person.
 
     Returns
     -------
@@ -183,12 +185,11 @@ def winners_losers(
     ):
         sim = simulate(s, n_draws=n_draws, seed=seed, solution=given)
         p = sim.people.copy()
-        r = p["department"].map({d: s.departments[d].risk_aversion for d in s.departments})
         cost = p["department"].map(
             {d: sim.solution.departments[d].effort_cost for d in s.departments}
         )
         p[f"expected_pay_{label}"] = p["expected_pay"]
-        p[f"ce_{label}"] = p["expected_pay"] - 0.5 * r * p["sd_payout"] ** 2 - cost
+        p[f"ce_{label}"] = p["expected_pay"] - p["risk_premium"] - cost
         market = p["department"].map({d: s.departments[d].market_reference for d in s.departments})
         p[f"market_{label}"] = market
         frames.append(

@@ -51,7 +51,7 @@ from scipy import special
 
 from ._pickling import PicklesProxies
 from .errors import ScenarioError, given
-from .pay import PersonPlan, PlanMoments, forecast_of, person_plan, plan_moments
+from .pay import PayMoments, PersonPlan, PlanMoments, forecast_of, person_plan, plan_moments
 from .plans import PayoutCurve
 from .scenario import Department, Scenario
 
@@ -204,7 +204,9 @@ class CommissionBudget(PicklesProxies):
     ``people``
         Per person (or per representative person with ``count`` people): base, quota,
         ability, target payout, OTE, expected payout and its standard deviation, the
-        simulated mean payout, and, where the department has a quota metric, the
+        risk premium (expected payout less its certainty equivalent under
+        ``settings.certainty_equivalent``, at the forecast's means), the simulated mean
+        payout, and, where the department has a quota metric, the
         simulated mean attainment (result / quota) and the probability of reaching quota
         (``share_at_or_above_quota``: over people and draws).
     ``covariances``
@@ -242,6 +244,19 @@ def _people_of(dept: Department) -> list[tuple[str, float, float | None, float, 
     if dept.roster is not None:
         return [(p.person, p.base, p.quota, p.ability, 1) for p in dept.roster.people]
     return [("(each)", dept.base_pay, dept.quota, 1.0, dept.headcount)]
+
+
+def _risk_premium(scenario: Scenario, dept: Department, pp: PersonPlan, mom: PlanMoments) -> float:
+    """A person's risk premium (currency per period): expected incentive pay less its
+    certainty equivalent under ``settings.certainty_equivalent``, at the forecast's
+    means."""
+    r = dept.risk_aversion
+    if r <= 0.0 or not pp.components:
+        return 0.0
+    e = float(mom.expected.sum())
+    if scenario.settings.certainty_equivalent == "mean_variance":
+        return 0.5 * r * float(max(mom.cov.sum(), 0.0))
+    return e - PayMoments.of(pp).certainty(pp.mean, r, "cara")
 
 
 def _psd_factor(cov: np.ndarray) -> np.ndarray:
@@ -314,6 +329,7 @@ def commission_budget(
         comp_at_target = np.zeros(nc)
         expected_total = 0.0
         cache: dict[tuple[float, float | None, float], tuple[PersonPlan, PlanMoments]] = {}
+        premiums: dict[tuple[float, float | None, float], float] = {}
         # what every person of the department draws alike: a metric without personal
         # noise or scaling, and a payout curve's shape on it (a person's curve pays their
         # own target payout times that shape)
@@ -324,6 +340,7 @@ def commission_budget(
             if key not in cache:
                 pp = person_plan(scenario, dept, base, quota, ability)
                 cache[key] = (pp, plan_moments(pp))
+                premiums[key] = _risk_premium(scenario, dept, pp, cache[key][1])
             pp, mom = cache[key]
             max_err = max(max_err, mom.error)
             methods |= mom.methods
@@ -362,6 +379,7 @@ def commission_budget(
                     "ote": base + float(at_target.sum()),
                     "expected_payout": e_person,
                     "sd_payout": sd_person,
+                    "risk_premium": premiums[key],
                     "max_payout": person_max,
                 }
             )
