@@ -69,24 +69,59 @@ Backend = BackendName
 
 
 def first_best(scenario: Scenario, *, backend: Backend = "auto") -> Solution:
-    """Levers that maximise total surplus (gross value minus effort costs).
+    """Levers that maximise total surplus (gross value minus effort costs), implemented
+    by a forcing contract.
 
-    Pay figures are the plan's at those levers, for reference; the total surplus carries
-    no risk premium (a fixed wage bears no risk). ``backend`` as in :func:`solve`.
+    Parameters
+    ----------
+    scenario
+        A scenario with a company model (``company.kind`` not ``"none"``).
+    backend
+        As in :func:`solve`.
+
+    Returns
+    -------
+    Solution
+        ``kind="first_best"``, alignment efficiency 1. Pay is a forcing contract, not
+        today's plans: each person is paid a fixed wage of the department's
+        ``market_reference`` plus the effort cost at the first-best levers (currency per
+        period per person; the stated ``base_pay`` stands in for a missing market
+        reference), so ``base_pay`` and ``expected_pay`` are that wage, the incentive,
+        its variance and its risk premium are 0, and the certainty equivalent equals
+        the market reference (participation binds). No payroll tax on incentive and no
+        pay-driven turnover; lever-driven turnover stays. Operating profit is gross
+        value less that payroll; total surplus carries no risk premium.
     """
     check_backend(backend)
     p = build_problem(scenario)
     t = first_best_levers(p, choose_backend(p, backend))
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t, risk=False), "first_best")
-    return build_solution(p, t, "first_best", diag, 1.0)
+    return build_solution(p, t, "first_best", diag, 1.0, pay="forcing")
 
 
 def no_incentive(scenario: Scenario) -> Solution:
-    """Every lever at rest (t-bar): what the company gets with no incentive at all."""
+    """Every lever at rest (t-bar): what the company gets with no incentive plan at all.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a company model (``company.kind`` not ``"none"``).
+
+    Returns
+    -------
+    Solution
+        ``kind="no_incentive"``, alignment efficiency 0. Pay is a fixed wage, not today's
+        plans: each person is paid the department's ``market_reference`` (currency per
+        period per person; the stated ``base_pay`` without one) as base pay, with no
+        incentive (mean, variance and risk premium 0); the certainty equivalent is that
+        wage less the effort cost at rest (0). No payroll tax on incentive and no
+        pay-driven turnover (pay equals the market); lever-driven turnover stays.
+        Operating profit is gross value less that payroll.
+    """
     p = build_problem(scenario)
     t = p.space.rest.copy()
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t, risk=False), "no_incentive")
-    return build_solution(p, t, "no_incentive", diag, 0.0)
+    return build_solution(p, t, "no_incentive", diag, 0.0, pay="market")
 
 
 def _given_levers(names: tuple[str, ...], lower: np.ndarray, upper: np.ndarray,

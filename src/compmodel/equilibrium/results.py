@@ -32,6 +32,7 @@ __all__ = [
     "DepartmentOutcome",
     "EquilibriumPoint",
     "Kind",
+    "Pay",
     "Solution",
     "SolveDiagnostics",
     "build_solution",
@@ -40,6 +41,11 @@ __all__ = [
 ]
 
 Kind = Literal["equilibrium", "first_best", "no_incentive", "levers"]
+#: How a solution pays its people: ``"plans"`` (base pay after participation plus each
+#: plan's incentive), ``"market"`` (a fixed wage equal to the market reference: no
+#: incentive plan) or ``"forcing"`` (a fixed wage of market reference plus effort cost,
+#: paid only at the stated levers: the forcing contract that implements them).
+Pay = Literal["plans", "market", "forcing"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,9 @@ class DepartmentOutcome(PicklesProxies):
 
     ``base_pay`` is after the participation adjustment; ``expected_pay`` is base plus
     expected incentive; ``retention`` the share of people staying (1 unless
-    ``fixed_base`` with a turnover sensitivity).
+    ``fixed_base`` with a turnover sensitivity, or the model's levers drive people away).
+    Under a benchmark's fixed wage (:data:`Pay` ``"market"`` or ``"forcing"``) the
+    incentive, its variance and its risk premium are 0 and ``base_pay`` is the wage.
     """
 
     department: str
@@ -115,7 +123,9 @@ class Solution(PicklesProxies):
     part; ``turnover_cost`` what replacing leavers costs (those the levers drive away,
     already netted in ``gross_value``, and those pay below the market drives away);
     ``operating_profit`` is gross value less the bill, the tax and the pay-driven
-    turnover.
+    turnover. The benchmarks pay fixed wages (no incentive: the market reference; first
+    best: a forcing contract, the market reference plus the effort cost), so they have
+    no payroll tax and no pay-driven turnover.
     """
 
     scenario: str
@@ -188,8 +198,7 @@ def _department(problem: Problem, i: int, mu: np.ndarray, t: np.ndarray) -> Depa
     """One department's pay, effort and participation at levers ``t`` (means ``mu``)."""
     d = problem.depts[i]
     dept = problem.scenario.departments[d.name]
-    e, v = problem.pay(d, problem.plan_means(d, mu)) if d.plan is not None else (0.0, 0.0)
-    rp = 0.5 * d.risk_aversion * v
+    e, v, rp = problem.risk_premium(d, problem.plan_means(d, mu))
     cost = problem.space.effort_cost(d.name, t)
     joined = participation(problem.scenario.settings, d.name, dept, e, rp, cost)
     names = problem.space.names
@@ -209,15 +218,52 @@ def _department(problem: Problem, i: int, mu: np.ndarray, t: np.ndarray) -> Depa
     )
 
 
+def _fixed_wage(problem: Problem, i: int, t: np.ndarray, pay: Pay) -> DepartmentOutcome:
+    """One department's pay under a fixed wage at levers ``t`` (currency per period per
+    person): the market reference (its stated base pay without one), plus, under a
+    forcing contract (``pay="forcing"``), the effort cost at ``t``. No incentive, so no
+    variance and no risk premium; the pay meets the market, so nobody leaves over pay
+    (``retention`` 1; the levers' own effect is applied by :func:`build_solution`)."""
+    d = problem.depts[i]
+    dept = problem.scenario.departments[d.name]
+    cost = problem.space.effort_cost(d.name, t)
+    market = dept.market_reference
+    wage = (dept.base_pay if market is None else market) + (cost if pay == "forcing" else 0.0)
+    names = problem.space.names
+    return DepartmentOutcome(
+        department=d.name,
+        headcount=d.headcount,
+        levers=MappingProxyType({names[j].split(".", 1)[1]: float(t[j]) for j in d.levers}),
+        incentive_mean=0.0,
+        incentive_variance=0.0,
+        risk_premium=0.0,
+        effort_cost=cost,
+        base_pay=wage,
+        expected_pay=wage,
+        certainty_equivalent=wage - cost,
+        market_reference=market,
+        retention=1.0,
+    )
+
+
 def build_solution(
     problem: Problem,
     t: np.ndarray,
     kind: Kind,
     diagnostics: SolveDiagnostics,
     efficiency: float | None,
+    *,
+    pay: Pay = "plans",
 ) -> Solution:
     """The solution of ``problem`` at levers ``t``: metrics, each department's pay and
-    participation, and the company's figures (currency per period)."""
+    participation, and the company's figures (currency per period).
+
+    ``pay`` says how people are paid (:data:`Pay`): by their plans (``"plans"``, an
+    equilibrium or given levers), or a fixed wage (``"market"``: no incentive;
+    ``"forcing"``: the first best's forcing contract). The bill, payroll tax, turnover
+    and operating profit follow from that pay the same way in every case; a fixed wage
+    bears no risk, so its total surplus carries no risk premium.
+    """
     s, model = problem.scenario, problem.model
     mu = model.means(t)
     metrics = {m: expected_metric(s, m, float(mu[i])) for i, m in enumerate(model.metrics)}
@@ -226,7 +272,7 @@ def build_solution(
     depts: dict[str, DepartmentOutcome] = {}
     bill = tax = turnover = 0.0  # turnover: from pay below the market (fixed_base)
     for i, d in enumerate(problem.depts):
-        out = _department(problem, i, mu, t)
+        out = _department(problem, i, mu, t) if pay == "plans" else _fixed_wage(problem, i, t, pay)
         stay = float(lever_retention.get(d.name, 1.0))
         pay_leavers = stay * (1.0 - out.retention)
         out = dataclasses.replace(out, retention=out.retention * stay)
@@ -244,7 +290,7 @@ def build_solution(
         metrics=MappingProxyType(metrics),
         departments=MappingProxyType(depts),
         gross_value=value,
-        total_surplus=problem.total_surplus(t, risk=kind not in ("first_best", "no_incentive")),
+        total_surplus=problem.total_surplus(t, risk=pay == "plans"),
         compensation_bill=bill,
         turnover_cost=turnover + lever_turnover,
         payroll_tax=tax,
