@@ -89,6 +89,24 @@ print(t2 - t1, t2 - t0)
 """
 
 
+def _use_rule(rule: str) -> None:
+    """Point the timed scenarios at copies with ``settings.certainty_equivalent = rule``."""
+    import dataclasses
+    import tempfile
+
+    global TODAY, ALIGNED, DISTRIBUTOR
+    folder = Path(tempfile.mkdtemp(prefix="compmodel-bench-"))
+    copies = []
+    for path in (TODAY, ALIGNED, DISTRIBUTOR):
+        s = cm.load_scenario(path)
+        s = dataclasses.replace(
+            s, settings=dataclasses.replace(s.settings, certainty_equivalent=rule)
+        )
+        cm.save_scenario(s, folder / path.name)
+        copies.append(folder / path.name)
+    TODAY, ALIGNED, DISTRIBUTOR = copies
+
+
 def plugin_figures(repeats: int) -> dict[str, float]:
     """The second kind's cold solve by both backends, and a new process's first solve."""
     import subprocess
@@ -147,8 +165,10 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 # --------------------------------------------------------------------------------------
 # the straightforward way
 # --------------------------------------------------------------------------------------
-def _mc_moments(d: DepartmentProblem, means: np.ndarray, z: np.ndarray) -> tuple[float, float]:
-    """Mean and variance of a person's pay from draws ``z`` (n_draws x variables)."""
+def _mc_certainty(d: DepartmentProblem, means: np.ndarray, z: np.ndarray) -> float:
+    """The certainty equivalent of a person's pay from draws ``z`` (n_draws x
+    variables), under the department's rule: ``-(1/r) log mean(exp(-r pay))`` (exact
+    CARA, log-sum-exp) or ``mean - (r/2) var``."""
     pp = d.plan
     assert pp is not None
     chol = np.linalg.cholesky(pp.cov + 1e-300 * np.eye(len(means)))
@@ -164,7 +184,10 @@ def _mc_moments(d: DepartmentProblem, means: np.ndarray, z: np.ndarray) -> tuple
         pay += part
     if pp.modifier is not None:
         pay = pay * pp.modifier[1](x[:, pp.modifier[0]])
-    return float(pay.mean()), float(pay.var())
+    r = d.risk_aversion
+    if r > 0.0 and d.rule == "cara":
+        return float(-(special.logsumexp(-r * pay) - math.log(len(pay))) / r)
+    return float(pay.mean() - 0.5 * r * pay.var())
 
 
 def straightforward(
@@ -185,8 +208,7 @@ def straightforward(
         if not monte_carlo or d.plan is None:
             return backend.perceived_ce(d, t, x, mu0)
         t2, means = p.perceived(d, t, x, mu0)
-        e, v = _mc_moments(d, means, draws[d.name])
-        return e - 0.5 * d.risk_aversion * v - p.space.effort_cost(d.name, t2)
+        return _mc_certainty(d, means, draws[d.name]) - p.space.effort_cost(d.name, t2)
 
     t = p.space.rest.copy()
     for _ in range(500):
@@ -314,7 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--browser", action="store_true", help="time keydown -> chart render in Chromium"
     )
+    ap.add_argument(
+        "--certainty",
+        choices=("cara", "mean_variance"),
+        default="cara",
+        help="how people value uncertain pay in every timed scenario (default: exact CARA)",
+    )
     args = ap.parse_args(argv)
+    if args.certainty != "cara":
+        _use_rule(args.certainty)
     today = cm.load_scenario(TODAY)
     r = max(1, args.repeats)
 
@@ -392,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_abs_diff_vs_exact_loop": diff,
         "max_abs_diff_vs_montecarlo_loop": diff_mc,
         "repeats": r,
+        "certainty_equivalent": args.certainty,
         "compmodel": cm.__version__,
     }
     rows = [

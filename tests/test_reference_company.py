@@ -227,6 +227,9 @@ def test_gain_split_adds_up() -> None:
 # docs/reference-company.md: kappa = 1 gives the first-best over-promising
 # --------------------------------------------------------------------------------------
 def _kappa_scenario(kappa: float) -> cm.Scenario:
+    """Risk-neutral sales on margin less ``kappa`` of its promise cost, with full line
+    of sight (lambda = 1): at lambda = 0 each of the 24 reps sees only 1/24 of the
+    company-wide part of their orders' cost (tests/test_line_of_sight.py)."""
     s = scenario("acme_today")
     sales = s.departments["sales"]
     tp = sales.target_incentive * sales.base_pay
@@ -244,7 +247,9 @@ def _kappa_scenario(kappa: float) -> cm.Scenario:
         for d, v in s.departments.items()
         if d != "sales"
     }
-    depts["sales"] = dataclasses.replace(sales, plan=cm.Plan(components=comps), risk_aversion=0.0)
+    depts["sales"] = dataclasses.replace(
+        sales, plan=cm.Plan(components=comps), risk_aversion=0.0, team_identification=1.0
+    )
     return dataclasses.replace(s, departments=depts, name=f"kappa {kappa}")
 
 

@@ -12,14 +12,18 @@ edit of a plug-in or of these kernels can leave a stale kernel behind.
 
 Notation, for one department with levers ``x`` (``k`` of them) while the others stay at
 ``t``: ``mu(t)`` are the company model's metric means, ``m`` the means of the plan's
-variables a person perceives (``m = m0 + LoS (m(x) - m0)``, ``m0`` at ``t``), ``E(m)`` and
+variables a person perceives (``m = m0 + LoS (m(x) - m0)``, ``m0`` at ``t``; on a
+variable the model splits, ``m = own(x) + LoS (m(x) - own(x))`` with ``own`` the
+plug-in's ``_own_means_jacobian_packed``, the metric with the company-wide aggregates
+frozen at ``t``: :mod:`compmodel.equilibrium.line_of_sight`), ``E(m)`` and
 ``V(m)`` the mean and variance of the person's incentive pay, ``r`` risk aversion,
 ``C`` the effort-cost block and ``x0`` the rest levers. The perceived certainty
 equivalent is
 
     ``CE(x) = E - (r/2) V - (1/2) (x - x0)' C (x - x0)``
 
-and its gradient ``(dE/dm - (r/2) dV/dm) * LoS @ dm/dx - C (x - x0)``; ``dE/dm`` and
+and its gradient ``(dE/dm - (r/2) dV/dm) * LoS @ dm/dx - C (x - x0)`` (on a split
+variable ``dE/dm ... @ (J_own + LoS (dm/dx - J_own))``); ``dE/dm`` and
 ``dV/dm`` come from Stein's identity on the closed forms. Under exact CARA (the
 default, ``settings.certainty_equivalent``) ``E - (r/2) V`` is replaced by
 ``-(1/r) log E[exp(-r pay)]`` from :func:`compmodel.cara.structured_log_mgf` (the same
@@ -49,11 +53,20 @@ FloatArray = np.ndarray
 
 # <plug-in equations>
 # A generated module (compmodel._kernels) puts the company plug-in's compiled equations
-# here: ``_means_jacobian_packed(t, data, columns) -> (means, jacobian)``. This stand-in
-# is what the template runs when imported as it is (never in a solve).
+# here: ``_means_jacobian_packed(t, data, columns) -> (means, jacobian)`` and
+# ``_own_means_jacobian_packed(t, t0, data, columns) -> (own means, jacobian)`` (the
+# plug-in's split, or the means themselves where it has none). These stand-ins are
+# what the template runs when imported as it is (never in a solve).
 @jit
 def _means_jacobian_packed(t: FloatArray, data: Any, columns: Any) -> tuple[FloatArray, FloatArray]:
     raise NotImplementedError("the generic kernels run only as a plug-in's generated module")
+
+
+@jit
+def _own_means_jacobian_packed(
+    t: FloatArray, t0: FloatArray, data: Any, columns: Any
+) -> tuple[FloatArray, FloatArray]:
+    return _means_jacobian_packed(t, data, columns)
 
 
 # </plug-in equations>
@@ -71,7 +84,8 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     cost = np.ascontiguousarray(space.cost[np.ix_(idx, idx)], dtype=float)
     if d.plan is None:
         empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0, dtype=float)
-        plan = (empty_i, empty_f, empty_f, empty_f, np.empty(0, dtype=np.bool_))
+        no = np.empty(0, dtype=np.bool_)
+        plan = (empty_i, empty_f, empty_f, empty_f, no, no)
         return (idx, rest, cost, float(d.risk_aversion), plan, _NO_COMPS, _NO_PAIRS, _NO_FACT,
                 (False, _NO_CARA))  # fmt: skip
     mom = d.moments
@@ -83,12 +97,16 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     if exact and mom.cara_arrays is None:
         return None
     pp = d.plan
+    own = np.zeros(len(pp.metrics), dtype=np.bool_)
+    if d.own_split.size:
+        own[:] = d.own_split
     plan = (
         np.asarray(d.model_index, dtype=np.int64),
         np.asarray(pp.mean, dtype=float),
         np.asarray(d.line_of_sight, dtype=float),
         np.asarray(mom.sd, dtype=float),
         np.asarray(pp.logit, dtype=np.bool_),
+        own,  # whether a person perceives the variable through the plug-in's split
     )
     cara = (True, mom.cara_arrays) if exact else (False, _NO_CARA)
     return (idx, rest, cost, float(d.risk_aversion), plan, *mom.kernel_arrays, cara)
@@ -163,6 +181,7 @@ def planner_arrays(space: Any, value_metric: int) -> tuple[Any, ...]:
         np.ones(1),
         np.ones(1),  # any noise: pay is linear and the planner risk neutral
         np.zeros(1, dtype=np.bool_),
+        np.zeros(1, dtype=np.bool_),  # the planner sees all of value: no split
     )
     no_breaks = np.empty((1, 0))
     linear = np.array([[[[0.0, 1.0, 0.0]], [[0.0, 0.0, 1.0]]]])  # f = m and f^2 = m^2
@@ -209,7 +228,7 @@ def _factorised_moments(
     """:func:`pay_moments` for gates and modifiers on independent metrics: each group's
     expectation is the product of its factors' (gradient by the product rule), as
     :meth:`compmodel.pay.PayMoments._factorised_with_gradient`."""
-    _, _, _, sd, logit = plan
+    _, _, _, sd, logit, _ = plan
     fvar, fbreaks, fcount, fcoefs, starts, n = fact
     groups = starts.size - 1
     value = np.ones(groups)
@@ -270,7 +289,7 @@ def pay_moments(
     :meth:`compmodel.pay.PayMoments.with_gradient`)."""
     if fact[5] > 0:
         return _factorised_moments(means, plan, fact, gl_x, gl_w)
-    _, _, _, sd, logit = plan
+    _, _, _, sd, logit, _ = plan
     cvar, cbreaks, ccount, _, cstack = comps
     n = cvar.size
     e = np.empty(n)
@@ -311,7 +330,7 @@ def perceived_ce(
 ) -> tuple[float, FloatArray]:  # fmt: skip
     """A person's perceived ``CE(x)`` and its gradient (module docstring)."""
     idx, rest, cost, r, plan, comps, pairs, fact, cara = dept
-    midx, base_mean, los, sd, logit = plan
+    midx, base_mean, los, sd, logit, own = plan
     t2 = t.copy()
     for j in range(idx.size):
         t2[idx[j]] = x[j]
@@ -321,10 +340,16 @@ def perceived_ce(
     if midx.size == 0:
         return -effort, grad
     mu, dmu = _means_jacobian_packed(t2, model, idx)
+    split = False
+    for v in range(own.size):
+        split = split or own[v]
     means = base_mean.copy()
+    omu, odmu = mu, dmu
+    if split:  # a split variable: its own part whole, its company-wide part by LoS
+        omu, odmu = _own_means_jacobian_packed(t2, t, model, idx)
     for v in range(midx.size):
         if midx[v] >= 0:
-            m0 = mu0[midx[v]]
+            m0 = omu[midx[v]] if split and own[v] else mu0[midx[v]]
             means[v] = m0 + los[v] * (mu[midx[v]] - m0)
     if cara[0]:  # exact CARA: -(1/r) log E[exp(-r pay)]
         lmgf, glmgf = structured_log_mgf(means, sd, logit, cara[1], r, gl_x, gl_w, 1)
@@ -335,10 +360,14 @@ def perceived_ce(
         pay_ce = e - 0.5 * r * var
         g_pay = ge - 0.5 * r * gv
     for v in range(midx.size):
-        if midx[v] >= 0:
+        m = midx[v]
+        if m >= 0 and split and own[v]:  # J_own + LoS (J - J_own)
+            for j in range(idx.size):
+                grad[j] += g_pay[v] * (odmu[m, j] + los[v] * (dmu[m, j] - odmu[m, j]))
+        elif m >= 0:
             g = g_pay[v] * los[v]
             for j in range(idx.size):
-                grad[j] += g * dmu[midx[v], j]
+                grad[j] += g * dmu[m, j]
     return pay_ce - effort, grad
 
 

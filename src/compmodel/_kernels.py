@@ -15,7 +15,12 @@ loaded, and the module's older files are removed.
 
 A plug-in without exact derivatives names its means function instead
 (``means(t, data) -> means``); the generated module then differentiates it by central
-differences in compiled code (step ``1e-6 max(1, |t_j|)``).
+differences in compiled code (step ``1e-6 max(1, |t_j|)``). A plug-in that splits its
+individual-scope metrics into a person's own part and a company-wide part
+(:mod:`compmodel.equilibrium.line_of_sight`) names its compiled split too
+(``own_means_jacobian(t, t0, data, columns) -> (own means, jacobian)``), imported as
+``_own_means_jacobian_packed``; without one the generated module defines it as the means
+themselves (no split), which the kernels never call (no plan variable asks for it).
 
 Where: ``$COMPMODEL_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/compmodel/kernels``, else
 ``~/.cache/compmodel/kernels`` (a temporary directory if none is writable). Module and
@@ -49,7 +54,7 @@ _BEGIN, _END = "# <plug-in equations>", "# </plug-in equations>"
 _LOADED: dict[tuple[str, str, str], ModuleType] = {}
 #: this process's kernels per plug-in: a plug-in module is imported once per process, so
 #: its source cannot change under it (a new process hashes the sources again)
-_BY_PLUGIN: dict[tuple[str, str | None, str | None], ModuleType] = {}
+_BY_PLUGIN: dict[tuple[str, str | None, str | None, str | None], ModuleType] = {}
 
 _CENTRAL = '''
 from {module} import {means} as _plugin_means
@@ -72,6 +77,14 @@ def _means_jacobian_packed(t, data, columns):
         for i in range(means.size):
             jac[i, j] = (up[i] - down[i]) / (2.0 * h)
     return means, jac
+'''
+
+_NO_SPLIT = '''
+
+@jit
+def _own_means_jacobian_packed(t, t0, data, columns):
+    """No split: a person's own part of every metric is all of it (never called)."""
+    return _means_jacobian_packed(t, data, columns)
 '''
 
 
@@ -114,7 +127,10 @@ def _source_of(module: str) -> bytes:
 
 
 def kernels_for(
-    module: str, means_jacobian: str | None = None, means: str | None = None
+    module: str,
+    means_jacobian: str | None = None,
+    means: str | None = None,
+    own_means_jacobian: str | None = None,
 ) -> ModuleType:
     """The generic kernels compiled with a plug-in's equations.
 
@@ -126,8 +142,11 @@ def kernels_for(
         Its compiled ``(t, data, columns) -> (means, jacobian)`` (exact derivatives).
     means
         Or its compiled ``(t, data) -> means`` (derivatives by central differences).
+    own_means_jacobian
+        Its compiled split of individual-scope metrics, ``(t, t0, data, columns) ->
+        (own means, jacobian)`` (optional; module docstring).
     """
-    known = _BY_PLUGIN.get((module, means_jacobian, means))
+    known = _BY_PLUGIN.get((module, means_jacobian, means, own_means_jacobian))
     if known is not None:
         return known
     _checked(module, "module", dotted=True)
@@ -144,18 +163,26 @@ def kernels_for(
         block = f"\nfrom {module} import {_checked(means_jacobian, 'function', False)} as _means_jacobian_packed\n"
     else:
         block = _CENTRAL.format(module=module, means=_checked(str(means), "function", False))
+    if own_means_jacobian is not None:
+        own = _checked(own_means_jacobian, "function", False)
+        block += f"from {module} import {own} as _own_means_jacobian_packed\n"
+    else:
+        block += _NO_SPLIT
     digest = hashlib.sha256()
     for part in (template.encode(), *(p.read_bytes() for p in _OWN), _source_of(module)):
         digest.update(hashlib.sha256(part).digest())
-    digest.update(f"{numba.__version__}|{module}|{means_jacobian}|{means}".encode())
+    digest.update(
+        f"{numba.__version__}|{module}|{means_jacobian}|{means}|{own_means_jacobian}".encode()
+    )
     tag = digest.hexdigest()[:20]
     key = (module, block, tag)
     found = _LOADED.get(key)
     if found is not None:
-        _BY_PLUGIN[(module, means_jacobian, means)] = found
+        _BY_PLUGIN[(module, means_jacobian, means, own_means_jacobian)] = found
         return found
     root = cache_dir()
-    prefix = "kernels_" + module.replace(".", "_") + ("_exact_" if means is None else "_cd_")
+    kind = ("exact" if means is None else "cd") + ("own" if own_means_jacobian else "")
+    prefix = "kernels_" + module.replace(".", "_") + f"_{kind}_"
     name = f"{prefix}{tag}"
     path = root / f"{name}.py"
     if not path.exists():
@@ -174,7 +201,7 @@ def kernels_for(
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     _LOADED[key] = mod
-    _BY_PLUGIN[(module, means_jacobian, means)] = mod
+    _BY_PLUGIN[(module, means_jacobian, means, own_means_jacobian)] = mod
     return mod
 
 

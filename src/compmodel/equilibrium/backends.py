@@ -114,23 +114,35 @@ class PythonBackend:
     ) -> tuple[float, np.ndarray]:
         """:meth:`perceived_ce` and its gradient in ``x``: pay moments differentiated
         analytically in the plan means (Stein's identity on the same closed forms and
-        quadrature rules), the model's response by :meth:`Problem.means_jacobian`."""
+        quadrature rules), the model's response by :meth:`Problem.means_jacobian` (on a
+        split variable ``J_own + LoS (J - J_own)``, :meth:`Problem.own_means`)."""
         p = self.problem
         assert d.moments is not None  # only called when has_gradient
         t2 = t.copy()
         t2[d.levers] = x
         mu, dmu = p.means_jacobian(t2, d.levers)
         base_means = p.plan_means(d, mu0)
-        means = base_means + d.line_of_sight * (p.plan_means(d, mu) - base_means)
-        pay_ce, g_means = d.moments.certainty_with_gradient(means, d.risk_aversion, d.rule)
-        jac = np.zeros((means.size, x.size))
+        jac = np.zeros((base_means.size, x.size))
         mask = d.model_index >= 0
         jac[mask] = dmu[d.model_index[mask]]
+        rows = mask & d.own_split if d.splits else mask[:0]
+        if rows.any():
+            own, down = p.own_means(t2, t, d.levers)
+            base_means = np.where(d.own_split, p.plan_means(d, own), base_means)
+        means = base_means + d.line_of_sight * (p.plan_means(d, mu) - base_means)
+        pay_ce, g_means = d.moments.certainty_with_gradient(means, d.risk_aversion, d.rule)
         idx = d.levers
         dev = x - p.space.rest[idx]
         cmat = p.space.cost[np.ix_(idx, idx)]
         ce = pay_ce - float(0.5 * dev @ cmat @ dev)
-        grad = (g_means * d.line_of_sight) @ jac - cmat @ dev
+        scale = g_means * d.line_of_sight
+        if rows.any():  # a split variable: J_own + LoS (J - J_own)
+            scale[rows] = 0.0
+            j_own = down[d.model_index[rows]]
+            perceived = j_own + d.line_of_sight[rows, None] * (jac[rows] - j_own)
+            grad = scale @ jac + g_means[rows] @ perceived - cmat @ dev
+        else:
+            grad = scale @ jac - cmat @ dev
         return ce, np.asarray(grad, dtype=float)
 
     def best_response(
@@ -347,14 +359,25 @@ def choose_backend(problem: Problem, backend: BackendName) -> PythonBackend | Co
         packed = {d.name: department_arrays(d, space) for d in problem.depts if d.levers.size}
         if not packed:
             return PythonBackend(problem)  # no lever moves: nothing to compile or climb
-        if all(v is not None for v in packed.values()):
-            module = kernels_for(equations.module, equations.means_jacobian, equations.means)
-            return CompiledBackend(problem, module, data, packed)
+        split = [d.name for d in problem.depts if d.levers.size and d.splits]
         missing = [n for n, v in packed.items() if v is None]
-        why = (
-            f"the plans of {missing} are outside what the kernels cover (a noiseless "
-            "metric, or components on correlated metrics)"
-        )
+        if split and equations.own_means_jacobian is None:
+            why = (
+                f"the plans of {split} pay on metrics the model splits into a person's "
+                "own part and a company-wide part, and its compiled equations bring no "
+                "split (CompiledEquations.own_means_jacobian)"
+            )
+        elif not missing:
+            module = kernels_for(
+                equations.module, equations.means_jacobian, equations.means,
+                equations.own_means_jacobian,
+            )  # fmt: skip
+            return CompiledBackend(problem, module, data, packed)
+        else:
+            why = (
+                f"the plans of {missing} are outside what the kernels cover (a noiseless "
+                "metric, or components on correlated metrics)"
+            )
     if backend == "compiled":
         raise ScenarioError(
             "backend",

@@ -8,7 +8,9 @@ certainty equivalent is ``CE_d = base_d - (1/r_d) log E[exp(-r_d w_d)] - cost_d(
 (exact CARA, :mod:`compmodel.cara`; ``settings.certainty_equivalent = "mean_variance"``
 takes ``E_d - (r_d/2) V_d`` in its place, which is the same for pay linear in normal
 noise); the risk premium is ``RP_d = E_d - (CE_d - base_d + cost_d)``. A person perceives a shared metric's mean move by their line of sight times the
-department's effect (:mod:`compmodel.equilibrium.line_of_sight`).
+department's effect, and an individual-scope metric the model splits as its own part
+plus line of sight times its company-wide part
+(:mod:`compmodel.equilibrium.line_of_sight`).
 
 Total surplus ``TS = gross value - sum_d N_d (cost_d + RP_d)``; without risk
 (a fixed wage bears none) it is gross value less effort costs.
@@ -17,7 +19,7 @@ Total surplus ``TS = gross value - sum_d N_d (cost_d + RP_d)``; without risk
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +27,7 @@ from ..errors import ScenarioError
 from ..models import Capabilities, CompanyModel, LeverSpace, build_model, capabilities
 from ..pay import CertaintyEquivalent, PayMoments, PersonPlan, person_plan
 from ..scenario import Scenario
-from .line_of_sight import plan_line_of_sight
+from .line_of_sight import plan_line_of_sight, plan_own_split
 
 __all__ = ["DepartmentProblem", "Problem", "build_problem"]
 
@@ -44,7 +46,8 @@ class DepartmentProblem:
         Per plan variable, its position in the model's metrics (-1: a metric the model
         does not set, at its forecast mean).
     line_of_sight
-        Per plan variable, the share of the department's effect a person perceives.
+        Per plan variable, the share of the department's effect a person perceives (on
+        a split variable, of its company-wide part).
     levers
         Its levers' positions in the lever vector.
     risk_aversion
@@ -55,6 +58,9 @@ class DepartmentProblem:
         Pay concave in every metric (one starting point suffices for a best response).
     rule
         How a person values uncertain pay (``settings.certainty_equivalent``).
+    own_split
+        Per plan variable, whether a person perceives it through the model's split into
+        their own part and a company-wide part (empty: no variable is split).
     """
 
     name: str
@@ -67,6 +73,12 @@ class DepartmentProblem:
     concave: bool = True
     moments: PayMoments | None = None
     rule: CertaintyEquivalent = "cara"
+    own_split: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+
+    @property
+    def splits(self) -> bool:
+        """Whether any plan variable is perceived through the model's split."""
+        return bool(self.own_split.any())
 
 
 @dataclass
@@ -124,12 +136,26 @@ class Problem:
         self, d: DepartmentProblem, t: np.ndarray, x: np.ndarray, mu0: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Levers with ``x`` for ``d``, and the plan means a person of ``d`` perceives
-        (the move from ``mu0`` scaled by their line of sight)."""
+        (the move from ``mu0``, the means at ``t``, scaled by their line of sight; on a
+        split variable the move from the person's own part, :meth:`own_means`)."""
         t2 = t.copy()
         t2[d.levers] = x
         base_means = self.plan_means(d, mu0)
         moved = self.plan_means(d, self.model.means(t2))
+        if d.splits:
+            own = self.plan_means(d, self.own_means(t2, t, d.levers[:0])[0])
+            base_means = np.where(d.own_split, own, base_means)
         return t2, base_means + d.line_of_sight * (moved - base_means)
+
+    def own_means(
+        self, t: np.ndarray, t0: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's metrics at ``t`` with every company-wide aggregate frozen at
+        ``t0``, and their derivatives in the levers ``columns`` (the model's
+        ``own_means_jacobian``; only asked where a department's plan splits)."""
+        own = self.caps.own_means_jacobian
+        assert own is not None  # own_split is set only where the model splits
+        return own(t, t0, columns)
 
     def means_jacobian(self, t: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Metric means at ``t`` and their derivatives in the levers ``columns``: the
@@ -205,6 +231,7 @@ def _department(
         moments.concave,
         moments,
         scenario.settings.certainty_equivalent,
+        plan_own_split(scenario, model, pp.metrics),
     )
 
 

@@ -210,17 +210,7 @@ def find_equilibrium(
     eff, note = efficiency(problem, t, fb)
     if note:
         found.notes.append(note)
-    approximate = [
-        d.name
-        for d in problem.depts
-        if d.rule == "cara" and d.risk_aversion > 0 and d.moments and not d.moments.exact_cara
-    ]
-    if approximate:
-        found.notes.append(
-            f"the certainty equivalent of {', '.join(approximate)} is mean-variance, not "
-            "exact CARA: their pay depends on correlated metrics, or on more than 3 "
-            "gates and modifiers, which the exact integration does not cover"
-        )
+    found.notes.extend(_approximate_ce_note(problem))
     diag = SolveDiagnostics(
         converged=True,
         iterations=found.sweeps,
@@ -301,3 +291,20 @@ def _continue(
         "  3. Check risk aversion and effort costs for values far outside the usual range.\n"
         "  4. Tighten tol, or raise max_sweeps, in compmodel.solve(...)."
     )
+
+
+def _approximate_ce_note(problem: Problem) -> list[str]:
+    """A note naming the departments whose CE falls back to mean-variance under
+    ``certainty_equivalent = "cara"`` (none: no note)."""
+    approximate = [
+        d.name
+        for d in problem.depts
+        if d.rule == "cara" and d.risk_aversion > 0 and d.moments and not d.moments.exact_cara
+    ]
+    if not approximate:
+        return []
+    return [
+        f"the certainty equivalent of {', '.join(approximate)} is mean-variance, not "
+        "exact CARA: their pay depends on correlated metrics, or on more than 3 gates "
+        "and modifiers, which the exact integration does not cover"
+    ]

@@ -22,7 +22,27 @@ A model may also offer, and the solver then uses:
 * ``staff_retention(t)`` — per department, the share of people staying before pay
   against the market (turnover the levers cause, already costed in gross value);
 * ``team_identification(department, base)`` — team identification after the model's
-  own effects (the manufacturer's unofficial-leaders bridge).
+  own effects (the manufacturer's unofficial-leaders bridge);
+* ``own_means_jacobian(t, t0, columns)`` — the split of individual-scope metrics into
+  what a person moves alone and what everyone moves together (below).
+
+Line of sight by what a person moves. The levers are a representative person's: ``t``
+moves every person of a department together. A person moving their own levers alone
+moves the company-wide aggregates (load, OTIF through load, customer churn, staff
+turnover, ...) by ``1/N`` of the department's effect, and perceives
+``LoS = (1 + lambda (N - 1)) / N`` of it (:mod:`compmodel.equilibrium.line_of_sight`).
+A model whose individual-scope metrics contain such aggregates says so with
+``own_means_jacobian(t, t0, columns) -> (own, jacobian)``: every metric evaluated with
+the levers at ``t`` but every company-wide aggregate frozen at its value at ``t0`` (the
+current levers of everybody; ``t`` differs from it in one department's levers), and its
+exact derivatives in the levers ``columns`` (with the aggregates held). A person then
+perceives an individual-scope metric ``v`` as ``own_v(t) + LoS (m_v(t) - own_v(t))``,
+whose value at ``t = t0`` is ``m_v(t0)`` (``own_v(t0) = m_v(t0)``). A model without it
+has no split: its individual-scope metrics are a person's own (line of sight 1), as are
+those of ``linear``, ``declared`` and ``distributor``. Department- and company-scope
+metrics are shared whatever the model says. The compiled path takes the split from
+``CompiledEquations.own_means_jacobian``; a model that offers it in Python but not
+compiled is solved in Python.
 """
 
 from __future__ import annotations
@@ -137,13 +157,16 @@ class CompiledEquations:
     cache (see :mod:`compmodel._kernels`). ``auto``: whether ``backend="auto"`` takes the
     compiled path; a model small enough that its Python path takes milliseconds sets it
     false, so nobody waits for the kernels' first compile (``backend="compiled"`` still
-    takes them).
+    takes them). ``own_means_jacobian`` (optional) names the compiled split of
+    individual-scope metrics, ``(t, t0, data, columns) -> (own means, jacobian)``: the
+    Python capability of the same name (module docstring) in compiled code.
     """
 
     module: str
     means_jacobian: str | None = None
     means: str | None = None
     auto: bool = True
+    own_means_jacobian: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +187,10 @@ class Capabilities:
     value_metric
         The metric whose mean is gross value less a constant (the base payroll), which
         the compiled first best pays the planner; ``None`` if the model has none.
+    own_means_jacobian
+        ``(t, t0, columns) -> (own means, jacobian)``: individual-scope metrics with the
+        company-wide aggregates frozen at ``t0`` (module docstring); ``None``: no split,
+        individual-scope metrics are a person's own.
     """
 
     compiled: tuple[CompiledEquations, Any] | None = None
@@ -172,6 +199,9 @@ class Capabilities:
     fingerprint: tuple[object, ...] | None = None
     value_metric: str | None = None
     bridge_costs: Mapping[str, float] | None = None
+    own_means_jacobian: (
+        Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None
+    ) = None
 
 
 def capabilities(model: CompanyModel) -> Capabilities:
@@ -186,6 +216,7 @@ def capabilities(model: CompanyModel) -> Capabilities:
         fingerprint=getattr(model, "fingerprint", None),
         value_metric=value_metric if value_metric in model.metrics else None,
         bridge_costs=getattr(model, "bridge_costs", None),
+        own_means_jacobian=getattr(model, "own_means_jacobian", None),
     )
 
 

@@ -122,7 +122,52 @@ after the sale: ``(concessions + rework + lost_customers + staff turnover caused
 infeasible promises) / N_sales``, for a clawback of a share kappa of it). With this
 split ``value = N_sales * shipped_margin - N_sales * promise_cost - (terms sales does
 not move)``, so a risk-neutral sales force credited on margin and charged kappa = 1 of
-its promise cost chooses the first-best over-promising (docs/reference-company.md).
+its promise cost chooses the first-best over-promising (docs/reference-company.md) when
+each person sees all of it: with full line of sight (lambda = 1, or one sales person).
+
+Line of sight by channel
+------------------------
+The per-person sales metrics above are a sales person's own, but they carry what
+everyone's orders do together. Behind the representative person are ``N_sales`` reps,
+each booking their own orders and keeping or losing their own customers, all selling
+out of one plant, one shipping dock, one service desk and one staff. A rep who moves
+their levers alone moves what is theirs whole and the company-wide aggregates by
+``1/N_sales`` of the department's effect, which they perceive as
+``(1 + lambda (N_sales - 1)) / N_sales`` (:mod:`compmodel.equilibrium.line_of_sight`).
+``own_means_jacobian(t, t0, columns)`` gives the metrics with the aggregates frozen at
+the current levers ``t0`` (:func:`_own_evaluate`):
+
+* own (line of sight 1): the rep's bookings ``B`` and infeasible share ``phi`` (their
+  prospecting, over-promising and collaboration; the bridges and leaders' time as they
+  are); the units they ship and the revenue and margin of them, in proportion to their
+  bookings at the plant's fill rate; the lateness and defects their own infeasible
+  promises add to their own orders (``- otif_infeasible * phi`` in OTIF's logit,
+  ``defect_infeasible * phi`` in the defect rate's: a promise production cannot keep
+  makes that order late or reworked); the concessions and rework on their orders; and
+  the margin the company's churn takes from their own revenue (at the company's
+  churn rate);
+* company-wide (line of sight ``(1 + lambda (N - 1)) / N``): the plant's load and fill
+  rate (``U / D``: everyone's orders against one capacity, so a rep's extra orders
+  crowd everyone's), OTIF's load term and every other department's terms in OTIF and
+  defects, customer churn (customer retention, which moves with the company's OTIF,
+  defect rate and response time: the model has one customer base, whose retention
+  the reps' promises move together), response time (one service desk answering
+  everyone's tickets), and the staff turnover infeasible promises cause (production,
+  shipping and service staff stressed by the plant's share of infeasible orders;
+  ``promise_cost`` charges it to every rep alike).
+
+Why so: a rep's orders are late or defective by the plant's state, which all reps
+move together, and by that rep's own promises, which nobody else makes, so those are
+the rep's to see; the customer base, the plant, the desk and the staff are everyone's.
+(Counting a rep's own customers' churn from their own orders as the rep's own instead,
+a reading the model's one customer base does not support, gives margin on delivery
+5.42M instead of 5.30M.) Other departments' levers move only company-wide parts. At
+``t = t0`` the split is :func:`_evaluate`'s values bit for bit, and it makes the
+perceived derivatives those of one rep among ``N_sales`` exactly
+(tests/test_line_of_sight.py writes the reps out). Today's plans (bookings, own
+output) are unchanged by it: bookings are all a rep's own. With the margin-on-delivery
+plan each rep now sees only a 24th of how their extra orders crowd the plant, and
+sells harder.
 
 Shares (OTIF, defect rate, retention) enter the money at their medians (the model
 without noise); the forecast's noise is what plans pay on.
@@ -342,22 +387,14 @@ def _softmin_tangent(a: float, b: float, nu: float, da: float, db: float, m: flo
 
 
 @jit
-def _evaluate(
-    t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray, jac: np.ndarray
-) -> np.ndarray:
-    """:func:`_equations`, and the metrics' derivatives in the levers ``columns``
-    written to ``jac`` (shape (metrics, columns)): forward-mode, each column's
-    tangents computed from the values of the one evaluation. At a kink the derivative
-    is the one from above (``max(o, 0)`` at ``o = 0`` counts as ``o``): the model's
-    kinks sit at lower bounds, e.g. no over-promising."""
-    p = max(t[pos[0]], 0.0)
-    o, c = t[pos[1]], t[pos[2]]
-    h, q, x = t[pos[3]], t[pos[4]], t[pos[5]]
-    s, v, g = t[pos[6]], t[pos[7]], t[pos[8]]
+def _sales(
+    p: float, o: float, c: float, g: float, k: Any
+) -> tuple[float, float, float, float, float, float, float, float, float, float]:
+    """One sales person's own quantities at prospecting ``p`` (at least 0), over-promising
+    ``o`` and collaboration ``c``, leaders' bridge time ``g``: ``(Lb, e1, e2, e3, escape,
+    learn, raw phi, phi, sell, bookings)`` (module docstring, Sales)."""
     J, R, M, K = k.J, k.R, k.M, k.K
     lb = 1.0 + k.leadership_bridge_boost * g
-
-    # sales
     e1 = math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
     e2 = 1.0 - min(0.95, k.meeting_catch * M * lb)  # what meetings let through
     e3 = 1.0 - min(1.0, k.ctp_catch * K)  # what capable-to-promise lets through
@@ -374,6 +411,59 @@ def _evaluate(
         * (1.0 + k.joint_call_win * J * lb)
         * (1.0 - k.ctp_quote_loss * K)
     )
+    return lb, e1, e2, e3, escape, learn, raw_phi, phi, sell, bookings
+
+
+@jit
+def _sales_tangent(
+    p: float, o: float, c: float, k: Any, lb: float, e1: float, e2: float, e3: float,
+    escape: float, learn: float, raw_phi: float, sell: float, dp: float, do: float,
+    dc: float, dlb: float,
+) -> tuple[float, float]:  # fmt: skip
+    """The derivatives ``(dphi, dbookings)`` of :func:`_sales` along ``(dp, do, dc)``
+    and ``dLb`` (the derivative from above at a kink, as :func:`_evaluate`)."""
+    J, M, K = k.J, k.M, k.K
+    capped_meetings = k.meeting_catch * M * lb >= 0.95
+    pw = k.bookings_base * p**k.prospecting_elasticity
+    sell_pos = max(sell, 0.0)
+    win = 1.0 + k.overpromise_win * o * escape
+    joint = (1.0 + k.joint_call_win * J * lb) * (1.0 - k.ctp_quote_loss * K)
+    de1 = (
+        -e1
+        * k.collaboration_catch
+        * (dc * (1.0 + k.joint_call_catch * J * lb) + c * k.joint_call_catch * J * dlb)
+    )
+    de2 = 0.0 if capped_meetings else -k.meeting_catch * M * dlb
+    descape = (de1 * e2 + e1 * de2) * e3
+    dphi = learn * (do * escape + o * descape) if 0.0 <= raw_phi < 1.0 else 0.0
+    dsell = -dc / (1.0 - k.c_rest) if sell > 0.0 else 0.0
+    dpw = pw * k.prospecting_elasticity * dp / p if p > 0.0 else 0.0
+    dwin = k.overpromise_win * (do * escape + o * descape)
+    djoint = k.joint_call_win * J * dlb * (1.0 - k.ctp_quote_loss * K)
+    dbook = (
+        dpw * sell_pos * win * joint + pw * dsell * win * joint
+        + pw * sell_pos * dwin * joint + pw * sell_pos * win * djoint
+    )  # fmt: skip
+    return dphi, dbook
+
+
+@jit
+def _evaluate(
+    t: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray, jac: np.ndarray
+) -> np.ndarray:
+    """:func:`_equations`, and the metrics' derivatives in the levers ``columns``
+    written to ``jac`` (shape (metrics, columns)): forward-mode, each column's
+    tangents computed from the values of the one evaluation. At a kink the derivative
+    is the one from above (``max(o, 0)`` at ``o = 0`` counts as ``o``): the model's
+    kinks sit at lower bounds, e.g. no over-promising."""
+    p = max(t[pos[0]], 0.0)
+    o, c = t[pos[1]], t[pos[2]]
+    h, q, x = t[pos[3]], t[pos[4]], t[pos[5]]
+    s, v, g = t[pos[6]], t[pos[7]], t[pos[8]]
+    J = k.J
+
+    # sales
+    lb, e1, e2, e3, escape, learn, raw_phi, phi, sell, bookings = _sales(p, o, c, g, k)
 
     # operations
     nu = k.fill_sharpness
@@ -461,11 +551,6 @@ def _evaluate(
     # derivatives: one tangent pass per column, from the values above ------------------
     if columns.size == 0:
         return out
-    capped_meetings = k.meeting_catch * M * lb >= 0.95
-    pw = k.bookings_base * p**k.prospecting_elasticity
-    sell_pos = max(sell, 0.0)
-    win = 1.0 + k.overpromise_win * o * escape
-    joint = (1.0 + k.joint_call_win * J * lb) * (1.0 - k.ctp_quote_loss * K)
     workers = k.n_production * k.units_per_worker
     qual = 1.0 - k.quality_time * (q - 1.0)
     over = 1.0 + k.overtime_output * x
@@ -484,22 +569,9 @@ def _evaluate(
         dq, dx, ds = _unit(lever, 4), _unit(lever, 5), _unit(lever, 6)
         dv, dg = _unit(lever, 7), _unit(lever, 8)
         dlb = k.leadership_bridge_boost * dg
-        de1 = (
-            -e1
-            * k.collaboration_catch
-            * (dc * (1.0 + k.joint_call_catch * J * lb) + c * k.joint_call_catch * J * dlb)
+        dphi, dbook = _sales_tangent(
+            p, o, c, k, lb, e1, e2, e3, escape, learn, raw_phi, sell, dp, do, dc, dlb
         )
-        de2 = 0.0 if capped_meetings else -k.meeting_catch * M * dlb
-        descape = (de1 * e2 + e1 * de2) * e3
-        dphi = learn * (do * escape + o * descape) if 0.0 <= raw_phi < 1.0 else 0.0
-        dsell = -dc / (1.0 - k.c_rest) if sell > 0.0 else 0.0
-        dpw = pw * k.prospecting_elasticity * dp / p if p > 0.0 else 0.0
-        dwin = k.overpromise_win * (do * escape + o * descape)
-        djoint = k.joint_call_win * J * dlb * (1.0 - k.ctp_quote_loss * K)
-        dbook = (
-            dpw * sell_pos * win * joint + pw * dsell * win * joint
-            + pw * sell_pos * dwin * joint + pw * sell_pos * win * djoint
-        )  # fmt: skip
         ddemand = k.n_sales * dbook / k.price
         dkp = workers * (
             dh * qual * over - h * k.quality_time * dq * over + h * qual * k.overtime_output * dx
@@ -570,6 +642,129 @@ def _evaluate(
     return out
 
 
+#: Positions in :data:`_OUT` the split reads at the current levers.
+_AT = {name: i for i, name in enumerate(_OUT)}
+_I_BOOKINGS, _I_SHIPPED = _AT["metric.bookings"], _AT["metric.units_shipped"]
+_I_REVENUE, _I_OTIF = _AT["metric.revenue"], _AT["metric.otif"]
+_I_DEFECT, _I_CUSTOMER = _AT["metric.defect_rate"], _AT["metric.customer_retention"]
+_I_PHI = _AT["infeasible_share"]
+
+
+@jit
+def _own_evaluate(
+    t: np.ndarray, t0: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray,
+    jac: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """The metrics as one person moving alone sees their own part of them (module
+    docstring, Line of sight by channel): a sales person's own bookings and infeasible
+    share at the sales levers of ``t`` (everything else of theirs at ``t0``), every
+    company-wide aggregate at the current levers ``t0`` (fill rate, OTIF and defect rate
+    but for the person's own infeasible orders, customer retention (churn), staff
+    turnover, response time). Metrics that are
+    company-wide altogether are their values at ``t0``. Derivatives in the levers
+    ``columns`` into ``jac``, with the aggregates held; at ``t = t0`` the values are
+    :func:`_evaluate`'s, bit for bit."""
+    at0 = _evaluate(t0, pos, k, _NO_COLUMNS, np.empty((_N_METRICS, 0)))
+    own = at0[:_N_METRICS].copy()
+    for i in range(_N_METRICS):
+        for j in range(columns.size):
+            jac[i, j] = 0.0
+    ns = k.n_sales
+    # the aggregates at t0
+    b0, shipped0, revenue0 = at0[_I_BOOKINGS], at0[_I_SHIPPED], at0[_I_REVENUE]
+    otif_logit0, defect_logit0, cust_logit0 = at0[_I_OTIF], at0[_I_DEFECT], at0[_I_CUSTOMER]
+    phi0 = at0[_I_PHI]
+    x0 = t0[pos[5]]
+    from_promises = _staff(k, x0, phi0)[5] - _staff(k, x0, 0.0)[5] if phi0 > 0.0 else 0.0
+    # the person's own orders: their sales levers at t, leaders' bridge time at t0
+    p = max(t[pos[0]], 0.0)
+    o, c = t[pos[1]], t[pos[2]]
+    lb, e1, e2, e3, escape, learn, raw_phi, phi, sell, bookings = _sales(p, o, c, t0[pos[8]], k)
+    # at the company's fill rate (U / D at t0): everyone's orders booked as these
+    if b0 > 0.0:
+        revenue = revenue0 * (bookings / b0)
+        shipped = shipped0 * (bookings / b0)
+    else:  # no orders at t0: nothing crowds the plant, every order ships
+        revenue = ns * bookings
+        shipped = ns * bookings / k.price
+    otif = _logistic(otif_logit0 - k.otif_infeasible * (phi - phi0))
+    defect = _logistic(defect_logit0 + k.defect_infeasible * (phi - phi0))
+    # churn is the company's: the share of customers lost stays at t0's, applied to the
+    # person's own margin
+    retention_c = _logistic(cust_logit0)
+    margin_base = revenue * k.margin_rate
+    concessions = revenue * k.concession_rate * phi
+    rework = shipped * defect * k.rework_cost
+    lost_customers = (1.0 - retention_c) * margin_base * k.lost_margin_years
+    promise_cost = concessions + rework + lost_customers + from_promises
+    ontime = revenue * otif
+    per_person = (  # MANUFACTURER_METRICS order, as _evaluate
+        bookings, revenue / ns, ontime / ns, margin_base / ns, ontime * k.margin_rate / ns,
+        bookings - ontime / ns, promise_cost / ns,
+    )  # fmt: skip
+    i = 0
+    for val in per_person:
+        own[i] = val
+        i += 1
+    for col in range(columns.size):
+        lever = -1  # which of LEVERS this column is: only a sales lever moves own orders
+        for i in range(9):
+            if pos[i] == columns[col]:
+                lever = i
+        if lever < 0 or lever > 2:
+            continue
+        dp = 1.0 if lever == 0 and t[pos[0]] > 0.0 else 0.0
+        dphi, dbook = _sales_tangent(
+            p, o, c, k, lb, e1, e2, e3, escape, learn, raw_phi, sell, dp, _unit(lever, 1),
+            _unit(lever, 2), 0.0,
+        )  # fmt: skip
+        if b0 > 0.0:
+            drevenue, dshipped = revenue0 * dbook / b0, shipped0 * dbook / b0
+        else:
+            drevenue, dshipped = ns * dbook, ns * dbook / k.price
+        dotif = otif * (1.0 - otif) * (-k.otif_infeasible * dphi)
+        ddefect = defect * (1.0 - defect) * (k.defect_infeasible * dphi)
+        dmargin = drevenue * k.margin_rate
+        dconcessions = k.concession_rate * (drevenue * phi + revenue * dphi)
+        drework = (dshipped * defect + shipped * ddefect) * k.rework_cost
+        dlost = (1.0 - retention_c) * dmargin * k.lost_margin_years
+        dpromise = dconcessions + drework + dlost
+        dontime = drevenue * otif + revenue * dotif
+        tangents = (
+            dbook, drevenue / ns, dontime / ns, dmargin / ns, dontime * k.margin_rate / ns,
+            dbook - dontime / ns, dpromise / ns,
+        )  # fmt: skip
+        i = 0
+        for val in tangents:
+            jac[i, col] = val
+            i += 1
+    return own
+
+
+@jit
+def _own_means_jacobian(
+    t: np.ndarray, t0: np.ndarray, pos: np.ndarray, k: Any, columns: np.ndarray,
+    lo: np.ndarray, hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`_own_evaluate`'s metrics and their derivatives in the levers ``columns``,
+    as :func:`_means_jacobian` (a lever fixed by its bounds has none)."""
+    jac = np.empty((_N_METRICS, columns.size))
+    own = _own_evaluate(t, t0, pos, k, columns, jac)
+    for j in range(columns.size):
+        if lo[columns[j]] >= hi[columns[j]]:
+            jac[:, j] = 0.0
+    return own, jac
+
+
+@jit
+def _own_means_jacobian_packed(
+    t: np.ndarray, t0: np.ndarray, data: tuple[np.ndarray, Any, np.ndarray, np.ndarray],
+    columns: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`_own_means_jacobian` with the lever order, inputs and bounds as one argument."""
+    return _own_means_jacobian(t, t0, data[0], data[1], columns, data[2], data[3])
+
+
 @jit
 def _value_gradient(
     t: np.ndarray, pos: np.ndarray, k: Any, lo: np.ndarray, hi: np.ndarray
@@ -616,7 +811,11 @@ class ManufacturerModel(PackedModel):
     """The reference manufacturer (equations in the module docstring)."""
 
     #: the equations the solver's compiled path takes (exact derivatives, forward mode)
-    compiled = CompiledEquations(__name__, means_jacobian="_means_jacobian_packed")
+    compiled = CompiledEquations(
+        __name__,
+        means_jacobian="_means_jacobian_packed",
+        own_means_jacobian="_own_means_jacobian_packed",
+    )
     #: the metric whose mean is gross value less the base payroll
     value_metric = "operating_profit"
     EQUATIONS = staticmethod(_equations)
@@ -674,6 +873,20 @@ class ManufacturerModel(PackedModel):
             **{f"base_{d}": self.base[d] for d in LEVERS},
         )
         self._cache = None
+
+    def own_means_jacobian(
+        self, t: np.ndarray, t0: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The metrics with every company-wide aggregate frozen at the current levers
+        ``t0`` (a sales person's own orders and customers at ``t``; module docstring,
+        Line of sight by channel) and their exact derivatives in the levers ``columns``
+        with the aggregates held, in one compiled call."""
+        own, jac = _own_means_jacobian(
+            np.asarray(t, dtype=float), np.asarray(t0, dtype=float), self._order,
+            self._inputs, np.asarray(columns, dtype=np.int64), self.levers.lower,
+            self.levers.upper,
+        )  # fmt: skip
+        return own, jac
 
     def team_identification(self, department: str, base: float) -> float:
         """Team identification after the unofficial-leaders bridge (at most 1)."""
