@@ -129,7 +129,7 @@ Line of sight by channel
 ------------------------
 The per-person sales metrics above are a sales person's own, but they carry what
 everyone's orders do together. Behind the representative person are ``N_sales`` reps,
-each booking their own orders and keeping or losing their own customers, all selling
+each booking their own orders for one customer base, all selling
 out of one plant, one shipping dock, one service desk and one staff. A rep who moves
 their levers alone moves what is theirs whole and the company-wide aggregates by
 ``1/N_sales`` of the department's effect, which they perceive as
