@@ -32,11 +32,11 @@ the comparison uses ``hex``; non-finite values are written as ``"nan"``/``"inf"`
 
 Usage (from the repository root, with the code to test importable as ``compmodel``)::
 
-    python scripts/golden.py record tests/golden/36589f5.json      # each case in a fresh process
-    python scripts/golden.py check tests/golden/36589f5.json       # the same, then compare
-    python scripts/golden.py check tests/golden/36589f5.json --cases acme_today dashboard
-    python scripts/golden.py check tests/golden/36589f5.json --in-process   # one process
-    python scripts/golden.py check tests/golden/36589f5.json --tolerance    # not bit for bit
+    python scripts/golden.py record tests/golden/81fc040.json      # each case in a fresh process
+    python scripts/golden.py check tests/golden/81fc040.json       # the same, then compare
+    python scripts/golden.py check tests/golden/81fc040.json --cases acme_today dashboard
+    python scripts/golden.py check tests/golden/81fc040.json --in-process   # one process
+    python scripts/golden.py check tests/golden/81fc040.json --tolerance    # not bit for bit
     python scripts/golden.py case acme_today                       # one case's JSON on stdout
     python scripts/golden.py list                                  # the case names
 
@@ -555,9 +555,9 @@ def _walk(
 
 #: Cases whose numbers moved on purpose since the golden file was recorded, and why: they
 #: are held within tolerance (:func:`compare_moved`) until the file is regenerated
-#: (``record``). Empty since 36589f5, whose record replaced e273b87's; the two cases the
-#: Python backend's Newton finish had moved (theory/coordination and theory/quota, levers
-#: by up to 6e-11) were listed here until then.
+#: (``record``). Empty since 81fc040, whose record replaced 36589f5's (exact CARA, line
+#: of sight by channel and benchmarks paid their own way moved numbers on purpose: see
+#: tests/test_golden.py).
 MOVED: dict[str, str] = {}
 
 #: With :data:`MOVED`: keys whose change is the point (the search's own precision and
