@@ -333,20 +333,6 @@ def _merged(pp: PersonPlan, c: int) -> dict[int, PiecewisePoly]:
     return out
 
 
-def _packed(polys: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
-    """Breaks (padded with +inf), their counts and coefficients (padded with 0)."""
-    nb = max((b.size for b, _ in polys), default=0)
-    deg = max((c.shape[1] for _, c in polys), default=1)
-    breaks = np.full((len(polys), nb), np.inf)
-    counts = np.zeros(len(polys), dtype=np.int64)
-    coefs = np.zeros((len(polys), nb + 1, deg))
-    for i, (b, c) in enumerate(polys):
-        breaks[i, : b.size] = b
-        counts[i] = b.size
-        coefs[i, : c.shape[0], : c.shape[1]] = c
-    return breaks, counts, coefs
-
-
 def cara_structure(pp: PersonPlan) -> tuple[np.ndarray, ...] | None:
     """A plan as :func:`compmodel.cara.structured_log_mgf` integrates it, or ``None``
     where its metrics are correlated or more than :data:`MAX_OUTER` of them gate or
@@ -392,10 +378,10 @@ def cara_structure(pp: PersonPlan) -> tuple[np.ndarray, ...] | None:
     for k in range(len(outer)):
         parts = [fpolys[f][0] for f in range(len(fouter)) if fouter[f] == k]
         outer_breaks.append((np.unique(np.concatenate(parts)), np.zeros((1, 1))))
-    ob, oc, _ = _packed(outer_breaks)
-    fb, fc, fcoefs = _packed(fpolys)
-    _, _, ccoefs = _packed(aligned)
-    ib, ic, _ = _packed([(b, np.zeros((1, 1))) for b in group_breaks])
+    ob, oc, _ = kernels._pad(outer_breaks)
+    fb, fc, fcoefs = kernels._pad(fpolys)
+    _, _, ccoefs = kernels._pad(aligned)
+    ib, ic, _ = kernels._pad([(b, np.zeros((1, 1))) for b in group_breaks])
     ints = functools.partial(np.asarray, dtype=np.int64)
     return (
         ints(outer), ob, oc, ints(fstart), ints(fouter), fb, fc, fcoefs, ints(cgroup), ccoefs,
