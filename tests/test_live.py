@@ -45,7 +45,7 @@ def test_dashboard_is_one_widget_with_the_baseline_loaded(dash: Dashboard) -> No
     sol = cm.solve(cm.load_scenario(SAMPLES / "acme_today.toml"))
     assert dash.kpis["operating_profit"] == pytest.approx(sol.operating_profit, rel=1e-12)
     assert "as baseline" in dash.tiles["operating_profit"].value
-    assert "1.93M USD" in dash.tiles["operating_profit"].value
+    assert "1.98M USD" in dash.tiles["operating_profit"].value
     assert dash.note.value == ""
     assert set(dash.live) == {"outcomes", "behaviour", "waterfall", "bill"}
 
@@ -61,11 +61,11 @@ def test_a_slider_moves_kpis_and_chart_data_as_the_library_says(
     # the tile shows the rounded value and the change from the baseline, green for a gain
     tile = dash.tiles["operating_profit"].value
     assert charts._format(oracle.operating_profit, "money", None) in tile
-    assert charts.BETTER in tile if oracle.operating_profit > 1_934_059 else charts.WORSE in tile
+    assert charts.BETTER in tile if oracle.operating_profit > 1_979_897 else charts.WORSE in tile
     # the outcomes chart: before is the baseline, after the new equilibrium
     rows = {r["figure"]: r for r in _records(dash, "outcomes")}
     baseline = cm.solve(today).operating_profit
-    assert baseline == pytest.approx(1_934_058.78, abs=1.0)  # the README's 1.93 million
+    assert baseline == pytest.approx(1_979_896.88, abs=1.0)  # the README's 1.98 million
     assert rows["operating_profit"]["before"] == pytest.approx(baseline, rel=REL)
     assert rows["operating_profit"]["after"] == pytest.approx(oracle.operating_profit, rel=REL)
     assert rows["otif"]["after"] == pytest.approx(oracle.metrics["otif"], rel=REL)
@@ -83,7 +83,7 @@ def test_a_slider_moves_kpis_and_chart_data_as_the_library_says(
     assert bill["Sales"]["p90"] == summary.loc["sales", "incentive_p90"]
     # the profit walk goes from the baseline's profit to the new one
     walk = _records(dash, "waterfall")
-    assert walk[0]["end"] == pytest.approx(1_934_058.78, abs=1.0)
+    assert walk[0]["end"] == pytest.approx(1_979_896.88, abs=1.0)
     assert walk[-1]["end"] == pytest.approx(oracle.operating_profit, rel=REL)
     assert np.isfinite(dash.last_update_ms)
 
@@ -139,7 +139,7 @@ def test_reset_save_and_compare(dash: Dashboard, tmp_path: Path) -> None:
     dash.compare_button.value = True
     assert "operating_profit" in dash.comparison.value
     dash.reset()
-    assert dash.kpis["operating_profit"] == pytest.approx(1_934_058.78, abs=1.0)
+    assert dash.kpis["operating_profit"] == pytest.approx(1_979_896.88, abs=1.0)
     assert dash.sliders["bridges.meetings"].value == 0.0
 
 

@@ -114,9 +114,7 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
 
 def _normal_pay(mom: Any) -> bool:
     """Whether pay is linear in normal metrics (mean-variance is then the exact CE)."""
-    from compmodel.pay import _gaussian
-
-    return bool(_gaussian(mom.pp))
+    return bool(mom.normal_pay)
 
 
 _EMPTY_I = np.empty(0, dtype=np.int64)

@@ -605,6 +605,12 @@ class PayMoments:
         return cara_structure(self.pp)
 
     @functools.cached_property
+    def normal_pay(self) -> bool:
+        """Whether pay is linear in normal metrics (no gate, modifier or kink): pay is
+        then normal and the mean-variance CE is exact."""
+        return _gaussian(self.pp)
+
+    @functools.cached_property
     def exact_cara(self) -> bool:
         """Whether the exact CARA CE applies: pay normal (mean-variance is then exact)
         or a structure :mod:`compmodel.cara` integrates."""
