@@ -70,9 +70,10 @@ def plan_own_split(scenario: Scenario, model: Any, metrics: tuple[str, ...]) -> 
     model's split (module docstring): an individual-scope metric the model sets, where
     the model declares a split."""
     split = splits(model)
+    declared = getattr(model, "split_metrics", None)
     return np.array(
         [split and scenario.metrics[m].scope == "individual" and m in model.metrics
-         for m in metrics],
+         and (declared is None or m in declared) for m in metrics],
         dtype=np.bool_,
     )  # fmt: skip
 

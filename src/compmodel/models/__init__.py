@@ -42,7 +42,10 @@ has no split: its individual-scope metrics are a person's own (line of sight 1),
 those of ``linear``, ``declared`` and ``distributor``. Department- and company-scope
 metrics are shared whatever the model says. The compiled path takes the split from
 ``CompiledEquations.own_means_jacobian``; a model that offers it in Python but not
-compiled is solved in Python.
+compiled is solved in Python. ``split_metrics`` (optional, a set of metric names) names
+the individual-scope metrics that have a company-wide part; without it every
+individual-scope metric of a splitting model is split (the same numbers, a second
+evaluation of the model where none is needed).
 """
 
 from __future__ import annotations

@@ -818,6 +818,9 @@ class ManufacturerModel(PackedModel):
     )
     #: the metric whose mean is gross value less the base payroll
     value_metric = "operating_profit"
+    #: the individual-scope metrics with a company-wide channel (bookings is all a
+    #: rep's own: a plan on it alone needs no split, and no second evaluation)
+    split_metrics = frozenset(tuple(MANUFACTURER_METRICS)[1:7])
     EQUATIONS = staticmethod(_equations)
     JACOBIAN = staticmethod(_means_jacobian)
     GRADIENT = staticmethod(_value_gradient)
