@@ -7,10 +7,10 @@ metrics' latent means from the company model and the noise of ``[forecast]``. Th
 certainty equivalent is ``CE_d = base_d - (1/r_d) log E[exp(-r_d w_d)] - cost_d(t_d)``
 (exact CARA, :mod:`compmodel.cara`; ``settings.certainty_equivalent = "mean_variance"``
 takes ``E_d - (r_d/2) V_d`` in its place, which is the same for pay linear in normal
-noise); the risk premium is ``RP_d = E_d - (CE_d - base_d + cost_d)``. A person perceives a shared metric's mean move by their line of sight times the
-department's effect, and an individual-scope metric the model splits as its own part
-plus line of sight times its company-wide part
-(:mod:`compmodel.equilibrium.line_of_sight`).
+noise); the risk premium is ``RP_d = E_d - (CE_d - base_d + cost_d)``. A person
+perceives a shared metric's mean move by their line of sight times the department's
+effect, and an individual-scope metric the model splits as its own part plus line of
+sight times its company-wide part (:mod:`compmodel.equilibrium.line_of_sight`).
 
 Total surplus ``TS = gross value - sum_d N_d (cost_d + RP_d)``; without risk
 (a fixed wage bears none) it is gross value less effort costs.
