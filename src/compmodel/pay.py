@@ -60,6 +60,7 @@ __all__ = [
     "concave",
     "person_plan",
     "plan_moments",
+    "third_cumulant",
 ]
 
 #: How a person values uncertain pay: ``"cara"`` (exact, ``-(1/r) log E[exp(-r pay)]``)
@@ -705,6 +706,32 @@ class PayMoments:
                 cov = max(cov, 0.0)
             var += cov if c == d else 2.0 * cov
         return math.fsum(e), max(var, 0.0)
+
+
+def third_cumulant(pp: PersonPlan) -> float:
+    """The third cumulant ``kappa_3 = E[(pay - E pay)^3]`` of a person's incentive pay
+    (currency cubed), by the joint integration of :func:`compmodel.moments.expect_product`
+    over every triple of components. ``(r^2/6) kappa_3`` is the leading error of the
+    mean-variance CE against exact CARA (``CE = E - (r/2) kappa_2 + (r^2/6) kappa_3 -
+    ...``)."""
+    n = len(pp.components)
+    factors = [pp.factors(c) for c in range(n)]
+
+    def moment(*cs: int) -> float:
+        return expect_product(
+            [f for c in cs for f in factors[c]], pp.mean, pp.cov, pp.logit, estimate_error=False
+        ).value
+
+    m1 = sum(moment(c) for c in range(n))
+    m2 = sum(moment(c, d) for c in range(n) for d in range(n))
+    m3 = 0.0
+    for c in range(n):
+        for d in range(c, n):
+            for e in range(d, n):
+                distinct = len({c, d, e})
+                weight = 1 if distinct == 1 else (3 if distinct == 2 else 6)
+                m3 += weight * moment(c, d, e)
+    return float(m3 - 3.0 * m1 * m2 + 2.0 * m1**3)
 
 
 def concave(pp: PersonPlan) -> bool:

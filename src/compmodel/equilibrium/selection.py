@@ -19,6 +19,8 @@ warm continuation.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -26,6 +28,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import ConvergenceError
+from ..pay import third_cumulant
 from .backends import Backend
 from .benchmarks import first_best_key, first_best_levers, key_digest
 from .gauss_seidel import nash
@@ -210,7 +213,7 @@ def find_equilibrium(
     eff, note = efficiency(problem, t, fb)
     if note:
         found.notes.append(note)
-    found.notes.extend(_approximate_ce_note(problem))
+    found.notes.extend(_approximate_ce_notes(problem, t))
     diag = SolveDiagnostics(
         converged=True,
         iterations=found.sweeps,
@@ -293,18 +296,30 @@ def _continue(
     )
 
 
-def _approximate_ce_note(problem: Problem) -> list[str]:
-    """A note naming the departments whose CE falls back to mean-variance under
-    ``certainty_equivalent = "cara"`` (none: no note)."""
-    approximate = [
-        d.name
-        for d in problem.depts
-        if d.rule == "cara" and d.risk_aversion > 0 and d.moments and not d.moments.exact_cara
-    ]
-    if not approximate:
-        return []
-    return [
-        f"the certainty equivalent of {', '.join(approximate)} is mean-variance, not "
-        "exact CARA: their pay depends on correlated metrics, or on more than 3 gates "
-        "and modifiers, which the exact integration does not cover"
-    ]
+def _approximate_ce_notes(problem: Problem, t: np.ndarray) -> list[str]:
+    """Notes naming the departments whose CE falls back to mean-variance under
+    ``certainty_equivalent = "cara"``, each with the estimated error of that CE,
+    ``(r^2/6) kappa_3`` (:func:`compmodel.pay.third_cumulant`) at the levers ``t``, and
+    a warning where it exceeds 1% of the risk premium (none: no note)."""
+    out = []
+    mu = problem.model.means(t)
+    for d in problem.depts:
+        if not (d.rule == "cara" and d.risk_aversion > 0 and d.moments and d.plan):
+            continue
+        if d.moments.exact_cara:
+            continue
+        means = problem.plan_means(d, mu)
+        k3 = third_cumulant(dataclasses.replace(d.plan, mean=means))
+        error = d.risk_aversion**2 / 6.0 * k3
+        premium = problem.risk_premium(d, means)[2]
+        share = abs(error) / premium if premium > 0 else math.inf
+        text = (
+            f"the certainty equivalent of {d.name} is mean-variance, not exact CARA: its "
+            "pay depends on correlated metrics, or on more than 3 gates and modifiers, "
+            f"which the exact integration does not cover; its estimated error, "
+            f"(r^2/6) kappa_3, is {error:,.2f} per person"
+        )
+        if share > 0.01:
+            text += f", {share:.1%} of the risk premium: treat its levers as approximate"
+        out.append(text)
+    return out
