@@ -20,31 +20,16 @@ import compmodel as cm
 from compmodel.cara import log_diff_ndtr, log_mgf, log_ndtr
 from compmodel.moments import _gl_rule
 from compmodel.pay import PayMoments, person_plan, third_cumulant
+from helpers import COMPONENTS as SHAPES
 from helpers import one_component
 
 R_FILE = 2e-5  # sales' risk aversion in data/samples/acme.toml, per USD
 RISK = (R_FILE, 10 * R_FILE, 30 * R_FILE)
 
 COMPONENTS = {
-    "capped": {
-        "metric": "x", "weight": 1.0, "threshold": 80.0, "target": 100.0, "cap": 115.0,
-        "payout_at_cap": 1.6, "payout_at_threshold": 0.25, "floor": 0.1,
-    },
-    "stepped": {
-        "metric": "x", "weight": 1.0, "threshold": 85.0, "target": 100.0, "cap": 120.0,
-        "payout_at_threshold": 0.5, "payout_at_cap": 1.5, "step": True,
-        "extra_points": [[110.0, 1.2]],
-    },
-    "tiered": {
-        "metric": "x", "kind": "rate_table", "target": 100.0, "mode": "marginal",
-        "tiers": [{"up_to": 0.9, "rate": 100.0}, {"up_to": 1.1, "rate": 200.0}, {"rate": 350.0}],
-    },
-    "retroactive": {
-        "metric": "x", "kind": "rate_table", "target": 100.0, "mode": "retroactive",
-        "tiers": [{"up_to": 0.9, "rate": 100.0}, {"up_to": 1.1, "rate": 150.0}, {"rate": 180.0}],
-    },
-    "lump_sum": {"metric": "x", "kind": "lump_sum", "quota": 105.0, "amount": 7_500.0},
-}  # fmt: skip
+    name: SHAPES[name]
+    for name in ("capped", "stepped", "tiered_marginal", "tiered_retroactive", "lump_sum")
+}
 TWO_METRICS = {
     "x": {"unit": "units", "scope": "department"},
     "g": {"unit": "share", "scope": "company", "scale": "logit"},

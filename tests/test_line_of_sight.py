@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import optimize
 
 import compmodel as cm
 from compmodel.equilibrium.backends import CompiledBackend, PythonBackend, choose_backend
@@ -37,6 +36,7 @@ from compmodel.models.manufacturer import (
     _softplus,
     _staff,
 )
+from helpers import first_best_sales
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 PER_REP = tuple(MANUFACTURER_METRICS)[:7]  # bookings ... promise_cost, a sales person's own
@@ -314,28 +314,6 @@ def test_models_without_a_split_keep_line_of_sight_one_on_individual_metrics() -
 # --------------------------------------------------------------------------------------
 # kappa = 1 gives the first best only with full line of sight
 # --------------------------------------------------------------------------------------
-def first_best_sales(s: cm.Scenario) -> np.ndarray:
-    """Sales levers that maximise gross value less sales' effort, others at rest."""
-    m = build_model(s)
-    idx = m.levers.index("sales")
-    n = s.departments["sales"].headcount
-
-    def neg(x: np.ndarray) -> float:
-        t = m.levers.rest.copy()
-        t[idx] = x
-        return -(m.gross_value(t) - n * m.levers.effort_cost("sales", t)) / 1e6
-
-    bounds = list(zip(m.levers.lower[idx], m.levers.upper[idx], strict=True))
-    best = None
-    for x0 in (m.levers.rest[idx], np.array([1.2, 0.3, 0.1])):
-        r = optimize.minimize(neg, x0, method="L-BFGS-B", bounds=bounds,
-                              options={"ftol": 1e-15, "gtol": 1e-10})  # fmt: skip
-        if best is None or r.fun < best.fun:
-            best = r
-    assert best is not None
-    return np.asarray(best.x)
-
-
 def sales_levers(s: cm.Scenario) -> np.ndarray:
     sol = cm.solve(s, tol=1e-10)
     return np.array([sol.levers[f"sales.{lv}"] for lv in LEVERS["sales"]])

@@ -23,39 +23,10 @@ from compmodel.moments import (
     normal_expectation,
     normal_expectations_with_score,
 )
-from helpers import BASE, TI, one_component
+from helpers import BASE, COMPONENTS, TI, one_component
 
 TARGET_PAYOUT = BASE * TI
 MU, SD = 100.0, 15.0
-
-COMPONENTS = {
-    "linear": {"metric": "x", "weight": 1.0, "threshold": 80.0, "target": 100.0},
-    "linear_extended": {
-        "metric": "x", "weight": 1.0, "threshold": 80.0, "target": 100.0, "floor": "extend",
-    },
-    "capped": {
-        "metric": "x", "weight": 1.0, "threshold": 80.0, "target": 100.0, "cap": 115.0,
-        "payout_at_cap": 1.6, "payout_at_threshold": 0.25, "floor": 0.1,
-    },
-    "stepped": {
-        "metric": "x", "weight": 1.0, "threshold": 85.0, "target": 100.0, "cap": 120.0,
-        "payout_at_threshold": 0.5, "payout_at_cap": 1.5, "step": True,
-        "extra_points": [[110.0, 1.2]],
-    },
-    "tiered_marginal": {
-        "metric": "x", "kind": "rate_table", "target": 100.0, "mode": "marginal",
-        "tiers": [{"up_to": 0.9, "rate": 100.0}, {"up_to": 1.1, "rate": 200.0}, {"rate": 350.0}],
-    },
-    "tiered_retroactive": {
-        "metric": "x", "kind": "rate_table", "target": 100.0, "mode": "retroactive",
-        "tiers": [{"up_to": 0.9, "rate": 100.0}, {"up_to": 1.1, "rate": 150.0}, {"rate": 180.0}],
-    },
-    "lump_sum": {"metric": "x", "kind": "lump_sum", "quota": 105.0, "amount": 7_500.0},
-    "lower_is_better": {
-        "metric": "y", "weight": 1.0, "threshold": 30.0, "target": 20.0, "cap": 12.0,
-        "payout_at_cap": 1.5,
-    },
-}  # fmt: skip
 
 
 def _scenario(name: str) -> cm.Scenario:

@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize
 
 import compmodel as cm
 from compmodel.models import build_model
 from compmodel.models.manufacturer import BRIDGES, COEFFICIENTS, LEVERS
+from helpers import first_best_sales
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 TOL = 1e-8
@@ -253,33 +253,11 @@ def _kappa_scenario(kappa: float) -> cm.Scenario:
     return dataclasses.replace(s, departments=depts, name=f"kappa {kappa}")
 
 
-def _first_best_sales(s: cm.Scenario) -> np.ndarray:
-    """Sales levers that maximise gross value less sales' effort, others at rest."""
-    m = build_model(s)
-    idx = m.levers.index("sales")
-    n = s.departments["sales"].headcount
-
-    def neg(x: np.ndarray) -> float:
-        t = m.levers.rest.copy()
-        t[idx] = x
-        return -(m.gross_value(t) - n * m.levers.effort_cost("sales", t)) / 1e6
-
-    bounds = list(zip(m.levers.lower[idx], m.levers.upper[idx], strict=True))
-    best = None
-    for x0 in (m.levers.rest[idx], np.array([1.2, 0.3, 0.1])):
-        r = optimize.minimize(neg, x0, method="L-BFGS-B", bounds=bounds,
-                              options={"ftol": 1e-15, "gtol": 1e-10})  # fmt: skip
-        if best is None or r.fun < best.fun:
-            best = r
-    assert best is not None
-    return np.asarray(best.x)
-
-
 def test_kappa_one_gives_first_best_overpromising() -> None:
     s = _kappa_scenario(1.0)
     sol = cm.solve(s, tol=1e-10)
     got = np.array([sol.levers[f"sales.{lv}"] for lv in LEVERS["sales"]])
-    want = _first_best_sales(s)
+    want = first_best_sales(s)
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
     # without the clawback sales over-promises beyond the company's optimum
     loose = cm.solve(_kappa_scenario(0.0), tol=1e-8)

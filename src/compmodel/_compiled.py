@@ -93,7 +93,7 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
         return None
     if mom.kernel_arrays is None:  # packed once: the same moments serve many problems
         return None
-    exact = d.rule == "cara" and d.risk_aversion > 0.0 and not _normal_pay(mom)
+    exact = d.rule == "cara" and d.risk_aversion > 0.0 and not mom.normal_pay
     if exact and mom.cara_arrays is None:
         return None
     pp = d.plan
@@ -110,11 +110,6 @@ def department_arrays(d: Any, space: Any) -> tuple[Any, ...] | None:
     )
     cara = (True, mom.cara_arrays) if exact else (False, _NO_CARA)
     return (idx, rest, cost, float(d.risk_aversion), plan, *mom.kernel_arrays, cara)
-
-
-def _normal_pay(mom: Any) -> bool:
-    """Whether pay is linear in normal metrics (mean-variance is then the exact CE)."""
-    return bool(mom.normal_pay)
 
 
 _EMPTY_I = np.empty(0, dtype=np.int64)

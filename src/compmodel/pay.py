@@ -615,7 +615,12 @@ class PayMoments:
     def exact_cara(self) -> bool:
         """Whether the exact CARA CE applies: pay normal (mean-variance is then exact)
         or a structure :mod:`compmodel.cara` integrates."""
-        return _gaussian(self.pp) or self.cara_arrays is not None
+        return self.normal_pay or self.cara_arrays is not None
+
+    def _integrates(self, r: float, rule: CertaintyEquivalent) -> bool:
+        """Whether :meth:`certainty` integrates ``exp(-r pay)``: exact CARA asked, risk,
+        pay not normal (mean-variance is exact there) and a structure to integrate."""
+        return r > 0.0 and rule == "cara" and not self.normal_pay and self.cara_arrays is not None
 
     def log_mgf(self, mean: np.ndarray, r: float, refine: int = 1) -> tuple[float, np.ndarray]:
         """``log E[exp(-r pay)]`` and its gradient in the plan means (needs
@@ -634,7 +639,7 @@ class PayMoments:
         """What a person's incentive pay is worth to them (currency per period): the
         certainty equivalent ``-(1/r) log E[exp(-r pay)]`` (``rule="cara"``, where
         :attr:`exact_cara`) or ``E - (r/2) Var``; ``E`` when ``r = 0``."""
-        if r > 0.0 and rule == "cara" and self.cara_arrays is not None and not _gaussian(self.pp):
+        if self._integrates(r, rule):
             return -self.log_mgf(mean, r)[0] / r
         e, v = self(mean)
         return e - 0.5 * r * v
@@ -644,7 +649,7 @@ class PayMoments:
     ) -> tuple[float, np.ndarray]:
         """:meth:`certainty` and its gradient in the plan means (see
         :attr:`has_gradient`)."""
-        if r > 0.0 and rule == "cara" and self.cara_arrays is not None and not _gaussian(self.pp):
+        if self._integrates(r, rule):
             value, grad = self.log_mgf(mean, r)
             return -value / r, -grad / r
         e, v, ge, gv = self.with_gradient(mean)
@@ -653,7 +658,7 @@ class PayMoments:
     def cara_error(self, mean: np.ndarray, r: float) -> float:
         """The exact CE's quadrature error bound (currency): the change when every
         quadrature's sub-intervals are doubled (0 for the closed forms)."""
-        if r <= 0.0 or self.cara_arrays is None or _gaussian(self.pp):
+        if not self._integrates(r, "cara"):
             return 0.0
         return abs(self.log_mgf(mean, r, 2)[0] - self.log_mgf(mean, r, 1)[0]) / r
 
