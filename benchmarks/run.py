@@ -140,7 +140,7 @@ def plugin_figures(repeats: int) -> dict[str, float]:
 EDITS: dict[str, tuple[float, float]] = {
     "sales.weights.bookings": (0.4, 0.3),
     "sales.curves.bookings.cap": (3.1e6, 3.2e6),
-    "company.coefficients.bookings_base": (1.7e6, 1.8e6),
+    "company.coefficients.addressable_market": (1.45e8, 1.55e8),
     "bridges.joint_sales_calls": (0.3, 0.1),
     "production.target_incentive": (0.12, 0.14),
 }

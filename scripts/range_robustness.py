@@ -1,10 +1,16 @@
 """Move each coefficient of the reference company to each end of its range, one at a
-time, and check that every today -> aligned direction holds (issue 4).
+time, and check that every today -> aligned direction holds (issue 4); then each lever's
+effort cost and each department's team identification, which state ranges as the
+coefficients do.
 
 Run: ``.venv/bin/python scripts/range_robustness.py`` (two solves per end, on a process
 pool of every core: about 5 minutes on 2 cores). One line per end:
-``name value OK|FAIL <figures> otif_today=... op today->aligned``.
-``tests/test_reference_company.py`` runs the same check on every end.
+``name value OK|FAIL <figures> otif_today=... op today->aligned``, where ``name`` is a
+coefficient's name or a parameter path (``company.levers.sales.overpromise.cost``,
+``sales.team_identification``). An end listed in :data:`KNOWN_FLIPS` is marked
+``(known)``: the story fails there and the range says so; it is not narrowed to hide
+it. ``tests/test_reference_company.py`` runs the same check on every end and marks
+the known ones as expected failures (strict: one that starts to hold fails the test).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import compmodel as cm
 from compmodel.models.manufacturer import COEFFICIENTS
+from compmodel.paths import stated_range
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 WANT = {  # +1: aligned above today; -1: below
@@ -35,8 +42,30 @@ def figures(sol: cm.Solution) -> dict[str, float]:
     }
 
 
+#: Range ends where the story fails, ``(name, end) -> what fails``: the figures that
+#: move the wrong way from today to aligned, and ``otif_today`` where today's OTIF
+#: leaves the 0.60-0.95 the test asks of it. Found by running this script; each is
+#: reported, never hidden by narrowing its range. Both are over-promising's effort
+#: cost (an assumption, x0.25 to x4 of 300,000): below about 125,000 (x0.42) today's
+#: sales over-promise so much that today's OTIF falls under 0.60 (0.343 at 75,000; the
+#: aligned plans still gain, +18.1M); above about 626,000 (x2.09) today's reps
+#: over-promise little on their own and the aligned plans' gain in operating profit
+#: turns negative (-0.55M at 1,200,000).
+KNOWN_FLIPS: dict[tuple[str, float], tuple[str, ...]] = {
+    ("company.levers.sales.overpromise.cost", 75_000.0): ("otif_today",),
+    ("company.levers.sales.overpromise.cost", 1_200_000.0): ("operating_profit",),
+}
+
+
+def sourced_paths(today: cm.Scenario) -> list[str]:
+    """Every lever's effort cost and every department's team identification."""
+    out = [f"company.levers.{d}.{ln}.cost" for d, ls in today.company.levers.items() for ln in ls]
+    return out + [f"{d}.team_identification" for d in today.departments]
+
+
 def ends() -> list[tuple[str, float]]:
-    """Every (coefficient, range end) of the reference company."""
+    """Every (coefficient, range end) of the reference company, then every (parameter
+    path, range end) of its levers' effort costs and departments' team identification."""
     today = cm.load_scenario(SAMPLES / "acme_today.toml")
     out = []
     for name in COEFFICIENTS:
@@ -44,12 +73,18 @@ def ends() -> list[tuple[str, float]]:
         if rng is None:
             raise ValueError(f"coefficient {name} has no range in acme.toml")
         out += [(name, float(rng[0])), (name, float(rng[1]))]
+    for path in sourced_paths(today):
+        rng = stated_range(today, path)
+        if rng is None:
+            raise ValueError(f"{path} has no range in acme.toml")
+        out += [(path, rng[0]), (path, rng[1])]
     return out
 
 
 def at_end(name: str, end: float) -> tuple[dict[str, float], dict[str, float]]:
-    """Figures of today's and the aligned plans with ``name`` at ``end``."""
-    path = f"company.coefficients.{name}"
+    """Figures of today's and the aligned plans with ``name`` (a coefficient's name or a
+    parameter path) at ``end``."""
+    path = name if "." in name else f"company.coefficients.{name}"
     today = cm.load_scenario(SAMPLES / "acme_today.toml").with_value(path, end)
     aligned = cm.load_scenario(SAMPLES / "acme_aligned.toml").with_value(path, end)
     return figures(cm.solve(today, tol=1e-6)), figures(cm.solve(aligned, tol=1e-6))
@@ -71,9 +106,11 @@ def main() -> int:
     failures = 0
     for (name, end), (a, b) in all_ends().items():
         bad = wrong_way(a, b)
-        failures += bool(bad)
+        known = KNOWN_FLIPS.get((name, end))
+        failures += bool(bad) and not known
+        note = f" (known: {','.join(known)})" if known else ""
         print(
-            f"{name} {end:g} {'OK' if not bad else 'FAIL ' + ','.join(bad)} "
+            f"{name} {end:g} {'OK' if not bad else 'FAIL ' + ','.join(bad)}{note} "
             f"otif_today={a['otif']:.3f} op {a['operating_profit'] / 1e6:.2f}->"
             f"{b['operating_profit'] / 1e6:.2f}",
             flush=True,

@@ -80,9 +80,13 @@ def one_component(
     return cm.scenario_from_dict(doc)
 
 
-def first_best_sales(s: cm.Scenario) -> np.ndarray:
-    """Sales levers that maximise gross value less sales' effort, others at rest."""
+def first_best_sales(s: cm.Scenario, customer_base: float | None = None) -> np.ndarray:
+    """Sales levers that maximise the year's gross value less sales' effort, others at
+    rest, in a year that starts with ``customer_base`` (default: the model's own, the
+    steady state at rest) for a kind whose customers carry over."""
     m = build_model(s)
+    if customer_base is not None:
+        m = m.with_state(customer_base)  # type: ignore[attr-defined]
     idx = m.levers.index("sales")
     n = s.departments["sales"].headcount
 

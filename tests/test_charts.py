@@ -29,6 +29,13 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def _linear_gain(today: cm.Scenario, proposal: cm.Scenario) -> float:
+    """A gain with a known zero line, for the where-it-pays chart (no solve)."""
+    return 10.0 * (proposal.get("company.coefficients.load_knee") - 0.843) + 0.1 * (
+        proposal.get("company.coefficients.customer_otif") - 4.0
+    )
+
+
 @pytest.fixture(scope="module")
 def world() -> dict[str, Any]:
     today = cm.load_scenario(SAMPLES / "acme_today.toml")
@@ -62,6 +69,15 @@ def world() -> dict[str, Any]:
             dataclasses.replace(
                 today, name="today with meetings", bridges={"meetings": 4.0, "rotation_days": 5.0}
             )
+        ),
+        "where": cm.where_it_pays(
+            today,
+            aligned,
+            "company.coefficients.load_knee",
+            "company.coefficients.customer_otif",
+            grid=5,
+            gain=_linear_gain,
+            progress=False,
         ),
         "ladder": {
             "no incentive": cm.no_incentive(aligned),
@@ -336,6 +352,7 @@ CHARTS: dict[str, Callable[[dict[str, Any]], alt.TopLevelMixin]] = {
     "tornado": lambda w: charts.tornado(w["tornado"], scenario=w["aligned"]),
     "bridge_values": lambda w: charts.bridge_values(w["bridges"], scenario=w["today"]),
     "value_ladder": lambda w: charts.value_ladder(w["ladder"], scenario=w["aligned"]),
+    "where_it_pays": lambda w: charts.where_it_pays(w["where"]),
 }
 
 

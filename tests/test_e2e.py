@@ -73,7 +73,20 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def dashboard_url() -> Iterator[tuple[str, float]]:
+def warm_kernels() -> None:
+    """The numerical kernels the servers use, compiled or loaded from their cache before
+    any server starts its clock. Run after the rest of the suite, as these tests once
+    always were, the cache was warm anyway; on a pytest-xdist worker they may be the
+    first tests to solve anything, and the servers would compile (about a minute)
+    inside their budgets."""
+    from compmodel import cli
+
+    for sample in ("acme_today.toml", "theory/hm87.toml"):
+        cli.warm_up(ROOT / "data" / "samples" / sample)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(warm_kernels: None) -> Iterator[tuple[str, float]]:
     """The address the README's first command prints (token included), and its start time."""
     port = free_port()
     env = {**os.environ, "COMPMODEL_DASHBOARD_PORT": str(port)}
@@ -295,7 +308,7 @@ def _nothing_ran(page: Any, folder: Path, requests: list[str], where: str) -> No
 
 
 def test_a_strangers_scenarios_run_no_script_in_the_dashboard(
-    chromium: str, tmp_path: Path
+    chromium: str, warm_kernels: None, tmp_path: Path
 ) -> None:
     """One server, started on the first of a folder of hostile scenarios (payloads in
     every free-text field: names, descriptions, units, period, sources, roster names, a

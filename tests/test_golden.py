@@ -1,19 +1,20 @@
-"""The library's outputs are those recorded at 81fc040, bit for bit (``scripts/golden.py``).
+"""The library's outputs are those recorded at 9a5153e, bit for bit (``scripts/golden.py``).
 
-The first golden file was recorded at e273b87, before the restructuring, and
-regenerated at 81fc040 (two theory cases moved by up to 6e-11 in levers). 81fc040's
-record moves numbers on purpose ("exact risk"): people value pay by exact CARA (the four
-acme cases' levers, pay and profit, and the dashboard's states); sales' per-person
-metrics split into a rep's own part and the company-wide part (acme_margin_on_delivery
-and the dashboard states that credit on on-time margin); no_incentive and first_best pay
-fixed wages (every case's benchmark pay and profit); the budget's people carry a
-``risk_premium`` column (every simulate and budget_today). The linear-normal theory
-cases' equilibria are unchanged but for rounding (baker, hm91_unmeasured: 2e-16).
+The first golden file was recorded at e273b87, before the restructuring, regenerated
+at 81fc040 ("exact risk": exact CARA, line of sight by channel, benchmarks paid their
+own way) and at 9a5153e ("an honest reference company"), which moves the reference
+company's numbers on purpose: customers carry over in a closed market and every acme
+figure is a steady state (the customer base each plan keeps); operating profit holds
+realised lines only (no lost-customer charge, the bridges' salaried time as lost
+capacity or an imputed line apart); infeasible orders include honest errors; the first
+best is the steady-state planner's. The four acme cases and the dashboard's states
+moved; budget_today and the nine theory cases (kinds without dynamics) are bit for bit
+81fc040's.
 
 Each case runs in this process: at e273b87 every case computed in one process, in any
 order and twice over, equals the golden file's fresh-process results bit for bit, so
 what earlier tests leave in the caches changes nothing. On a difference, run
-``python scripts/golden.py check tests/golden/81fc040.json`` (a fresh process per case)
+``python scripts/golden.py check tests/golden/9a5153e.json`` (a fresh process per case)
 to see it outside the suite; ``--tolerance`` tells rounding from a change. Cases whose
 numbers moved on purpose are listed, with why, in ``golden.MOVED``.
 """
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN_FILE = ROOT / "tests" / "golden" / "81fc040.json"
+GOLDEN_FILE = ROOT / "tests" / "golden" / "9a5153e.json"
 
 _spec = importlib.util.spec_from_file_location("golden", ROOT / "scripts" / "golden.py")
 assert _spec is not None and _spec.loader is not None

@@ -9,11 +9,13 @@ global, a loop bound) cannot change a figure unnoticed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +245,48 @@ def test_processes_give_compiled_helpers_different_symbol_names() -> None:
     ]  # fmt: skip
     assert starts[0] != starts[1]
     assert min(starts) > 2**20, "the counter still starts where every process starts"
+
+
+def test_two_signatures_saved_at_once_each_keep_their_own_machine_code(tmp_path: Path) -> None:
+    """numba writes its cache files atomically, but two processes saving different
+    signatures of one kernel could both read the index before either wrote it, both
+    take data file 1, and leave the index naming the other signature's code.
+    ``compmodel._jit`` saves under an exclusive lock: here two writers that would both
+    have read the empty index (a barrier after the read; the lock lets only one reach
+    it, the other's wait times out) end with two entries, each its own data."""
+    from numba.core.config import DISABLE_JIT
+
+    from compmodel import _jit
+
+    if not DISABLE_JIT:  # with NUMBA_DISABLE_JIT=1 the kernels are plain functions
+        assert type(cm_moments._evaluate._cache._cache_file) is (  # type: ignore[attr-defined]
+            _jit._LockedCacheFile
+        ), "compmodel's kernels no longer save their cache under the lock"
+    both_read = threading.Barrier(2, timeout=0.5)
+
+    def save(key: str) -> None:
+        cache = _jit._LockedCacheFile(str(tmp_path), "kernel-1.py311", "stamp")
+        read = cache._load_index
+
+        def read_then_wait() -> dict[Any, str]:
+            index = read()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait()
+            return index
+
+        cache._load_index = read_then_wait  # type: ignore[method-assign]
+        cache.save(key, f"machine code for {key}")
+
+    writers = [threading.Thread(target=save, args=(key,)) for key in ("float64", "int64")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    cache = _jit._LockedCacheFile(str(tmp_path), "kernel-1.py311", "stamp")
+    assert [cache.load(key) for key in ("float64", "int64")] == [
+        "machine code for float64",
+        "machine code for int64",
+    ]
 
 
 @pytest.mark.parametrize(

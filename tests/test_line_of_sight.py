@@ -48,15 +48,10 @@ def scenario(name: str) -> cm.Scenario:
 
 
 def one_rep(s: cm.Scenario) -> cm.Scenario:
-    """``s`` with one sales person booking what 24 did (the plant as loaded)."""
-    c = s.company.coefficients["bookings_base"]
-    assert c.range is not None
-    big = dataclasses.replace(c, value=24 * c.value, range=(24 * c.range[0], 24 * c.range[1]))
-    company = dataclasses.replace(
-        s.company, coefficients={**s.company.coefficients, "bookings_base": big}
-    )
+    """``s`` with one sales person booking what 24 did (one market, the plant as
+    loaded: bookings are the market's, shared by the reps)."""
     sales = dataclasses.replace(s.departments["sales"], headcount=1, roster=None)
-    return dataclasses.replace(s, company=company, departments={**s.departments, "sales": sales})
+    return dataclasses.replace(s, departments={**s.departments, "sales": sales})
 
 
 def linear_plan(
@@ -84,6 +79,7 @@ def linear_plan(
         sales,
         plan=cm.Plan(components=comps),
         team_identification=lam,
+        team_identification_provenance=None,  # lambda = 1 is past acme's range
         risk_aversion=sales.risk_aversion if r is None else r,
     )
     return dataclasses.replace(s, departments=depts, name=f"kappa {kappa}, lambda {lam}")
@@ -119,7 +115,7 @@ def n_reps(model: object, t: np.ndarray, x: np.ndarray) -> np.ndarray:
     demand = sum(w * b for w, b in zip(weights, bookings, strict=True)) / k.price
     kp = (
         k.n_production * k.units_per_worker * h
-        * (1.0 - k.quality_time * (q - 1.0)) * (1.0 + k.overtime_output * xe)
+        * (1.0 - k.quality_time * (q - 1.0)) * (1.0 + k.overtime_output * xe) * k.floor
     )  # fmt: skip
     ks = k.n_shipping * k.units_per_shipper * s
     shipped = _softmin(_softmin(demand, kp, nu), ks, nu)
@@ -145,22 +141,16 @@ def n_reps(model: object, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         k.response_base
         * (tickets / (k.n_customer_service * k.tickets_per_agent * v)) ** k.response_elasticity
     )
-    desk = k.customer_intercept - k.customer_response * response + k.joint_call_retention * k.J * lb
+    assert response > 0 and lb > 0  # the desk serves everyone (no per-rep metric reads it)
     phi_plant = sum(w * b * p for w, b, p in zip(weights, bookings, phis, strict=True)) / (
         demand * k.price
     )
-    # one customer base: retention by the company's OTIF and defect rate (the plant's
-    # bookings-weighted infeasible share), charged on each rep's own margin
-    otif_c = _logistic(otif_plant - k.otif_infeasible * phi_plant)
-    defect_c = _logistic(defect_plant + k.defect_infeasible * phi_plant)
-    retention = [_logistic(desk + k.customer_otif * otif_c - k.customer_defect * defect_c)]
     from_promises = _staff(k, xe, phi_plant)[5] - _staff(k, xe, 0.0)[5]
     revenue = units[0] * k.price
     ontime = revenue * otif[0]
     promise_cost = (
         revenue * k.concession_rate * phi_me
         + units[0] * defect[0] * k.rework_cost
-        + (1.0 - retention[0]) * revenue * k.margin_rate * k.lost_margin_years
         + from_promises / n
     )
     mr = k.margin_rate
@@ -314,15 +304,19 @@ def test_models_without_a_split_keep_line_of_sight_one_on_individual_metrics() -
 # --------------------------------------------------------------------------------------
 # kappa = 1 gives the first best only with full line of sight
 # --------------------------------------------------------------------------------------
-def sales_levers(s: cm.Scenario) -> np.ndarray:
+def sales_levers(s: cm.Scenario) -> tuple[np.ndarray, float]:
+    """Sales' equilibrium levers and the customer base of the year they are played in."""
     sol = cm.solve(s, tol=1e-10)
-    return np.array([sol.levers[f"sales.{lv}"] for lv in LEVERS["sales"]])
+    levers = np.array([sol.levers[f"sales.{lv}"] for lv in LEVERS["sales"]])
+    return levers, sol.state["customer_base"]
 
 
 def test_kappa_one_gives_the_first_best_with_one_rep() -> None:
-    """N = 1: line of sight 1 whatever lambda (docs/reference-company.md)."""
+    """N = 1: line of sight 1 whatever lambda (docs/reference-company.md): the year's
+    first best at the year's customer base."""
     s = linear_plan(one_rep(scenario("acme_today")), kappa=1.0, lam=0.0, r=0.0)
-    np.testing.assert_allclose(sales_levers(s), first_best_sales(s), rtol=2e-5, atol=2e-6)
+    got, base = sales_levers(s)
+    np.testing.assert_allclose(got, first_best_sales(s, base), rtol=2e-5, atol=2e-6)
 
 
 def test_kappa_one_misses_the_first_best_with_24_reps_who_see_a_24th() -> None:
@@ -331,10 +325,11 @@ def test_kappa_one_misses_the_first_best_with_24_reps_who_see_a_24th() -> None:
     desk and staff turnover, so they over-sell against the first best (prospecting 1.53
     against 1.21)."""
     s = linear_plan(scenario("acme_today"), kappa=1.0, lam=0.0, r=0.0)
-    got, want = sales_levers(s), first_best_sales(s)
-    # with full line of sight the same plan gives the first best
-    full = sales_levers(linear_plan(scenario("acme_today"), kappa=1.0, lam=1.0, r=0.0))
-    np.testing.assert_allclose(full, want, rtol=2e-5, atol=2e-6)
+    got, base = sales_levers(s)
+    want = first_best_sales(s, base)
+    # with full line of sight the same plan gives the year's first best
+    full, full_base = sales_levers(linear_plan(scenario("acme_today"), kappa=1.0, lam=1.0, r=0.0))
+    np.testing.assert_allclose(full, first_best_sales(s, full_base), rtol=2e-5, atol=2e-6)
     gap = np.abs(got - want) / np.maximum(1.0, np.abs(want))
     assert gap.max() > 1e-2, (got, want)
     assert got[0] > want[0]  # more prospecting: the crowding of the plant is shared

@@ -19,6 +19,7 @@ import pytest
 
 import compmodel as cm
 from compmodel import paths
+from compmodel.document import sourced_at
 from compmodel.errors import ParameterPathError, ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def _round_trip(s: cm.Scenario, path: str, v: float) -> cm.Scenario:
         node = node[k]
     leaf = keys[-1]
     old = node.get(leaf) if isinstance(node, dict) else node[leaf]
-    if len(keys) == 3 and keys[:2] == ("company", "coefficients") and isinstance(old, dict):
+    if sourced_at(tuple(map(str, keys))) and isinstance(old, dict):  # {value, range, ...}
         old["value"] = v
     elif isinstance(old, int) and not isinstance(old, bool) and float(v).is_integer():
         node[leaf] = int(v)

@@ -221,6 +221,9 @@ def test_gain_split_adds_up() -> None:
     assert math.isclose(split.total, solved("acme_aligned").operating_profit
                         - solved("acme_today").operating_profit, rel_tol=1e-6)  # fmt: skip
     assert split.plans_only.outcomes["value.bridge_cost"] == 0.0
+    assert split.bridges_only.outcomes["value.bridge_cost"] < 0.0  # today's plans, bridges on
+    for order in (split.plans_first, split.bridges_first):
+        assert math.isclose(sum(order), split.total, rel_tol=1e-9)
 
 
 # --------------------------------------------------------------------------------------
@@ -247,8 +250,12 @@ def _kappa_scenario(kappa: float) -> cm.Scenario:
         for d, v in s.departments.items()
         if d != "sales"
     }
-    depts["sales"] = dataclasses.replace(
-        sales, plan=cm.Plan(components=comps), risk_aversion=0.0, team_identification=1.0
+    depts["sales"] = dataclasses.replace(  # lambda = 1 is past acme's range: drop it
+        sales,
+        plan=cm.Plan(components=comps),
+        risk_aversion=0.0,
+        team_identification=1.0,
+        team_identification_provenance=None,
     )
     return dataclasses.replace(s, departments=depts, name=f"kappa {kappa}")
 
@@ -310,7 +317,13 @@ def _value_share_scenario(share: float) -> cm.Scenario:
         )
         plan = cm.Plan(components={own[d]: dataclasses.replace(comp, weight=1.0 - share),
                                    "operating_profit": profit})  # fmt: skip
-        depts[d] = dataclasses.replace(dept, plan=plan, risk_aversion=0.0, team_identification=1.0)
+        depts[d] = dataclasses.replace(  # lambda = 1 is past acme's range: drop it
+            dept,
+            plan=plan,
+            risk_aversion=0.0,
+            team_identification=1.0,
+            team_identification_provenance=None,
+        )
     settings = dataclasses.replace(s.settings, participation="binding", payroll_tax_rate=0.0)
     return dataclasses.replace(s, departments=depts, settings=settings, name=f"share {share}")
 
@@ -497,11 +510,21 @@ _spec.loader.exec_module(robustness)
 
 @cache
 def every_end() -> dict[tuple[str, float], tuple[dict[str, float], dict[str, float]]]:
-    """Today and aligned with each coefficient at each end of its range (240 solves)."""
+    """Today and aligned with each coefficient, lever cost and team identification at
+    each end of its range (296 solves)."""
     return robustness.all_ends(workers=2)
 
 
-@pytest.mark.parametrize(("name", "end"), robustness.ends())
+def _end(name: str, end: float) -> object:
+    """A range end; one where the story is known to fail is an expected failure."""
+    known = robustness.KNOWN_FLIPS.get((name, end))
+    if known is None:
+        return pytest.param(name, end)
+    reason = f"the story fails here ({', '.join(known)}): scripts/range_robustness.py"
+    return pytest.param(name, end, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.mark.parametrize(("name", "end"), [_end(*e) for e in robustness.ends()])
 def test_story_holds_at_every_range_end(name: str, end: float) -> None:
     """Every today -> aligned direction holds with one coefficient at a range end."""
     a, b = every_end()[(name, end)]
@@ -542,3 +565,30 @@ def test_simulated_profit_averages_to_the_equilibrium_operating_profit() -> None
     assert np.allclose(
         profit + bill + tax, sol.operating_profit + sol.compensation_bill + sol.payroll_tax
     )
+
+
+# --------------------------------------------------------------------------------------
+# the story's figures in docs/reference-company.md and README.md are the model's
+# --------------------------------------------------------------------------------------
+_story_spec = importlib.util.spec_from_file_location(
+    "reference_story", Path(__file__).resolve().parents[1] / "scripts" / "reference_story.py"
+)
+assert _story_spec is not None and _story_spec.loader is not None
+story = importlib.util.module_from_spec(_story_spec)
+_story_spec.loader.exec_module(story)
+
+
+def test_story_figures_are_the_models() -> None:
+    """Every generated block of the reference document and the README equals what
+    scripts/reference_story.py writes from fresh solves (run it after a change)."""
+    assert story.main(["--check"]) == 0
+
+
+def test_story_blocks_are_all_present() -> None:
+    """Each block the script writes has its markers in one of the two documents."""
+    text = story.DOC.read_text() + story.README.read_text()
+    names = {m.group(2) for m in story.BLOCK.finditer(text)}
+    assert names == {
+        "today", "compare", "readme", "pnl", "pnl-prose", "walk", "split", "split-prose",
+        "mechanism", "conditions",
+    }  # fmt: skip

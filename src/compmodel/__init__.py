@@ -10,11 +10,18 @@ The workflow, in the order of the modules:
   across departments, the first best and no-incentive benchmarks (:func:`solve`,
   :func:`first_best`, :func:`no_incentive`), with company models in
   :mod:`compmodel.models`;
+* follow a change of plans year by year, from today's steady state to the proposal's:
+  the P&L by year, its net present value and payback (:func:`pnl`);
 * simulate outcomes at the equilibrium (:func:`simulate`) and compare plans
   (:func:`compare`, :func:`cost_sheet`, :func:`winners_losers`, :func:`profit_waterfall`,
   :func:`line_of_sight`);
 * sweep a setting or a coefficient and rank what matters (:func:`sweep`,
   :func:`tornado`), on any :class:`concurrent.futures.Executor`;
+* see where a proposal pays off and how likely it is to: its gain over a grid of two
+  uncertain parameters with the line where it is zero (:func:`where_it_pays`,
+  :class:`WherePays`), the probability of a positive gain with every stated range as a
+  prior (:func:`chance_it_pays`, :class:`ChancePays`), and the gain split between the
+  plan change and the bridges free of order (:func:`gain_split`);
 * chart it for a finance reader (``from compmodel import charts``: altair, offline) and
   export it for the deck (``from compmodel import export``: PNG, SVG, HTML, Excel and
   PowerPoint, each stamped with the scenarios, a content hash, the key assumptions and
@@ -33,6 +40,7 @@ from .analysis import compare, cost_sheet, line_of_sight, winners_losers
 from .budget import BudgetDiagnostics, CommissionBudget, commission_budget
 from .caches import clear_caches
 from .crediting import credit_on, crediting_metrics
+from .dynamics import ProfitPath, pnl
 from .errors import (
     CompmodelError,
     ConvergenceError,
@@ -72,6 +80,7 @@ from .scenario import (
     Metric,
     MetricForecast,
     Person,
+    Provenance,
     Roster,
     Scenario,
     Settings,
@@ -88,6 +97,7 @@ from .solve import (
     no_incentive,
     solve,
 )
+from .where import ChancePays, WherePays, chance_it_pays, where_it_pays
 
 
 def __getattr__(name: str) -> object:
@@ -115,6 +125,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "BridgeValue",
     "BudgetDiagnostics",
+    "ChancePays",
     "Clawback",
     "Coefficient",
     "CommissionBudget",
@@ -139,6 +150,8 @@ __all__ = [
     "Person",
     "Plan",
     "PlanError",
+    "ProfitPath",
+    "Provenance",
     "RateTable",
     "Roster",
     "RosterError",
@@ -149,8 +162,10 @@ __all__ = [
     "Solution",
     "SolveDiagnostics",
     "Tier",
+    "WherePays",
     "__version__",
     "bridge_values",
+    "chance_it_pays",
     "clear_caches",
     "commission_budget",
     "compare",
@@ -167,6 +182,7 @@ __all__ = [
     "load_scenario",
     "no_incentive",
     "parameter_paths",
+    "pnl",
     "profit_drivers",
     "profit_waterfall",
     "save_scenario",
@@ -175,5 +191,6 @@ __all__ = [
     "solve",
     "sweep",
     "tornado",
+    "where_it_pays",
     "winners_losers",
 ]

@@ -23,6 +23,8 @@ The chart gallery, in the order of the article's story:
 * :func:`sweep_line` and :func:`sweep_heatmap` - a figure across one or two settings,
   the best point marked;
 * :func:`tornado` - which coefficients move the figure most, breakevens noted;
+* :func:`where_it_pays` - a proposal's gain over two uncertain parameters, the line
+  where it is zero drawn on top;
 * :func:`bridge_values` - what each bridge between departments is worth, net of its cost;
 * :func:`value_ladder` - total surplus with no incentive, at the plan's equilibrium and
   at the first best.
@@ -50,6 +52,8 @@ from .scenario import Scenario
 from .sensitivity import FIGURES
 from .simulate import Simulation
 from .solve import Solution
+from .validate import canonical_path
+from .where import WherePays
 
 __all__ = [
     "DEFAULT_OUTCOMES",
@@ -66,6 +70,7 @@ __all__ = [
     "sweep_line",
     "tornado",
     "value_ladder",
+    "where_it_pays",
     "winners_losers",
 ]
 
@@ -107,7 +112,8 @@ def label(name: str, kind: str | None = None) -> str:
     department: ``"sales.overpromise"`` -> ``"Sales: over-promising"``, a bridge
     ``"bridges.meetings"`` -> ``"Cross-department meetings"``); otherwise
     ``"sales.curves.bookings.cap"`` -> ``"Sales: bookings curve, cap"``,
-    ``"bridges.other"`` -> ``"Bridge: other"``;
+    ``"bridges.other"`` -> ``"Bridge: other"``, ``"company.levers.sales.prospecting.cost"``
+    -> ``"Sales: prospecting, effort cost"``;
     several paths moved together (a sweep's ``" & "``-joined column) that set the same
     thing in different departments read ``"Shared share: sales, production, ..."``.
     """
@@ -132,6 +138,12 @@ def label(name: str, kind: str | None = None) -> str:
         return shown.label
     if name.startswith("company.coefficients."):
         return name.removeprefix("company.coefficients.").replace("_", " ")
+    parts = name.split(".")
+    if len(parts) == 5 and parts[:2] == ["company", "levers"]:  # a lever's field
+        what = "effort cost" if parts[4] == "cost" else parts[4].replace("_", " ")
+        return f"{label(f'{parts[2]}.{parts[3]}', kind)}, {what}"
+    if len(parts) >= 3 and parts[0] == "departments":  # the full form of a department path
+        return label(canonical_path(name), kind)
     words = [w.replace("_", " ") for w in name.split(".")]
     if len(words) == 1:
         return words[0].capitalize()
@@ -1430,4 +1442,146 @@ def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> a
             subtitle="each bridge switched off in turn, the others kept; net of what it costs",
         ),
         width=WIDTH,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# where a proposal pays
+# --------------------------------------------------------------------------------------
+_GAIN_NAMES = {"npv": "net present value", "operating_profit": "operating profit"}
+
+
+def _edges(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each grid value's cell: from halfway to the previous value to halfway to the next."""
+    v = np.asarray(values, dtype=float)
+    mid = 0.5 * (v[1:] + v[:-1])
+    lo = np.concatenate([[v[0] - (mid[0] - v[0])], mid])
+    hi = np.concatenate([mid, [v[-1] + (v[-1] - mid[-1])]])
+    return lo, hi
+
+
+def where_frame(result: WherePays) -> pd.DataFrame:
+    """The cells of :func:`where_it_pays`: one row per grid point, ``x``, ``y`` (the
+    parameters' values), the cell's edges ``x0``, ``x1``, ``y0``, ``y1``, ``gain``
+    (currency) and ``pays`` (gain > 0)."""
+    x0, x1 = _edges(result.x_values)
+    y0, y1 = _edges(result.y_values)
+    rows, cols = np.indices(result.gain.shape)
+    i, j = rows.ravel(), cols.ravel()
+    return pd.DataFrame(
+        {
+            "x": result.x_values[j],
+            "y": result.y_values[i],
+            "x0": x0[j],
+            "x1": x1[j],
+            "y0": y0[i],
+            "y1": y1[i],
+            "gain": result.gain.ravel(),
+            "pays": result.gain.ravel() > 0.0,
+        }
+    )
+
+
+def contour_frame(result: WherePays) -> pd.DataFrame:
+    """The zero line of :func:`where_it_pays` as rows ``line`` (which polyline),
+    ``order`` (the point's place along it), ``x`` and ``y``."""
+    parts = [
+        pd.DataFrame({"line": k, "order": np.arange(len(pl)), "x": pl[:, 0], "y": pl[:, 1]})
+        for k, pl in enumerate(result.zero_contour)
+    ]
+    if not parts:
+        return pd.DataFrame(
+            {
+                "line": pd.Series(dtype=int),
+                "order": pd.Series(dtype=int),
+                "x": pd.Series(dtype=float),
+                "y": pd.Series(dtype=float),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def where_it_pays(result: WherePays) -> alt.LayerChart:
+    """Where a proposal pays off: its gain over two parameters, the zero line on top.
+
+    Parameters
+    ----------
+    result
+        :func:`compmodel.where_it_pays`.
+
+    Returns
+    -------
+    altair.LayerChart
+        Two layers: the cells (``rect``; ``data`` is :func:`where_frame`: ``x``, ``y``,
+        the cell edges, ``gain`` in the currency and ``pays``), coloured on a diverging
+        scale centred on a zero gain (red loses, blue gains), and the zero line
+        (``line``; its own data, :func:`contour_frame`, one line per polyline). Data
+        inline: it renders offline.
+    """
+    if not isinstance(result, WherePays):
+        raise ScenarioError(
+            "result",
+            f"expected the WherePays that compmodel.where_it_pays returns, got "
+            f"{type(result).__name__}",
+        )
+    data = where_frame(result)
+    lines = contour_frame(result)
+    x_title, y_title = label(result.x_path, result.kind), label(result.y_path, result.kind)
+    what = _GAIN_NAMES.get(result.gain_name, result.gain_name.replace("_", " "))
+    unit = (
+        result.currency if result.gain_name == "npv" else f"{result.currency} per {result.period}"
+    )
+    money = "$,.3~s" if result.currency == "USD" else ",.3~s"
+    exact = "$,.0f" if result.currency == "USD" else ",.0f"
+    gain_title = f"Gain ({unit})"
+
+    def axis(lo: str, hi: str) -> dict[str, Any]:
+        edges = (float(data[lo].min()), float(data[hi].max()))
+        return {
+            "scale": alt.Scale(domain=list(edges), nice=False, zero=False),
+            "axis": alt.Axis(format=".3~g"),
+        }
+
+    cells = (
+        alt.Chart()
+        .mark_rect()
+        .encode(
+            x=alt.X("x0:Q", title=x_title, **axis("x0", "x1")),
+            x2="x1:Q",
+            y=alt.Y("y0:Q", title=y_title, **axis("y0", "y1")),
+            y2="y1:Q",
+            color=alt.Color(
+                "gain:Q",
+                title=gain_title,
+                scale=alt.Scale(scheme="redblue", domainMid=0),
+                legend=alt.Legend(format=money),
+            ),
+            tooltip=[
+                alt.Tooltip("x:Q", title=x_title, format=",.4~g"),
+                alt.Tooltip("y:Q", title=y_title, format=",.4~g"),
+                alt.Tooltip("gain:Q", title=gain_title, format=exact),
+            ],
+        )
+    )
+    zero = (
+        alt.Chart(lines)
+        .mark_line(color=TOTAL, strokeWidth=2.5)
+        .encode(x="x:Q", y="y:Q", detail="line:N", order="order:Q")
+    )
+    share = result.share_positive
+    where = (
+        "the black line marks a zero gain"
+        if result.zero_contour
+        else f"the gain is {'positive' if share == 1.0 else 'not positive'} everywhere shown"
+    )
+    return _layered(cells, zero, data=data).properties(
+        title=alt.TitleParams(
+            f"Where {result.proposal} pays off against {result.today}",
+            subtitle=[
+                f"gain in {what} at each pair of values, moved together in both plans; {where}",
+                f"positive at {share:.0%} of the {result.points} points",
+            ],
+        ),
+        width=WIDTH,
+        height=WIDTH * 0.75,
     )

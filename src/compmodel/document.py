@@ -14,7 +14,7 @@ from typing import Any
 
 from .plans import Clawback, Component, PayoutCurve, RateTable
 
-__all__ = ["FORMAT_VERSION", "scenario_to_dict"]
+__all__ = ["FORMAT_VERSION", "scenario_to_dict", "sourced_at"]
 
 #: The version of the scenario format this compmodel reads and writes.
 FORMAT_VERSION = 1
@@ -73,8 +73,42 @@ def _component_dict(c: Component) -> dict[str, Any]:
     return out
 
 
+def sourced_at(keys: tuple[str, ...]) -> bool:
+    """Whether the document location ``keys`` holds a number that may be written as a
+    ``{value, unit, range, source}`` table (one number, its ``value``): a company
+    coefficient, a lever's ``cost`` or a department's ``team_identification``."""
+    n = len(keys)
+    if n == 3 and keys[:2] == ("company", "coefficients"):
+        return True
+    if n == 5 and keys[:2] == ("company", "levers") and keys[4] == "cost":
+        return True
+    return n == 3 and keys[0] == "departments" and keys[2] == "team_identification"
+
+
+def _sourced_dict(value: float, info: Any) -> Any:
+    """``value`` as a plain number, or with ``info``'s unit, range, source and
+    description (a :class:`~compmodel.Coefficient` or :class:`~compmodel.Provenance`)
+    as a table, empty fields left out."""
+    if info is None:
+        return value
+    out: dict[str, Any] = {"value": value}
+    if info.unit:
+        out["unit"] = info.unit
+    if info.range is not None:
+        out["range"] = list(info.range)
+    if info.source:
+        out["source"] = info.source
+    if info.description:
+        out["description"] = info.description
+    return out
+
+
 def _lever_dict(lv: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"rest": lv.rest, "cost": lv.cost, "value": lv.value}
+    out: dict[str, Any] = {
+        "rest": lv.rest,
+        "cost": _sourced_dict(lv.cost, lv.cost_provenance),
+        "value": lv.value,
+    }
     if lv.lower is not None:
         out["lower"] = lv.lower
     if lv.upper is not None:
@@ -87,18 +121,7 @@ def _lever_dict(lv: Any) -> dict[str, Any]:
 
 
 def _coef_dict(c: Any) -> Any:
-    if c.plain:
-        return c.value
-    out: dict[str, Any] = {"value": c.value}
-    if c.unit:
-        out["unit"] = c.unit
-    if c.range is not None:
-        out["range"] = list(c.range)
-    if c.source:
-        out["source"] = c.source
-    if c.description:
-        out["description"] = c.description
-    return out
+    return _sourced_dict(c.value, None if c.plain else c)
 
 
 def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
@@ -118,6 +141,10 @@ def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
         "turnover_sensitivity": s.settings.turnover_sensitivity,
         "replacement_cost": s.settings.replacement_cost,
     }
+    if s.settings.horizon != 5:
+        doc["settings"]["horizon"] = s.settings.horizon
+    if s.settings.discount_rate != 0.09:
+        doc["settings"]["discount_rate"] = s.settings.discount_rate
     if s.settings.certainty_equivalent != "cara":
         doc["settings"]["certainty_equivalent"] = s.settings.certainty_equivalent
     allow = getattr(s.settings, "allow_implausible", ())
@@ -174,7 +201,9 @@ def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
             "base_pay": dpt.base_pay,
             "target_incentive": dpt.target_incentive,
             "risk_aversion": dpt.risk_aversion,
-            "team_identification": dpt.team_identification,
+            "team_identification": _sourced_dict(
+                dpt.team_identification, dpt.team_identification_provenance
+            ),
         }
         if dpt.description:
             dd["description"] = dpt.description

@@ -51,6 +51,7 @@ from .scenario import (
     Metric,
     MetricForecast,
     Person,
+    Provenance,
     Roster,
     Scenario,
     Settings,
@@ -74,7 +75,7 @@ _TOP = {
 }  # fmt: skip
 _SETTINGS = {
     "participation", "payroll_tax_rate", "turnover_sensitivity", "replacement_cost",
-    "allow_implausible", "certainty_equivalent",
+    "allow_implausible", "certainty_equivalent", "horizon", "discount_rate",
 }  # fmt: skip
 _COMPANY = {"kind", "coefficients", "options", "levers", "means", "cost_cross", "model"}
 _LEVER = {"rest", "cost", "value", "lower", "upper", "unit", "description"}
@@ -127,6 +128,24 @@ def _coefficient(value: Any, where: str) -> Coefficient:
             description=_str(value.get("description", ""), f"{where}.description"),
         )
     return Coefficient(value=_num(value, where))
+
+
+def _sourced(raw: Any, where: str, rule: validate.Rule) -> tuple[float, Provenance | None]:
+    """A number that may be a plain number or a ``{value, unit, range, source}`` table
+    like a coefficient's (a lever's ``cost``, a department's ``team_identification``):
+    its value, and its unit, range and source (``None`` for a plain number). A table
+    needs its ``range``: that is what sensitivity moves the number across."""
+    if not isinstance(raw, dict):
+        return _num(raw, where, **rule), None
+    _keys(raw, _COEF, where, required=("value",))
+    _num(raw["value"], f"{where}.value", **rule)  # what the number allows, first
+    coef = _coefficient(raw, where)
+    value = validate.check_sourced(coef.value, coef, where, rule)  # a range, inside rule
+    assert coef.range is not None  # check_sourced refuses a table without one
+    prov = Provenance(
+        range=coef.range, unit=coef.unit, source=coef.source, description=coef.description
+    )
+    return value, prov
 
 
 def _curve(t: dict[str, Any], where: str) -> PayoutCurve:
@@ -293,6 +312,11 @@ def _department(
         raw = d[key] if default is None else d.get(key, default)
         return _num(raw, f"{where}.{key}", **validate.DEPARTMENT[key])
 
+    team_identification, team_provenance = _sourced(
+        d.get("team_identification", 0.0),
+        f"{where}.team_identification",
+        validate.DEPARTMENT["team_identification"],
+    )
     quota_metric = None
     if "quota_metric" in d:
         quota_metric = _name(d["quota_metric"], metrics, f"{where}.quota_metric", "metric")
@@ -303,7 +327,8 @@ def _department(
         plan=_plan(d, where, metrics),
         risk_aversion=field("risk_aversion", 0.0),
         market_reference=None if "market_reference" not in d else field("market_reference"),
-        team_identification=field("team_identification", 0.0),
+        team_identification=team_identification,
+        team_identification_provenance=team_provenance,
         quota_metric=quota_metric,
         quota=None if "quota" not in d else field("quota"),
         roster=roster,
@@ -344,9 +369,12 @@ def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
         for ln, lv in _table(table, f"company.levers.{dn}").items():
             w = f"company.levers.{dn}.{ln}"
             _keys(lv, _LEVER, w)
+            cost_raw, cost_provenance = _sourced(
+                lv.get("cost", 1.0), f"{w}.cost", validate.LEVER["cost"]
+            )
             rest, cost, value, lo, hi = validate.check_lever(
-                lv.get("rest", 0.0), lv.get("cost", 1.0), lv.get("value", 0.0),
-                lv.get("lower"), lv.get("upper"), w,
+                lv.get("rest", 0.0), cost_raw, lv.get("value", 0.0),
+                lv.get("lower"), lv.get("upper"), w, cost_provenance,
             )  # fmt: skip
             levers[dn][ln] = Lever(
                 rest=rest,
@@ -356,6 +384,7 @@ def _company(c_raw: dict[str, Any], coefs_raw: dict[str, Any]) -> Company:
                 upper=hi,
                 unit=_str(lv.get("unit", ""), f"{w}.unit"),
                 description=_str(lv.get("description", ""), f"{w}.description"),
+                cost_provenance=cost_provenance,
             )
     known = {f"{d}.{ln}" for d, ls in levers.items() for ln in ls}
     means: dict[str, MeanModel] = {}
@@ -695,8 +724,10 @@ def scenario_from_dict(
                 ("payroll_tax_rate", 0.0),
                 ("turnover_sensitivity", 0.0),
                 ("replacement_cost", 0.5),
+                ("discount_rate", 0.09),
             )
         },
+        horizon=_horizon(s_raw.get("horizon", 5), "settings.horizon"),
         allow_implausible=validate.allow_list(
             s_raw.get("allow_implausible", []), "settings.allow_implausible"
         ),
@@ -751,6 +782,8 @@ def _default_at(where: tuple[str, ...]) -> Any:
             "turnover_sensitivity": 0.0,
             "replacement_cost": 0.5,
             "certainty_equivalent": "cara",
+            "horizon": 5,
+            "discount_rate": 0.09,
         }.get(key, _NO_DEFAULT)
     if table == "company" and where == ("company", "kind"):
         return "none"
@@ -1148,6 +1181,14 @@ _POINT_DECIMAL = re.compile(
     r"|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3}){2,})"
 )
 _EITHER = re.compile(r"[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}")
+
+
+def _horizon(value: Any, where: str) -> int:
+    """``settings.horizon``: a whole number of years from 1 to 50."""
+    v = validate.number(value, where, low=1, high=50, hint=" (whole years)")
+    if v != int(v):
+        raise ScenarioError(where, f"is {v:g}; allowed: a whole number of years from 1 to 50")
+    return int(v)
 
 
 def _numbers(rows: list[dict[str, Any]], where: str, delimiter: str) -> None:

@@ -20,6 +20,9 @@ path                                  addresses
 ``sales.target_incentive``            a department field (``base_pay``, ``headcount``,
                                       ``risk_aversion``, ``market_reference``, ...)
 ``company.coefficients.NAME``         a company-model coefficient's value
+``company.levers.DEPT.LEVER.cost``    a lever's effort cost (its value, when written
+                                      as a ``{value, unit, range, source}`` table)
+``sales.team_identification``         a department's team identification (likewise)
 ``forecast.bookings.sd``              a metric forecast (``mean``, ``sd``,
                                       ``individual_sd``)
 ``settings.payroll_tax_rate``         a scenario setting
@@ -34,7 +37,9 @@ that move several numbers at once, such as how sales is credited
 An edit changes the dataclass tree directly (no document round trip) and checks what
 changed with the validators a loaded file goes through (:mod:`compmodel.validate`):
 a value a file may not hold raises the same :class:`~compmodel.errors.ScenarioError`
-here. An unknown path raises :class:`~compmodel.errors.ParameterPathError` naming the
+here (a sourced number outside its stated range included). :func:`stated_range` gives
+the range of a sourced number and :func:`ranged_paths` lists every path that has one.
+An unknown path raises :class:`~compmodel.errors.ParameterPathError` naming the
 nearest valid paths. This module imports nothing above the scenario dataclasses.
 """
 
@@ -52,7 +57,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 
 from . import validate
-from .document import scenario_to_dict
+from .document import scenario_to_dict, sourced_at
 from .errors import ParameterPathError, PlanError
 from .plans import (
     Clawback,
@@ -73,8 +78,10 @@ __all__ = [
     "get",
     "is_categorical",
     "parameter_paths",
+    "ranged_paths",
     "register",
     "rescales",
+    "stated_range",
     "with_value",
     "with_values",
 ]
@@ -259,6 +266,62 @@ def parameter_paths(scenario: Any) -> list[str]:
     return sorted(set(paths))
 
 
+def stated_range(scenario: Any, path: str) -> tuple[float, float] | None:
+    """The stated range of the sourced number at ``path`` (a company coefficient, a
+    lever's ``cost`` or a department's ``team_identification`` written as a
+    ``{value, unit, range, source}`` table); ``None`` for any other path or a number
+    written alone.
+
+    Raises
+    ------
+    ParameterPathError
+        If ``path`` addresses no number of ``scenario``.
+    """
+    _check_path(path)
+    parts = path.split(".")
+    if (
+        _derived(scenario, path) is not None
+        or _weight_of(parts) is not None
+        or (len(parts) == 2 and parts[1] == "shared_share")
+    ):
+        return None
+    keys = _resolve(path, scenario)
+    if keys[:2] == ("company", "coefficients"):
+        rng = scenario.company.coefficients[keys[2]].range
+        return None if rng is None else (float(rng[0]), float(rng[1]))
+    if len(keys) == 5 and keys[:2] == ("company", "levers") and keys[4] == "cost":
+        prov = scenario.company.levers[keys[2]][keys[3]].cost_provenance
+    elif len(keys) == 3 and keys[0] == "departments" and keys[2] == "team_identification":
+        prov = scenario.departments[keys[1]].team_identification_provenance
+    else:
+        return None
+    return None if prov is None else (float(prov.range[0]), float(prov.range[1]))
+
+
+def ranged_paths(scenario: Any) -> list[str]:
+    """Every parameter path whose number has a stated range, in the file's order: the
+    company coefficients (``company.coefficients.NAME``), then the levers' effort costs
+    (``company.levers.DEPT.LEVER.cost``), then the departments' team identification
+    (``DEPT.team_identification``). What :func:`compmodel.tornado` moves by default."""
+    out = [
+        f"company.coefficients.{name}"
+        for name, c in scenario.company.coefficients.items()
+        if c.range is not None
+    ]
+    out += [
+        f"company.levers.{dn}.{ln}.cost"
+        for dn, levers in scenario.company.levers.items()
+        for ln, lv in levers.items()
+        if lv.cost_provenance is not None
+    ]
+    out += [
+        f"{dn}.team_identification"
+        for dn, dept in scenario.departments.items()
+        if dept.team_identification_provenance is not None
+    ]
+    return out
+
+
 def shared_share(scenario: Any, department: str) -> float:
     """Total weight on company-scope metrics in a department's plan."""
     dept = scenario.departments[department]
@@ -339,7 +402,7 @@ def _is_coefficient(keys: Sequence[str | int]) -> bool:
 def _numeric_leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     if isinstance(node, dict):
-        if _is_coefficient(prefix) and "value" in node:
+        if sourced_at(prefix) and "value" in node:  # a sourced table: one number
             return [prefix]
         for k, v in node.items():
             out += _numeric_leaves(v, (*prefix, str(k)))
@@ -696,7 +759,9 @@ def _set_company(
         fields = {str(k[0]): v for k, v in rest}
         new = dataclasses.replace(lv, **fields)
         where = f"company.levers.{dn}.{ln}"
-        validate.check_lever(new.rest, new.cost, new.value, new.lower, new.upper, where)
+        validate.check_lever(
+            new.rest, new.cost, new.value, new.lower, new.upper, where, new.cost_provenance
+        )
         dept_levers = dict(co.levers[dn])
         dept_levers[ln] = new
         levers = dict(co.levers)
@@ -762,6 +827,10 @@ def _set_department(
             f = str(k[0])
             if f == "headcount":
                 fields[f] = validate.whole(v, f"{w}.headcount")
+            elif f == "team_identification":  # inside its stated range, if it has one
+                fields[f] = validate.check_sourced(
+                    v, dept.team_identification_provenance, f"{w}.{f}", validate.DEPARTMENT[f]
+                )
             else:
                 fields[f] = validate.number(v, f"{w}.{f}", **validate.DEPARTMENT[f])
         new = _evolve(dept, **fields)

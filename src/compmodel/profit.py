@@ -119,8 +119,32 @@ def _without_bridges(s: Scenario, names: list[str] | None = None) -> Scenario:
 class GainSplit:
     """How much of a proposal's operating-profit gain the plan change and the bridges bring.
 
-    ``plan_change`` is the proposal's plans without its bridges against the baseline;
-    ``bridges`` is what switching the bridges on adds to that. They sum to ``total``.
+    The gain from the baseline to the proposal is two changes: the plans and the bridges.
+    Each can be made first, and each order splits the gain differently (they interact:
+    in the reference company shared pay and bridges both curb infeasible promises, so
+    whichever comes second finds less to do). ``plan_change`` and ``bridges`` are the
+    Shapley values: each change's share averaged over the two orders, so the split does
+    not depend on an order nobody chose. They sum to ``total``. All amounts are in the
+    scenario's currency per period.
+
+    Attributes
+    ----------
+    baseline, proposal
+        The two scenarios solved.
+    plans_only
+        The proposal's plans with its bridges off (the plans-first middle step).
+    bridges_only
+        The baseline's plans with the proposal's bridges (the bridges-first middle step).
+    plan_change, bridges
+        The Shapley split: ``(plans_first[i] + bridges_first[i]) / 2``.
+    total
+        Operating profit of the proposal minus the baseline's.
+    plans_first
+        ``(plan change, bridges)`` with the plans changed first: plans only against the
+        baseline, then the proposal against plans only.
+    bridges_first
+        ``(plan change, bridges)`` with the bridges switched on first: the proposal
+        against bridges only, then bridges only against the baseline.
     """
 
     baseline: Solution
@@ -129,10 +153,27 @@ class GainSplit:
     plan_change: float
     bridges: float
     total: float
+    bridges_only: Solution
+    plans_first: tuple[float, float]
+    bridges_first: tuple[float, float]
+
+
+def _with_bridges_of(baseline: Scenario, proposal: Scenario) -> Scenario:
+    return dataclasses.replace(
+        baseline,
+        bridges=dict(proposal.bridges),
+        name=f"{baseline.name} with the bridges of {proposal.name}",
+    )
 
 
 def gain_split(baseline: Scenario, proposal: Scenario, *, tol: float = 1e-8) -> GainSplit:
-    """Split the operating-profit gain from ``baseline`` to ``proposal``.
+    """Split the operating-profit gain from ``baseline`` to ``proposal``, free of order.
+
+    Solves four scenarios: the baseline, the proposal, the proposal's plans with its
+    bridges off (plans first) and the baseline's plans with the proposal's bridges
+    (bridges first). Each order gives a split of the gain; the reported
+    ``plan_change`` and ``bridges`` are their average (the Shapley value of the two
+    changes), and both orders are kept (``plans_first``, ``bridges_first``).
 
     Parameters
     ----------
@@ -141,17 +182,35 @@ def gain_split(baseline: Scenario, proposal: Scenario, *, tol: float = 1e-8) -> 
         switches bridges on.
     tol
         Passed to :func:`compmodel.solve`.
+
+    Returns
+    -------
+    GainSplit
+        Amounts in the scenario's currency per period.
     """
     base = solve(baseline, tol=tol)
     plans = solve(_without_bridges(proposal), tol=tol)
     full = solve(proposal, tol=tol, warm_start=plans)
+    bridged = solve(_with_bridges_of(baseline, proposal), tol=tol, warm_start=base)
+    total = full.operating_profit - base.operating_profit
+    plans_first = (
+        plans.operating_profit - base.operating_profit,
+        full.operating_profit - plans.operating_profit,
+    )
+    bridges_first = (
+        full.operating_profit - bridged.operating_profit,
+        bridged.operating_profit - base.operating_profit,
+    )
     return GainSplit(
         baseline=base,
         plans_only=plans,
         proposal=full,
-        plan_change=plans.operating_profit - base.operating_profit,
-        bridges=full.operating_profit - plans.operating_profit,
-        total=full.operating_profit - base.operating_profit,
+        plan_change=0.5 * (plans_first[0] + bridges_first[0]),
+        bridges=0.5 * (plans_first[1] + bridges_first[1]),
+        total=total,
+        bridges_only=bridged,
+        plans_first=plans_first,
+        bridges_first=bridges_first,
     )
 
 

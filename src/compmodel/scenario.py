@@ -40,6 +40,7 @@ __all__ = [
     "Metric",
     "MetricForecast",
     "Person",
+    "Provenance",
     "Roster",
     "Scenario",
     "Settings",
@@ -71,6 +72,35 @@ class Coefficient:
     def plain(self) -> bool:
         """Whether it carries nothing but a value (saved as a plain number)."""
         return not (self.unit or self.range or self.source or self.description)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The unit, plausible range and source of a number kept elsewhere: a lever's
+    ``cost`` (:class:`Lever`) or a department's ``team_identification``
+    (:class:`Department`), written in TOML as a ``{value, unit, range, source}`` table
+    exactly like a :class:`Coefficient`.
+
+    The value itself stays where the model reads it (``Lever.cost``,
+    ``Department.team_identification``); this holds what a coefficient carries beside
+    it. ``range`` is ``(low, high)`` in ``unit``, required (it is what sensitivity
+    moves the number across), and must contain the value.
+    """
+
+    range: tuple[float, float]
+    unit: str = ""
+    source: str = ""
+    description: str = ""
+
+    def coefficient(self, value: float) -> Coefficient:
+        """The number as a :class:`Coefficient` with this unit, range and source."""
+        return Coefficient(
+            value=value,
+            unit=self.unit,
+            range=self.range,
+            source=self.source,
+            description=self.description,
+        )
 
 
 @dataclass(frozen=True)
@@ -181,6 +211,10 @@ class Department:
     team_identification
         lambda in [0, 1]: how much a person cares about colleagues' pay from shared
         metrics (line of sight ``(1 + lambda (N-1))/N``).
+    team_identification_provenance
+        Its unit, plausible range and source when the file gives it as a
+        ``{value, unit, range, source}`` table (``None``: a plain number). A value
+        outside the range is refused, as a coefficient's is.
     plan
         The department's plan.
     quota_metric, quota
@@ -202,6 +236,16 @@ class Department:
     quota: float | None = None
     roster: Roster | None = None
     description: str = ""
+    team_identification_provenance: Provenance | None = None
+
+    @property
+    def team_identification_coefficient(self) -> Coefficient:
+        """``team_identification`` with its unit, range and source (a plain
+        :class:`Coefficient` without them)."""
+        prov = self.team_identification_provenance
+        if prov is None:
+            return Coefficient(value=self.team_identification)
+        return prov.coefficient(self.team_identification)
 
     @property
     def target_payout(self) -> float:
@@ -230,12 +274,17 @@ class Lever:
         The lever's value with no incentive (t-bar), in the lever's unit.
     cost
         Curvature of the private effort cost, currency per period per (unit)^2:
-        the cost is ``cost/2 (t - rest)^2`` per person (plus cross terms).
+        the cost is ``cost/2 (t - rest)^2`` per person (plus cross terms). It sets how
+        strongly the department answers its pay.
     value
         Company gross value per person per unit of the lever (currency per period),
         for the ``linear`` model; other models compute value themselves.
     lower, upper
         Bounds (``None``: unbounded).
+    cost_provenance
+        The cost's unit, plausible range and source when the file gives ``cost`` as a
+        ``{value, unit, range, source}`` table (``None``: a plain number). A cost
+        outside the range is refused, as a coefficient's value is.
     """
 
     rest: float = 0.0
@@ -245,6 +294,15 @@ class Lever:
     upper: float | None = None
     unit: str = ""
     description: str = ""
+    cost_provenance: Provenance | None = None
+
+    @property
+    def cost_coefficient(self) -> Coefficient:
+        """``cost`` with its unit, range and source (a plain :class:`Coefficient`
+        without them)."""
+        if self.cost_provenance is None:
+            return Coefficient(value=self.cost)
+        return self.cost_provenance.coefficient(self.cost)
 
 
 @dataclass(frozen=True)
@@ -329,6 +387,10 @@ class Settings:
     ``"mean_variance"`` (``E - (r/2) Var``, the standard approximation, exact for pay
     linear in normal noise).
 
+    ``horizon`` (years, a whole number 1-50) and ``discount_rate`` (a share a year) are
+    how :func:`compmodel.pnl` values a change over the years: the net present value of
+    the first ``horizon`` years, the steady state after them reported apart.
+
     ``allow_implausible`` lists parameter paths (``"sales.target_incentive"``) whose
     plausibility guards are waived: a value there may pass a limit of
     :data:`compmodel.validate.PLAUSIBLE` (a target incentive above 300% of base pay, a
@@ -341,6 +403,8 @@ class Settings:
     replacement_cost: float = 0.5
     allow_implausible: tuple[str, ...] = ()
     certainty_equivalent: Literal["cara", "mean_variance"] = "cara"
+    horizon: int = 5
+    discount_rate: float = 0.09
 
     def __post_init__(self) -> None:
         if isinstance(self.allow_implausible, list):  # a list from Python: kept hashable

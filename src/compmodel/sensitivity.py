@@ -6,7 +6,9 @@
   frame of levers, metrics, pay, profit, surplus, efficiency and solver diagnostics.
 * :func:`tornado` moves each coefficient across its stated range, one at a time, and
   ranks them by the swing they cause in a figure (operating profit by default), with
-  the breakeven value wherever the figure crosses zero.
+  the breakeven value wherever the figure crosses zero. Levers' effort costs and
+  departments' team identification written with a range (``{value, unit, range,
+  source}``, like a coefficient) are moved too.
 
 Every grid point is solved on its own, from the solver's fixed starting profiles, so
 the frame does not depend on the order of the points or on the executor that ran them:
@@ -30,7 +32,9 @@ from scipy import optimize
 from .errors import ConvergenceError, ScenarioError
 from .paths import bounds as _path_bounds
 from .paths import choices as _path_choices
+from .paths import ranged_paths as _ranged_paths
 from .paths import rescales as _path_rescales
+from .paths import stated_range as _stated_range
 from .scenario import Scenario
 from .solve import Solution, solve
 
@@ -71,7 +75,7 @@ def figure_of(solution: Solution, name: str) -> float:
         A solved scenario.
     name
         A company figure (``"operating_profit"``, see :data:`FIGURES`), a model outcome
-        (``"customer_retention"``, ``"value.lost_customers"``), a metric (``"otif"``,
+        (``"customer_retention"``, ``"value.rework"``), a metric (``"otif"``,
         as a share for shares), a lever (``"sales.overpromise"``) or a department's pay
         figure (``"sales.expected_pay"``, ``"production.retention"``).
 
@@ -411,14 +415,6 @@ def _figure_at(task: _FigureTask) -> float:
     return out
 
 
-def _coefficient_paths(scenario: Scenario) -> list[str]:
-    return [
-        f"company.coefficients.{name}"
-        for name, c in scenario.company.coefficients.items()
-        if c.range is not None
-    ]
-
-
 def _ends(scenario: Scenario, path: str, spread: float | None) -> tuple[float, float, float]:
     if _path_choices(scenario, path) is not None:
         raise ScenarioError(
@@ -429,15 +425,16 @@ def _ends(scenario: Scenario, path: str, spread: float | None) -> tuple[float, f
         )
     base = scenario.get(path)
     rng = _path_bounds(scenario, path)  # a clawback's share: 0 to 1
-    if path.startswith("company.coefficients."):
-        coef = scenario.company.coefficients.get(path.split(".", 2)[2])
-        rng = coef.range if coef is not None else None
+    stated = _stated_range(scenario, path)  # a coefficient's, a lever cost's, a lambda's
+    if stated is not None:
+        rng = stated
     if spread is None:
         if rng is None:
             raise ScenarioError(
                 f"tornado[{path!r}]",
                 "has no stated range; give spread= (e.g. 0.2 for +-20% of its value), or "
-                "a range in the company file ({value, unit, range, source})",
+                "a range in the company file ({value, unit, range, source}: a "
+                "coefficient, a lever's cost or a department's team_identification)",
             )
         return base, float(rng[0]), float(rng[1])
     if base == 0.0 and (rng is None or _path_bounds(scenario, path) is not None):
@@ -471,8 +468,11 @@ def tornado(
     scenario
         A scenario with a company model.
     paths
-        Parameter paths to move (default: every company coefficient with a stated
-        range, ``company.coefficients.<name>``). Numbers only: a path that takes a name
+        Parameter paths to move (default: every number with a stated range, as
+        :func:`compmodel.paths.ranged_paths` lists them: each company coefficient,
+        ``company.coefficients.<name>``; each lever's effort cost written with a
+        range, ``company.levers.<dept>.<lever>.cost``; each department's team
+        identification written with one, ``<dept>.team_identification``). Numbers only: a path that takes a name
         (crediting) is refused; compare names with :func:`sweep`. A clawback share
         (``sales.clawbacks.cost_share``) ranges over 0 to 1.
     spread
@@ -515,12 +515,13 @@ def tornado(
             "spread", f"is {spread!r}; allowed: a share in (0, 1], e.g. 0.2 for +-20%"
         )
     if paths is None:
-        paths = _coefficient_paths(scenario)
+        paths = _ranged_paths(scenario)
         if not paths:
             raise ScenarioError(
                 "tornado",
-                "the scenario has no coefficients with a stated range; pass paths= and "
-                "spread=, e.g. tornado(s, ['sales.target_incentive'], spread=0.2)",
+                "the scenario has no coefficients with a stated range (nor lever costs "
+                "or team identification written with one); pass paths= and spread=, "
+                "e.g. tornado(s, ['sales.target_incentive'], spread=0.2)",
             )
     if isinstance(paths, str):
         paths = [paths]

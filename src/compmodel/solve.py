@@ -49,6 +49,14 @@ from .equilibrium.results import (
     trivial_diagnostics,
 )
 from .equilibrium.selection import find_equilibrium
+from .equilibrium.steady import (
+    at_state,
+    has_dynamics,
+    steady_efficiency,
+    steady_equilibrium,
+    steady_first_best,
+    steady_levers,
+)
 from .errors import ScenarioError
 from .scenario import Scenario
 
@@ -95,6 +103,8 @@ def first_best(scenario: Scenario, *, backend: Backend = "auto") -> Solution:
     check_backend(backend)
     p = build_problem(scenario)
     t = first_best_levers(p, choose_backend(p, backend))
+    if has_dynamics(p):
+        p, t = steady_first_best(p, choose_backend(p, backend), t)
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t, risk=False), "first_best")
     return build_solution(p, t, "first_best", diag, 1.0, pay="forcing")
 
@@ -120,6 +130,8 @@ def no_incentive(scenario: Scenario) -> Solution:
     """
     p = build_problem(scenario)
     t = p.space.rest.copy()
+    if has_dynamics(p):
+        p = at_state(p, steady_levers(p.model, t))
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t, risk=False), "no_incentive")
     return build_solution(p, t, "no_incentive", diag, 0.0, pay="market")
 
@@ -160,8 +172,13 @@ def evaluate(scenario: Scenario, levers: Mapping[str, float]) -> Solution:
     """
     p = build_problem(scenario)
     t = _given_levers(p.space.names, p.space.lower, p.space.upper, levers)
+    if has_dynamics(p):
+        p = at_state(p, steady_levers(p.model, t))
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t), "given")
-    eff, note = efficiency(p, t, first_best_levers(p, choose_backend(p, "auto")))
+    if has_dynamics(p):
+        eff, note = steady_efficiency(p, t, choose_backend(p, "auto"))
+    else:
+        eff, note = efficiency(p, t, first_best_levers(p, choose_backend(p, "auto")))
     if note:
         diag = dataclasses.replace(diag, notes=(note,))
     return build_solution(p, t, "levers", diag, eff)
@@ -213,6 +230,7 @@ def solve(
     max_sweeps: int = 200,
     search: Literal["all", "warm"] = "all",
     backend: Backend = "auto",
+    start_state: float | None = None,
 ) -> Solution:
     """The equilibrium of a scenario: each department's best response to its plan.
 
@@ -277,6 +295,16 @@ def solve(
             "search='warm' follows a previous solution: pass warm_start=solve(...) of "
             f"a scenario with the same levers {list(names)}, or use search='all'",
         )
+    failed = lambda resid: _checklist(scenario, resid, max_sweeps)  # noqa: E731
+    if has_dynamics(p):
+        p, t, diag, eff, steady = steady_equilibrium(
+            p, backend, warm_start, tol, max_sweeps, search == "warm", failed,
+            start=start_state,
+        )  # fmt: skip
+        eff, note = steady_efficiency(p, t, choose_backend(p, backend))
+        notes = (*diag.notes, note) if note else diag.notes
+        diag = dataclasses.replace(diag, steady_state=steady, notes=notes)
+        return build_solution(p, t, "equilibrium", diag, eff)
     t, diag, eff = find_equilibrium(
         p,
         choose_backend(p, backend),
@@ -284,6 +312,6 @@ def solve(
         tol,
         max_sweeps,
         follow=search == "warm",
-        failed=lambda resid: _checklist(scenario, resid, max_sweeps),
+        failed=failed,
     )
     return build_solution(p, t, "equilibrium", diag, eff)

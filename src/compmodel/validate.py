@@ -28,7 +28,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from .document import scenario_to_dict
+from .document import scenario_to_dict, sourced_at
 from .errors import RosterError, ScenarioError
 from .plans import PayoutCurve, RateTable
 
@@ -56,6 +56,7 @@ __all__ = [
     "check_names",
     "check_scenario",
     "check_settings",
+    "check_sourced",
     "currency",
     "guard_department",
     "guard_forecast",
@@ -92,6 +93,12 @@ SETTINGS: Mapping[str, Rule] = {
     "payroll_tax_rate": {"low": 0, "high": 1},
     "turnover_sensitivity": {"low": 0},
     "replacement_cost": {"low": 0, "hint": " (a share of base pay per leaver)"},
+    "discount_rate": {
+        "low": 0,
+        "low_open": True,
+        "high": 0.5,
+        "hint": " (a share a year, e.g. a WACC of 0.09)",
+    },
 }
 #: ``company.levers.<department>.<lever>.<field>``.
 LEVER: Mapping[str, Rule] = {
@@ -290,10 +297,50 @@ def check_coefficient(value: Any, rng: tuple[float, float] | None, where: str) -
     return v
 
 
+def check_sourced(value: Any, provenance: Any, where: str, rule: Rule) -> float:
+    """A number that may be written as a ``{value, unit, range, source}`` table (a
+    lever's ``cost``, a department's ``team_identification``; ``provenance`` is its
+    :class:`~compmodel.Provenance` or ``None`` for a plain number).
+
+    The value meets ``rule`` (at ``where``, or ``where.value`` for a table); a table's
+    range is ``[low, high]`` with both ends meeting ``rule`` too (sensitivity moves the
+    number to each end), and contains the value, as a coefficient's does.
+    """
+    if provenance is None:
+        return number(value, where, **rule)
+    v = number(value, f"{where}.value", **rule)
+    rng = getattr(provenance, "range", None)
+    if rng is None:
+        raise ScenarioError(
+            f"{where}.range",
+            "is required when the number is written as a table: give the plausible "
+            "[low, high] its source supports, or write the number alone",
+        )
+    lo, hi = coefficient_range(rng, f"{where}.range")
+    for end, label in ((lo, "low"), (hi, "high")):
+        try:
+            number(end, f"{where}.range", **rule)
+        except ScenarioError as err:
+            raise ScenarioError(
+                f"{where}.range",
+                f"{label} end {err.detail}; every value of the range "
+                "must be allowed (sensitivity moves the number to each end): move that "
+                "end inside",
+            ) from None
+    return check_coefficient(v, (lo, hi), f"{where}.value")
+
+
 def check_lever(
-    rest: Any, cost: Any, value: Any, lower: Any, upper: Any, where: str
+    rest: Any,
+    cost: Any,
+    value: Any,
+    lower: Any,
+    upper: Any,
+    where: str,
+    cost_provenance: Any = None,
 ) -> tuple[float, float, float, float | None, float | None]:
-    """A lever's numbers: bounds in order, the rest value inside them, a positive cost."""
+    """A lever's numbers: bounds in order, the rest value inside them, a positive cost
+    (inside its stated range when it has one: ``cost_provenance``)."""
     lo = None if lower is None else number(lower, f"{where}.lower")
     hi = None if upper is None else number(upper, f"{where}.upper")
     if lo is not None and hi is not None and lo > hi:
@@ -305,7 +352,7 @@ def check_lever(
             f"is {r:g}, outside the lever's bounds [{'-inf' if lo is None else lo}, "
             f"{'inf' if hi is None else hi}]; move it inside or widen the bounds",
         )
-    c = number(cost, f"{where}.cost", **LEVER["cost"])
+    c = check_sourced(cost, cost_provenance, f"{where}.cost", LEVER["cost"])
     return r, c, number(value, f"{where}.value"), lo, hi
 
 
@@ -466,7 +513,10 @@ def check_company(s: Any) -> None:
     for dn, levers in s.company.levers.items():
         name(dn, s.departments, f"company.levers.{dn}", "department")
         for ln, lv in levers.items():
-            check_lever(lv.rest, lv.cost, lv.value, lv.lower, lv.upper, f"company.levers.{dn}.{ln}")
+            check_lever(
+                lv.rest, lv.cost, lv.value, lv.lower, lv.upper, f"company.levers.{dn}.{ln}",
+                lv.cost_provenance,
+            )  # fmt: skip
         check_cost_matrix(s, dn)
     for mn in s.company.means:
         name(mn, s.metrics, f"company.means.{mn}", "metric")
@@ -488,8 +538,14 @@ def check_department(s: Any, dn: str) -> None:
     dept = s.departments[dn]
     w = f"departments.{dn}"
     whole(dept.headcount, f"{w}.headcount")
-    for f in ("base_pay", "target_incentive", "risk_aversion", "team_identification"):
+    for f in ("base_pay", "target_incentive", "risk_aversion"):
         number(getattr(dept, f), f"{w}.{f}", **DEPARTMENT[f])
+    check_sourced(
+        dept.team_identification,
+        dept.team_identification_provenance,
+        f"{w}.team_identification",
+        DEPARTMENT["team_identification"],
+    )
     for f in ("market_reference", "quota"):
         if getattr(dept, f) is not None:
             number(getattr(dept, f), f"{w}.{f}", **DEPARTMENT[f])
@@ -856,10 +912,10 @@ def guard_forecast(s: Any) -> None:
 
 
 def _leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The document keys of every number of a scenario's document (a coefficient
-    written as a table is one number: its value)."""
+    """The document keys of every number of a scenario's document (a coefficient, lever
+    cost or team identification written as a table is one number: its value)."""
     if isinstance(node, dict):
-        if len(prefix) == 3 and prefix[:2] == ("company", "coefficients") and "value" in node:
+        if sourced_at(prefix) and "value" in node:
             return [prefix]
         return [k for key, v in node.items() for k in _leaves(v, (*prefix, str(key)))]
     if isinstance(node, list):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +35,7 @@ __all__ = [
     "Pay",
     "Solution",
     "SolveDiagnostics",
+    "SteadyState",
     "build_solution",
     "efficiency",
     "trivial_diagnostics",
@@ -83,6 +84,39 @@ class EquilibriumPoint(PicklesProxies):
 
 
 @dataclass(frozen=True)
+class SteadyState:
+    """Where a company's years settle.
+
+    Attributes
+    ----------
+    name
+        The state (``"customer_base"``).
+    value
+        Its steady value ``C*`` (USD of orders a year for the customer base).
+    residual
+        ``|F(C*) - C*|``, in the state's unit.
+    slope
+        ``dG/dC`` at ``C*`` (secant estimate): below 0 where the steady state is stable
+        (the path of years returns to it).
+    evaluations
+        Equilibrium solves it took.
+    fixed_points
+        Every fixed point found (the scan's, when it ran), ascending; ``value`` is one.
+    start
+        The state the path started from (the selected fixed point is the first one
+        the path meets from there).
+    """
+
+    name: str
+    value: float
+    residual: float
+    slope: float
+    evaluations: int
+    fixed_points: tuple[float, ...]
+    start: float
+
+
+@dataclass(frozen=True)
 class SolveDiagnostics(PicklesProxies):
     """How the solution was found.
 
@@ -111,6 +145,8 @@ class SolveDiagnostics(PicklesProxies):
     search: str = "all"
     first_best_of: str | None = None
     verified: str = ""
+    #: where the years settle, for a model whose customers carry over (None: no dynamics)
+    steady_state: SteadyState | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +180,9 @@ class Solution(PicklesProxies):
     diagnostics: SolveDiagnostics
     #: the company kind whose model gave it (its labels and tiles: compmodel.models.info_of)
     company_kind: str = "none"
+    #: the state the year started from, for a model whose customers carry over
+    #: (``{"customer_base": C}``, USD of orders a year; empty without dynamics)
+    state: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def lever_vector(self) -> np.ndarray:
@@ -299,7 +338,14 @@ def build_solution(
         outcomes=MappingProxyType(dict(model.outcomes(t))),
         diagnostics=diagnostics,
         company_kind=s.company.kind,
+        state=MappingProxyType(_state_of(model)),
     )
+
+
+def _state_of(model: object) -> dict[str, float]:
+    """The state a dynamic model's year starts from (empty without dynamics)."""
+    name = getattr(model, "state_name", None)
+    return {} if name is None else {name: float(model.state)}  # type: ignore[attr-defined]
 
 
 def trivial_diagnostics(

@@ -164,12 +164,14 @@ def find_equilibrium(
     max_sweeps: int,
     follow: bool,
     failed: Callable[[float], str],
+    check: bool = True,
 ) -> tuple[np.ndarray, SolveDiagnostics, float | None]:
     """The selected equilibrium, its diagnostics and its alignment efficiency.
 
     ``follow``: follow ``warm`` only, searching every profile if it does not settle.
     ``failed``: the checklist a :class:`ConvergenceError` carries when nothing settles,
-    given the last residual.
+    given the last residual. ``check=False`` (a followed point inside a root search,
+    never reported): no verification, no efficiency, no notes; ``verified`` is empty.
     """
     names = problem.space.names
     digest = key_digest(first_best_key(problem, backend))
@@ -184,6 +186,15 @@ def find_equilibrium(
     if not found.settled:
         raise ConvergenceError(failed(found.residual))
     verdicts: list[Verdict] = []
+    if followed and not check:
+        t = found.found[0][0]
+        points, sel = _select(problem, found)
+        return t, SolveDiagnostics(
+            converged=True, iterations=found.sweeps, residual=found.residual,
+            equilibria=points, selected=sel, notes=(),
+            first_best=MappingProxyType(problem.space.as_dict(fb)), search="warm",
+            first_best_of=digest, verified="",
+        ), None  # fmt: skip
     if followed:
         verdicts = [verify(problem, backend, found.found[0][0], warm=True)]
         if verdicts[0].deviation is not None:

@@ -34,27 +34,46 @@ Leaders' time strengthens the bridges: ``Lb = 1 + leadership_bridge_boost * g``.
 
 Equations
 ---------
+Customers (the state of a year)::
+
+    C                                               customer base: USD of orders a year
+                                                    the customers kept from last year place
+    A       = addressable_market                    what every customer in the market
+                                                    orders a year (USD)
+
 Sales (per sales person)::
 
     escape  = exp(-collaboration_catch * c * (1 + joint_call_catch * J * Lb))
               * (1 - min(0.95, meeting_catch * M * Lb)) * (1 - min(1, ctp_catch * K))
     learn   = 1 - min(0.9, rotation_learning * R)
-    phi     = min(1, o * learn * escape)             infeasible share of booked orders
+    phi     = min(1, (o + honest_error_rate) * learn * escape)
+                                                    infeasible share of booked orders
     sell    = (1 - c - R / selling_days) / (1 - c_rest)
-    B       = bookings_base * p^prospecting_elasticity * sell
-              * (1 + overpromise_win * o * escape) * (1 + joint_call_win * J * Lb)
-              * (1 - ctp_quote_loss * K)              bookings, USD per person
+    w       = new_business_rate * p^prospecting_elasticity * sell
+                                                    share of the uncaptured market won
+    win     = (1 + overpromise_win * o * escape) * (1 + joint_call_win * J * Lb)
+              * (1 - ctp_quote_loss * K)            quotes won against the usual rate
+    B       = win * (C + w * max(A - C, 0)) / N_sales   bookings, USD per person
 
-Over-promising wins orders only where it reaches the customer (``escape``);
-collaboration, meetings and the capable-to-promise check catch infeasible promises
-before production commits; rotation days teach what is feasible (fewer infeasible
-promises at the same aggressiveness). Collaboration and rotation cost selling time.
+Prospecting finds new customers: selling effort buys the win rate ``w`` on the part of
+the market that is not yet a customer, and the customers kept from last year reorder
+without it. Every order is quoted, old customer's or new: over-promising wins quotes
+(``win``) only where the promise reaches the customer (``escape``). Infeasible orders
+come from over-promising and from honest errors (``honest_error_rate``: quotes that
+promise what production cannot deliver because the sales person did not know, at rest
+and with no incentive at all). Collaboration, meetings and the capable-to-promise check
+catch both before production commits; rotation days teach what is feasible (fewer
+infeasible promises at the same aggressiveness). Collaboration and rotation cost
+prospecting time.
 
 Operations (units per period)::
 
     D   = N_sales * B / price                       units ordered
     Kp  = N_prod * units_per_worker * h * (1 - quality_time * (q - 1))
-          * (1 + overtime_output * x)               production capacity
+          * (1 + overtime_output * x) * floor       production capacity
+    floor = 1 - joint_call_time * J
+              - rotation_host_time * R * N_sales / (N_prod * selling_days)
+                                                    the floor's time left by the bridges
     P   = softmin(D, Kp)                            throughput (units produced)
     Ks  = N_ship * units_per_shipper * s            shipping capacity
     U   = softmin(P, Ks)                            units shipped
@@ -94,12 +113,26 @@ Money (USD per period)::
     gross_margin = revenue * margin_rate - concessions
     expediting   = N_prod * x * overtime_cost
     rework       = U * defect * rework_cost
-    lost_customers = (1 - customer_retention) * revenue * margin_rate * lost_margin_years
     staff_turnover = sum_d N_d * (1 - retention_d) * replacement_cost * base_d
-    bridge_cost  = J * joint_call_cost + R * N_sales * rotation_cost_per_day
-                   + 12 * M * meeting_cost + U * leader_cost + K * ctp_cost
-    value        = gross_margin - expediting - rework - lost_customers
-                   - staff_turnover - bridge_cost - overhead
+    bridge_cost  = U * leader_cost + K * ctp_cost     (cash: recognition, planner, software)
+    value        = gross_margin - expediting - rework - staff_turnover - bridge_cost
+                   - overhead
+    imputed meeting time = 12 * M * meeting_cost      (salaried time, outside value)
+
+Next year (the customers the year hands on)::
+
+    C_next = customer_retention * revenue
+
+Customers whose orders ship are kept at the retention rate; orders that do not ship
+(demand above capacity) are lost with their customers. In a steady state ``C_next = C``
+(:mod:`compmodel.dynamics`).
+
+Every line of ``value`` is money some year's P&L shows. A lost customer costs what it
+no longer orders next year, through ``C_next``, never as a charge this year. Bridge
+time costs cash only through what it displaces: production staff on joint calls and
+hosting rotation days lower capacity (``floor``), rotation days lower prospecting time
+(``sell``); the time of salaried staff in meetings is an opportunity cost, named
+``imputed.meeting_time`` and kept outside ``value``.
 
 ``value`` is the company's gross value (before pay): total surplus and the first best
 use it. ``replacement_cost`` is ``settings.replacement_cost`` (share of base pay).
@@ -118,12 +151,14 @@ delivery, ``revenue * otif / N_sales``), ``shipped_margin`` (on margin,
 ``revenue * margin_rate / N_sales``), ``ontime_margin`` (on on-time shipped margin);
 ``late_bookings`` (``B - ontime_revenue``: late or cancelled orders, for a clawback of a
 share of the commission) and ``promise_cost`` (what a person's orders cost the company
-after the sale: ``(concessions + rework + lost_customers + staff turnover caused by
+this year after the sale: ``(concessions + rework + staff turnover caused by
 infeasible promises) / N_sales``, for a clawback of a share kappa of it). With this
 split ``value = N_sales * shipped_margin - N_sales * promise_cost - (terms sales does
 not move)``, so a risk-neutral sales force credited on margin and charged kappa = 1 of
-its promise cost chooses the first-best over-promising (docs/reference-company.md) when
-each person sees all of it: with full line of sight (lambda = 1, or one sales person).
+its promise cost chooses the over-promising that maximises this year's value when each
+person sees all of it: with full line of sight (lambda = 1, or one sales person). The
+customers a late order loses cost next year's orders, which no plan on this year's
+metrics charges.
 
 Line of sight by channel
 ------------------------
@@ -143,25 +178,19 @@ the current levers ``t0`` (:func:`_own_evaluate`):
   bookings at the plant's fill rate; the lateness and defects their own infeasible
   promises add to their own orders (``- otif_infeasible * phi`` in OTIF's logit,
   ``defect_infeasible * phi`` in the defect rate's: a promise production cannot keep
-  makes that order late or reworked); the concessions and rework on their orders; and
-  the margin the company's churn takes from their own revenue (at the company's
-  churn rate);
+  makes that order late or reworked); the concessions and rework on their orders;
 * company-wide (line of sight ``(1 + lambda (N - 1)) / N``): the plant's load and fill
   rate (``U / D``: everyone's orders against one capacity, so a rep's extra orders
   crowd everyone's), OTIF's load term and every other department's terms in OTIF and
-  defects, customer churn (customer retention, which moves with the company's OTIF,
-  defect rate and response time: the model has one customer base, whose retention
-  the reps' promises move together), response time (one service desk answering
-  everyone's tickets), and the staff turnover infeasible promises cause (production,
+  defects, response time (one service desk answering everyone's tickets), and the
+  staff turnover infeasible promises cause (production,
   shipping and service staff stressed by the plant's share of infeasible orders;
   ``promise_cost`` charges it to every rep alike).
 
 Why so: a rep's orders are late or defective by the plant's state, which all reps
 move together, and by that rep's own promises, which nobody else makes, so those are
 the rep's to see; the customer base, the plant, the desk and the staff are everyone's.
-(Counting a rep's own customers' churn from their own orders as the rep's own instead,
-a reading the model's one customer base does not support, gives margin on delivery
-5.42M instead of 5.30M.) Other departments' levers move only company-wide parts. At
+Other departments' levers move only company-wide parts. At
 ``t = t0`` the split is :func:`_evaluate`'s values bit for bit, and it makes the
 perceived derivatives those of one rep among ``N_sales`` exactly
 (tests/test_line_of_sight.py writes the reps out). Today's plans (bookings, own
@@ -175,12 +204,14 @@ without noise); the forecast's noise is what plans pay on.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import namedtuple
 from collections.abc import Mapping
 from typing import Any, cast
 
 import numpy as np
+from scipy.optimize import brentq
 
 from .._jit import jit
 from ..errors import ScenarioError
@@ -212,8 +243,8 @@ LEVERS: Mapping[str, tuple[str, ...]] = {
 
 #: Bridge -> (its effect coefficient, its cost coefficient, allowed upper bound).
 BRIDGES: Mapping[str, tuple[str, str, float]] = {
-    "joint_sales_calls": ("joint_call_catch", "joint_call_cost", 1.0),
-    "rotation_days": ("rotation_learning", "rotation_cost_per_day", 60.0),
+    "joint_sales_calls": ("joint_call_catch", "joint_call_time", 1.0),
+    "rotation_days": ("rotation_learning", "rotation_host_time", 60.0),
     "meetings": ("meeting_catch", "meeting_cost", 8.0),
     "unofficial_leaders": ("leader_identification", "leader_cost", 5.0),
     "capable_to_promise": ("ctp_catch", "ctp_cost", 1.0),
@@ -242,8 +273,8 @@ MANUFACTURER_METRICS: Mapping[str, tuple[str, str, str]] = {
 
 COEFFICIENTS: tuple[str, ...] = (
     # sales
-    "bookings_base", "prospecting_elasticity", "overpromise_win", "collaboration_catch",
-    "selling_days", "price",
+    "addressable_market", "new_business_rate", "prospecting_elasticity", "overpromise_win",
+    "honest_error_rate", "collaboration_catch", "selling_days", "price",
     # operations
     "units_per_worker", "quality_time", "overtime_output", "units_per_shipper",
     "fill_sharpness", "knee_width", "load_knee",
@@ -259,25 +290,23 @@ COEFFICIENTS: tuple[str, ...] = (
     "staff_retention_customer_service", "staff_retention_leadership",
     "overtime_wear", "infeasible_stress",
     # money
-    "margin_rate", "concession_rate", "overtime_cost", "rework_cost", "lost_margin_years",
-    "overhead",
+    "margin_rate", "concession_rate", "overtime_cost", "rework_cost", "overhead",
     # bridges
     "leadership_bridge_boost", "joint_call_catch", "joint_call_win", "joint_call_retention",
-    "joint_call_cost", "rotation_learning", "rotation_cost_per_day", "meeting_catch",
+    "joint_call_time", "rotation_learning", "rotation_host_time", "meeting_catch",
     "meeting_cost", "leader_identification", "leader_cost", "ctp_catch", "ctp_quote_loss",
     "ctp_cost",
 )  # fmt: skip
 
 #: Coefficients that must be positive.
 _POSITIVE = frozenset({
-    "bookings_base", "selling_days", "price", "units_per_worker", "units_per_shipper",
+    "addressable_market", "selling_days", "price", "units_per_worker", "units_per_shipper",
     "fill_sharpness", "knee_width", "tickets_per_agent", "response_base",
 })  # fmt: skip
 
 #: The parts of value, in the order of a profit walk (signed: costs negative).
 VALUE_PARTS: tuple[str, ...] = (
-    "gross_margin", "expediting", "rework", "lost_customers", "staff_turnover",
-    "bridge_cost", "overhead",
+    "gross_margin", "expediting", "rework", "staff_turnover", "bridge_cost", "overhead",
 )  # fmt: skip
 
 
@@ -314,7 +343,8 @@ def _softplus(z: float, w: float) -> float:
 _Inputs = cast(Any, namedtuple)(
     "_Inputs",
     (
-        *COEFFICIENTS, "J", "R", "M", "K", "c_rest", "bridge_cost", "replacement",
+        *COEFFICIENTS, "J", "R", "M", "K", "C", "floor", "c_rest", "bridge_cost",
+        "replacement",
         "base_payroll", *(f"n_{d}" for d in LEVERS), *(f"base_{d}" for d in LEVERS),
     ),
 )  # fmt: skip
@@ -322,7 +352,8 @@ _Inputs = cast(Any, namedtuple)(
 _OUTCOMES = (
     "infeasible_share", "escape_share", "units_ordered", "production_capacity",
     "shipping_capacity", "load", "tickets_raised", "service_utilisation", "concessions",
-    "promise_cost_total",
+    "promise_cost_total", "customer_base", "new_business", "next_customer_base",
+    "imputed.meeting_time",
 )  # fmt: skip
 
 #: What the kernel returns, in order: the metrics' latent means, the signed parts of
@@ -387,12 +418,19 @@ def _softmin_tangent(a: float, b: float, nu: float, da: float, db: float, m: flo
 
 
 @jit
+def _open(k: Any) -> float:
+    """The part of the market not yet a customer (USD of orders a year, at least 0)."""
+    return max(k.addressable_market - k.C, 0.0)
+
+
+@jit
 def _sales(
     p: float, o: float, c: float, g: float, k: Any
 ) -> tuple[float, float, float, float, float, float, float, float, float, float]:
     """One sales person's own quantities at prospecting ``p`` (at least 0), over-promising
-    ``o`` and collaboration ``c``, leaders' bridge time ``g``: ``(Lb, e1, e2, e3, escape,
-    learn, raw phi, phi, sell, bookings)`` (module docstring, Sales)."""
+    ``o`` and collaboration ``c``, leaders' bridge time ``g``, with the customer base
+    ``k.C``: ``(Lb, e1, e2, e3, escape, learn, raw phi, phi, sell, bookings)`` (module
+    docstring, Sales)."""
     J, R, M, K = k.J, k.R, k.M, k.K
     lb = 1.0 + k.leadership_bridge_boost * g
     e1 = math.exp(-k.collaboration_catch * c * (1.0 + k.joint_call_catch * J * lb))
@@ -400,17 +438,16 @@ def _sales(
     e3 = 1.0 - min(1.0, k.ctp_catch * K)  # what capable-to-promise lets through
     escape = e1 * e2 * e3
     learn = 1.0 - min(0.9, k.rotation_learning * R)
-    raw_phi = o * learn * escape
+    raw_phi = (o + k.honest_error_rate) * learn * escape
     phi = min(1.0, max(0.0, raw_phi))
     sell = (1.0 - c - R / k.selling_days) / (1.0 - k.c_rest)
-    bookings = (
-        k.bookings_base
-        * p**k.prospecting_elasticity
-        * max(sell, 0.0)
-        * (1.0 + k.overpromise_win * o * escape)
+    new = k.new_business_rate * p**k.prospecting_elasticity * max(sell, 0.0) * _open(k)
+    win = (
+        (1.0 + k.overpromise_win * o * escape)
         * (1.0 + k.joint_call_win * J * lb)
         * (1.0 - k.ctp_quote_loss * K)
     )
+    bookings = win * (k.C + new) / k.n_sales
     return lb, e1, e2, e3, escape, learn, raw_phi, phi, sell, bookings
 
 
@@ -424,10 +461,11 @@ def _sales_tangent(
     and ``dLb`` (the derivative from above at a kink, as :func:`_evaluate`)."""
     J, M, K = k.J, k.M, k.K
     capped_meetings = k.meeting_catch * M * lb >= 0.95
-    pw = k.bookings_base * p**k.prospecting_elasticity
+    pw = k.new_business_rate * p**k.prospecting_elasticity * _open(k)
     sell_pos = max(sell, 0.0)
     win = 1.0 + k.overpromise_win * o * escape
     joint = (1.0 + k.joint_call_win * J * lb) * (1.0 - k.ctp_quote_loss * K)
+    reach = k.C + pw * sell_pos  # orders at the usual win rate: kept and new customers
     de1 = (
         -e1
         * k.collaboration_catch
@@ -435,15 +473,17 @@ def _sales_tangent(
     )
     de2 = 0.0 if capped_meetings else -k.meeting_catch * M * dlb
     descape = (de1 * e2 + e1 * de2) * e3
-    dphi = learn * (do * escape + o * descape) if 0.0 <= raw_phi < 1.0 else 0.0
+    dphi = (
+        learn * (do * escape + (o + k.honest_error_rate) * descape) if 0.0 <= raw_phi < 1.0 else 0.0
+    )
     dsell = -dc / (1.0 - k.c_rest) if sell > 0.0 else 0.0
     dpw = pw * k.prospecting_elasticity * dp / p if p > 0.0 else 0.0
     dwin = k.overpromise_win * (do * escape + o * descape)
     djoint = k.joint_call_win * J * dlb * (1.0 - k.ctp_quote_loss * K)
     dbook = (
-        dpw * sell_pos * win * joint + pw * dsell * win * joint
-        + pw * sell_pos * dwin * joint + pw * sell_pos * win * djoint
-    )  # fmt: skip
+        (dpw * sell_pos + pw * dsell) * win * joint + reach * dwin * joint
+        + reach * win * djoint
+    ) / k.n_sales  # fmt: skip
     return dphi, dbook
 
 
@@ -470,7 +510,7 @@ def _evaluate(
     demand = k.n_sales * bookings / k.price
     kp = (
         k.n_production * k.units_per_worker * h
-        * (1.0 - k.quality_time * (q - 1.0)) * (1.0 + k.overtime_output * x)
+        * (1.0 - k.quality_time * (q - 1.0)) * (1.0 + k.overtime_output * x) * k.floor
     )  # fmt: skip
     produced = _softmin(demand, kp, nu)
     ks = k.n_shipping * k.units_per_shipper * s
@@ -508,16 +548,12 @@ def _evaluate(
     # money
     concessions = revenue * k.concession_rate * phi
     rework = shipped * defect * k.rework_cost
-    lost_customers = (1.0 - retention_c) * margin_base * k.lost_margin_years
     # turnover the infeasible promises cause: against the same levers with none
     from_promises = turnover - _staff(k, x, 0.0)[5] if phi > 0.0 else 0.0
-    promise_cost = concessions + rework + lost_customers + from_promises
+    promise_cost = concessions + rework + from_promises
     expediting = k.n_production * x * k.overtime_cost
     gross_margin = margin_base - concessions
-    parts = (
-        gross_margin, -expediting, -rework, -lost_customers, -turnover, -k.bridge_cost,
-        -k.overhead,
-    )  # fmt: skip
+    parts = (gross_margin, -expediting, -rework, -turnover, -k.bridge_cost, -k.overhead)
     value, err = 0.0, 0.0  # Neumaier's compensated sum: the parts nearly cancel
     for part in parts:
         total = value + part
@@ -540,9 +576,14 @@ def _evaluate(
     for part in parts:
         out[i] = part
         i += 1
+    new_business = k.n_sales * bookings - (
+        (1.0 + k.overpromise_win * o * escape) * (1.0 + k.joint_call_win * J * lb)
+        * (1.0 - k.ctp_quote_loss * k.K) * k.C
+    )  # fmt: skip
     rest = (
-        phi, escape, demand, kp, ks, load, tickets, util, concessions, promise_cost,
-        sales_r, prod_r, ship_r, cs_r, lead_r, value,
+        phi, escape, demand, kp, ks, load, tickets, util, concessions, promise_cost, k.C,
+        new_business, retention_c * revenue, 12.0 * k.M * k.meeting_cost, sales_r, prod_r,
+        ship_r, cs_r, lead_r, value,
     )  # fmt: skip
     for val in rest:
         out[i] = val
@@ -553,7 +594,7 @@ def _evaluate(
         return out
     workers = k.n_production * k.units_per_worker
     qual = 1.0 - k.quality_time * (q - 1.0)
-    over = 1.0 + k.overtime_output * x
+    over = (1.0 + k.overtime_output * x) * k.floor
     tight = min(kp, ks)
     mix = (
         k.tickets_per_unit + k.tickets_per_late_unit * (1.0 - otif) + k.tickets_per_defect * defect
@@ -574,7 +615,9 @@ def _evaluate(
         )
         ddemand = k.n_sales * dbook / k.price
         dkp = workers * (
-            dh * qual * over - h * k.quality_time * dq * over + h * qual * k.overtime_output * dx
+            dh * qual * over
+            - h * k.quality_time * dq * over
+            + h * qual * k.overtime_output * dx * k.floor
         )
         dproduced = _softmin_tangent(demand, kp, nu, ddemand, dkp, produced)
         dks = k.n_shipping * k.units_per_shipper * ds
@@ -605,7 +648,6 @@ def _evaluate(
             k.customer_otif * dotif - k.customer_defect * ddefect
             - k.customer_response * dresponse + k.joint_call_retention * J * dlb
         )  # fmt: skip
-        dretention = retention_c * (1.0 - retention_c) * dcust_logit
         dprod = prod_r * (1.0 - prod_r) * (-k.overtime_wear * dx - k.infeasible_stress * dphi)
         dship = ship_r * (1.0 - ship_r) * (-k.infeasible_stress * dphi)
         dcs = cs_r * (1.0 - cs_r) * (-k.infeasible_stress * dphi)
@@ -622,11 +664,10 @@ def _evaluate(
         )
         dconcessions = k.concession_rate * (drevenue * phi + revenue * dphi)
         drework = (dshipped * defect + shipped * ddefect) * k.rework_cost
-        dlost = (-dretention * margin_base + (1.0 - retention_c) * dmargin) * k.lost_margin_years
-        dpromise = dconcessions + drework + dlost + (dturnover - dturnover0)
+        dpromise = dconcessions + drework + (dturnover - dturnover0)
         dexpediting = k.n_production * dx * k.overtime_cost
         dgross = dmargin - dconcessions
-        dvalue = dgross - dexpediting - drework - dlost - dturnover
+        dvalue = dgross - dexpediting - drework - dturnover
         dontime = drevenue * otif + revenue * dotif
         tangents = (
             dbook, drevenue / ns, dontime / ns, dmargin / ns, dontime * k.margin_rate / ns,
@@ -646,8 +687,11 @@ def _evaluate(
 _AT = {name: i for i, name in enumerate(_OUT)}
 _I_BOOKINGS, _I_SHIPPED = _AT["metric.bookings"], _AT["metric.units_shipped"]
 _I_REVENUE, _I_OTIF = _AT["metric.revenue"], _AT["metric.otif"]
-_I_DEFECT, _I_CUSTOMER = _AT["metric.defect_rate"], _AT["metric.customer_retention"]
+_I_DEFECT = _AT["metric.defect_rate"]
 _I_PHI = _AT["infeasible_share"]
+_I_NEXT = _AT["next_customer_base"]
+_M_CUSTOMER = tuple(MANUFACTURER_METRICS).index("customer_retention")
+_M_REVENUE = tuple(MANUFACTURER_METRICS).index("revenue")
 
 
 @jit
@@ -672,7 +716,7 @@ def _own_evaluate(
     ns = k.n_sales
     # the aggregates at t0
     b0, shipped0, revenue0 = at0[_I_BOOKINGS], at0[_I_SHIPPED], at0[_I_REVENUE]
-    otif_logit0, defect_logit0, cust_logit0 = at0[_I_OTIF], at0[_I_DEFECT], at0[_I_CUSTOMER]
+    otif_logit0, defect_logit0 = at0[_I_OTIF], at0[_I_DEFECT]
     phi0 = at0[_I_PHI]
     x0 = t0[pos[5]]
     from_promises = _staff(k, x0, phi0)[5] - _staff(k, x0, 0.0)[5] if phi0 > 0.0 else 0.0
@@ -689,14 +733,10 @@ def _own_evaluate(
         shipped = ns * bookings / k.price
     otif = _logistic(otif_logit0 - k.otif_infeasible * (phi - phi0))
     defect = _logistic(defect_logit0 + k.defect_infeasible * (phi - phi0))
-    # churn is the company's: the share of customers lost stays at t0's, applied to the
-    # person's own margin
-    retention_c = _logistic(cust_logit0)
     margin_base = revenue * k.margin_rate
     concessions = revenue * k.concession_rate * phi
     rework = shipped * defect * k.rework_cost
-    lost_customers = (1.0 - retention_c) * margin_base * k.lost_margin_years
-    promise_cost = concessions + rework + lost_customers + from_promises
+    promise_cost = concessions + rework + from_promises
     ontime = revenue * otif
     per_person = (  # MANUFACTURER_METRICS order, as _evaluate
         bookings, revenue / ns, ontime / ns, margin_base / ns, ontime * k.margin_rate / ns,
@@ -727,8 +767,7 @@ def _own_evaluate(
         dmargin = drevenue * k.margin_rate
         dconcessions = k.concession_rate * (drevenue * phi + revenue * dphi)
         drework = (dshipped * defect + shipped * ddefect) * k.rework_cost
-        dlost = (1.0 - retention_c) * dmargin * k.lost_margin_years
-        dpromise = dconcessions + drework + dlost
+        dpromise = dconcessions + drework
         dontime = drevenue * otif + revenue * dotif
         tangents = (
             dbook, drevenue / ns, dontime / ns, dmargin / ns, dontime * k.margin_rate / ns,
@@ -852,14 +891,29 @@ class ManufacturerModel(PackedModel):
         self.replacement = scenario.settings.replacement_cost
         self.base_payroll = sum(self.n[d] * self.base[d] for d in scenario.departments)
         on, kk = self.bridge, self.k
-        #: Direct cost of each bridge per period (currency); they do not depend on levers.
+        #: Cash cost of each bridge per period (currency; they do not depend on levers).
+        #: Joint calls and rotation days cost production capacity instead (``floor``);
+        #: meetings cost salaried time, imputed apart (``imputed.meeting_time``).
         self.bridge_costs: dict[str, float] = {
-            "joint_sales_calls": on["joint_sales_calls"] * kk["joint_call_cost"],
-            "rotation_days": on["rotation_days"] * self.n["sales"] * kk["rotation_cost_per_day"],
-            "meetings": 12.0 * on["meetings"] * kk["meeting_cost"],
+            "joint_sales_calls": 0.0,
+            "rotation_days": 0.0,
+            "meetings": 0.0,
             "unofficial_leaders": on["unofficial_leaders"] * kk["leader_cost"],
             "capable_to_promise": on["capable_to_promise"] * kk["ctp_cost"],
         }
+        floor = (
+            1.0
+            - kk["joint_call_time"] * on["joint_sales_calls"]
+            - kk["rotation_host_time"] * on["rotation_days"] * self.n["sales"]
+            / max(self.n["production"] * kk["selling_days"], 1e-12)
+        )  # fmt: skip
+        if floor < 0.2:
+            raise ScenarioError(
+                "bridges",
+                f"joint sales calls and rotation days would take {1 - floor:.0%} of "
+                "production's time; allowed: at most 80%. Lower bridges.joint_sales_calls "
+                "or bridges.rotation_days",
+            )
         pos = {name: i for i, name in enumerate(self.levers.names)}
         self._order = self._lever_order()
         self._inputs = _Inputs(
@@ -868,6 +922,8 @@ class ManufacturerModel(PackedModel):
             R=on["rotation_days"],
             M=on["meetings"],
             K=on["capable_to_promise"],
+            C=0.0,
+            floor=floor,
             c_rest=float(self.levers.rest[pos["sales.collaboration"]]),
             bridge_cost=math.fsum(self.bridge_costs.values()),
             replacement=self.replacement,
@@ -876,6 +932,61 @@ class ManufacturerModel(PackedModel):
             **{f"base_{d}": self.base[d] for d in LEVERS},
         )
         self._cache = None
+        #: the customer base this model's year starts with (USD of orders a year): by
+        #: default the steady state with every lever at rest (no incentive plans)
+        self._inputs = self._inputs._replace(C=self.steady_state_at(self.levers.rest))
+        self.state = float(self._inputs.C)
+
+    # ---- the customer base: a year's state (compmodel.dynamics) ----------------------
+    #: the name of the state a year hands on to the next
+    state_name = "customer_base"
+
+    def with_state(self, value: float) -> ManufacturerModel:
+        """This model in a year that starts with customer base ``value`` (USD of orders a
+        year, at least 0)."""
+        out = copy.copy(self)
+        out._inputs = self._inputs._replace(C=max(float(value), 0.0))
+        out.state = float(out._inputs.C)
+        out._cache = None
+        return out
+
+    def next_state(self, t: np.ndarray) -> float:
+        """The customer base the year at levers ``t`` hands on: ``customer_retention *
+        revenue`` (USD of orders a year)."""
+        return float(_equations(np.asarray(t, dtype=float), self._order, self._inputs)[_I_NEXT])
+
+    def next_state_gradient(self, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`next_state` and its exact gradient in every lever (forward mode: the
+        retention logit's and revenue's rows of the metrics' Jacobian; a lever fixed by
+        its bounds has none)."""
+        t = np.asarray(t, dtype=float)
+        means, jac = self.means_jacobian(t, np.arange(t.size))
+        rho = _logistic(float(means[_M_CUSTOMER]))
+        revenue = float(means[_M_REVENUE])
+        grad = rho * (1.0 - rho) * jac[_M_CUSTOMER] * revenue + rho * jac[_M_REVENUE]
+        return rho * revenue, grad
+
+    def state_upper(self) -> float:
+        """A customer base above every steady state of any levers: the market with every
+        quote won at the most over-promising and joint calls, or the plant's shipments
+        at the most pace, whichever is less, with margin."""
+        return 2.0 * self.k["addressable_market"]
+
+    def steady_state_at(self, t: np.ndarray, *, xtol: float = 1e-9) -> float:
+        """The customer base ``C`` with ``next_state(t) = C`` at fixed levers ``t``: the
+        steady state of a company whose people do not respond (Brent's method on
+        ``[0, state_upper()]``; at levers where several exist, the highest)."""
+        t = np.asarray(t, dtype=float)
+
+        def gap(c: float) -> float:
+            return float(_equations(t, self._order, self._inputs._replace(C=c))[_I_NEXT] - c)
+
+        hi = self.state_upper()
+        if gap(0.0) <= 0.0:
+            return 0.0
+        if gap(hi) >= 0.0:  # pragma: no cover - the plant cannot ship twice the market
+            return hi
+        return float(brentq(gap, 0.0, hi, xtol=xtol * max(hi, 1.0), rtol=1e-14))
 
     def own_means_jacobian(
         self, t: np.ndarray, t0: np.ndarray, columns: np.ndarray
@@ -1034,6 +1145,27 @@ _LABELS: Mapping[str, Display] = {
         "what all sales reps' orders cost after the sale, a year",
     ),
     "base_payroll": Display("Base payroll", "USD", "money", "base pay of every department, a year"),
+    "customer_base": Display(
+        "Customer base",
+        "USD a year",
+        "money",
+        "orders a year the customers kept from last year place",
+    ),
+    "new_business": Display(
+        "New business", "USD a year", "money", "orders a year from customers won this year"
+    ),
+    "next_customer_base": Display(
+        "Customers handed on",
+        "USD a year",
+        "money",
+        "orders a year next year's kept customers place: retention times revenue",
+    ),
+    "imputed.meeting_time": Display(
+        "Meeting time (imputed)",
+        "USD",
+        "money",
+        "salaried time in cross-department meetings: an opportunity cost, not in profit",
+    ),
     # parts of gross value (signed: costs negative)
     "value.gross_margin": Display(
         "Gross margin (profit walk)",
@@ -1046,9 +1178,6 @@ _LABELS: Mapping[str, Display] = {
     ),
     "value.rework": Display(
         "Rework cost", "USD", "money", "reworking defective units shipped, a year"
-    ),
-    "value.lost_customers": Display(
-        "Lost-customer cost", "USD", "money", "future margin lost with the customers who leave"
     ),
     "value.staff_turnover": Display(
         "Staff turnover cost",
@@ -1251,10 +1380,9 @@ INFO = KindInfo(
     crediting=CREDITING,
     labels=_LABELS,
     value_labels={
-        "gross_margin": "margin on bookings",
+        "gross_margin": "gross margin",
         "expediting": "expediting",
         "rework": "rework",
-        "lost_customers": "lost customers",
         "bridge_cost": "bridge costs",
         "overhead": "overhead",
     },
