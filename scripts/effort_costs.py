@@ -23,6 +23,14 @@ It prints
 3. the response the file's cost implies (the same condition solved for ``R``) and the
    one the model gives at today's equilibrium (``(p / rest)^eps - 1``).
 
+The condition takes every USD of bookings to answer selling effort. The reference
+company's own bookings equation does not: customers kept from last year reorder without
+it, and only new business (a fifth of bookings with no incentive) answers effort, so
+the derivation also prints, for each ``p``, the response of bookings in the company's
+own equation (``model R``: the other levers at rest, in the year that starts with the
+no-incentive customer base; model evaluations, no solve). Where the two differ the
+derived cost is not what makes the company's reps respond by ``R``.
+
 ``derivation(scenario)`` returns the figures of 2 and 3 without a solve (the test of
 docs/behaviour.md uses it); ``responses(scenario)`` those of 1.
 """
@@ -36,6 +44,7 @@ from pathlib import Path
 from scipy import optimize
 
 import compmodel as cm
+from compmodel.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = ROOT / "data" / "samples" / "acme_today.toml"
@@ -62,6 +71,7 @@ class Implied:
     effort: float  # p, index
     bookings: float  # Y(p), USD per rep
     cost: float  # USD per person per year per unit^2 of the lever
+    model_response: float  # bookings' response at p in the company's own equation
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,21 @@ def implied_response(
     return float(optimize.brentq(gap, 1e-9, 10.0, xtol=1e-12))
 
 
+def model_response(scenario: cm.Scenario, effort: float) -> float:
+    """The response of bookings to selling effort ``effort`` in the company model's own
+    equations: every other lever at rest, in the year that starts with the customer
+    base of no incentive (model evaluations, no solve)."""
+    rest = cm.no_incentive(scenario)
+    model = build_model(scenario)
+    if rest.state:
+        model = model.with_state(*rest.state.values())  # type: ignore[attr-defined]
+    t = model.levers.rest.copy()
+    i = model.metrics.index(COMMISSION_METRIC)
+    at_rest = float(model.means(t)[i])
+    t[model.levers.names.index("sales.prospecting")] = effort
+    return float(model.means(t)[i]) / at_rest - 1.0
+
+
 def derivation(scenario: cm.Scenario) -> Derivation:
     """The prospecting cost the published responses imply for ``scenario`` (no solve:
     bookings with no incentive come from :func:`compmodel.no_incentive`)."""
@@ -133,7 +158,7 @@ def derivation(scenario: cm.Scenario) -> Derivation:
 
     def at(label: str, r: float) -> Implied:
         p, y, cost = implied_cost(rate, eps, y_rest, r, lever.rest)
-        return Implied(label, r, p, y, cost)
+        return Implied(label, r, p, y, cost, model_response(scenario, p))
 
     sources = tuple(at(label, r) for label, r in RESPONSES.items())
     mid = sum(RESPONSES.values()) / len(RESPONSES)
@@ -187,10 +212,11 @@ def report(d: Derivation) -> list[str]:
         f"  prospecting_elasticity eps   {d.elasticity:g}",
         f"  rest                         {d.rest:g}",
         f"  bookings at rest Y(rest)     {d.bookings_at_rest:,.0f} USD per rep",
-        f"  {'source':<50} {'R':>6} {'p':>7} {'Y(p)':>11} {'cost':>9}",
+        f"  {'source':<50} {'R':>6} {'p':>7} {'Y(p)':>11} {'cost':>9} {'model R':>8}",
     ]
     lines += [
-        f"  {s.label:<50} {s.response:>6.1%} {s.effort:>7.4f} {s.bookings:>11,.0f} {s.cost:>9,.0f}"
+        f"  {s.label:<50} {s.response:>6.1%} {s.effort:>7.4f} {s.bookings:>11,.0f} "
+        f"{s.cost:>9,.0f} {s.model_response:>8.1%}"
         for s in (*d.sources, d.central)
     ]
     lo, hi = d.cost_range
@@ -222,7 +248,8 @@ def main(argv: list[str]) -> int:
     print("\n".join(report(d)))
     print(
         f"  the model at today's equilibrium: prospecting {p_today:.4f}, a response of "
-        f"{(p_today / d.rest) ** d.elasticity - 1:.1%} from selling effort"
+        f"{(p_today / d.rest) ** d.elasticity - 1:.1%} from selling effort by the condition's "
+        f"curve, {model_response(scenario, p_today):.1%} in the company's own equation"
     )
     return 0
 

@@ -28,6 +28,19 @@ OUT = ROOT / "docs" / "studies" / "where-it-pays.md"
 SAMPLES = ROOT / "data" / "samples"
 
 
+def _unsettled(chance: cm.ChancePays) -> list[str]:
+    """The draws that did not settle, each with its message, or nothing."""
+    bad = chance.draws[chance.draws["unsettled"] != ""]
+    if bad.empty:
+        return ["Every draw settled.", ""]
+    return [
+        f"{len(bad)} draw(s) did not settle and are left out of the probability:",
+        "",
+        *(f"* draw {i}: {msg}" for i, msg in bad["unsettled"].items()),
+        "",
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
@@ -62,9 +75,10 @@ def main() -> int:
         "## How likely it pays",
         "",
         f"`compmodel.chance_it_pays(today, aligned, n={args.n}, seed=0)`: "
-        f"{chance.summary()} ({t_chance:.0f} s). Every coefficient, lever cost and team "
-        "identification with a stated range is an independent prior whose central 90% is "
-        "that range.",
+        f"{chance.summary()} ({t_chance:.0f} s). Every number with a stated range (the "
+        "company coefficients, the levers' effort costs, each department's team "
+        "identification, the horizon and the discount rate) is an independent prior "
+        "whose central 90% is that range.",
         "",
         "| NPV of the gain | USD |",
         "|---|---|",
@@ -73,6 +87,7 @@ def main() -> int:
             for q, v in (("5th percentile", 0.05), ("median", 0.5), ("95th percentile", 0.95))
         ),
         "",
+        *_unsettled(chance),
         "## Where it pays",
         "",
         f"`compmodel.where_it_pays(today, aligned, x=addressable_market, y=customer_otif, "

@@ -148,6 +148,14 @@ def test_behaviour_shift_plots_each_solutions_levers(world: dict[str, Any]) -> N
 
 
 def test_outcomes_show_both_values_and_which_way_is_better(world: dict[str, Any]) -> None:
+    """Each figure's change is flagged by its own direction: up is better for OTIF and
+    bookings, down for defects and the compensation bill.
+
+    Today -> aligned in the steady state moves every outcome the better way (fewer
+    over-promised quotes win less, but the customers kept raise the customer base by
+    more, so steady bookings rise) except the bill, which rises. A higher-is-better
+    figure that falls is shown on year 1 of the change (today's customer base, before
+    the customers kept have reordered): bookings and revenue fall there."""
     chart = charts.outcomes(world["cmp"], scenario=world["today"], domain=(-0.5, 0.5))
     data = chart.data.set_index("figure")
     for name in charts.DEFAULT_OUTCOMES:
@@ -156,11 +164,22 @@ def test_outcomes_show_both_values_and_which_way_is_better(world: dict[str, Any]
     assert data.loc["otif", "change"] > 0 and data.loc["otif", "better"]
     # lower is better for defects: a fall is an improvement
     assert data.loc["defect_rate", "change"] < 0 and data.loc["defect_rate", "better"]
-    assert data.loc["bookings", "change"] < 0 and not data.loc["bookings", "better"]
+    # lower is better for the bill: a rise is not
+    bill = data.loc["compensation_bill"]
+    assert bill["change"] > 0 and not bill["better"] and bill["status"] == "worse"
+    assert data.loc["bookings", "change"] > 0 and data.loc["bookings", "better"]
     assert data.loc["otif", "text"] == (
         f"{world['s1'].metrics['otif']:.1%} → {world['s2'].metrics['otif']:.1%}"
     )
     assert chart.to_dict()["layer"][0]["encoding"]["x"]["scale"]["domain"] == [-0.5, 0.5]
+    # year 1: higher is better for bookings, and they fall
+    (year1,) = cm.pnl(world["aligned"], world["today"], horizon=1).solutions
+    first = charts.outcomes(cm.compare({"today": world["s1"], "aligned, year 1": year1}),
+                            scenario=world["today"]).data.set_index("figure")  # fmt: skip
+    assert first.loc["bookings", "after"] == figure_of(year1, "bookings")
+    assert first.loc["bookings", "change"] < 0 and not first.loc["bookings", "better"]
+    assert first.loc["bookings", "status"] == "worse"
+    assert first.loc["otif", "change"] > 0 and first.loc["otif", "better"]
 
 
 def test_outcomes_refuse_a_figure_not_in_the_comparison(world: dict[str, Any]) -> None:

@@ -26,8 +26,9 @@ import compmodel as cm
 import compmodel.moments as cm_moments
 from compmodel import caches
 from compmodel.equilibrium.backends import choose_backend
-from compmodel.equilibrium.benchmarks import first_best_levers
+from compmodel.equilibrium.benchmarks import first_best_key, first_best_levers
 from compmodel.equilibrium.problem import build_problem
+from compmodel.equilibrium.steady import at_state
 from compmodel.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,18 +157,45 @@ def test_the_reference_company_takes_the_compiled_path() -> None:
 
 def test_first_best_is_reused_only_for_the_same_model() -> None:
     """Plans do not move the first best, so a plan sweep computes it once; any change
-    to what the model reads (a coefficient) computes it afresh."""
+    to what the model reads (a coefficient) computes it afresh.
+
+    Since customers carry over (issue 20) the memo holds two kinds of first best, each a
+    pure function of its key. The benchmark (``cm.first_best``) is the steady first best,
+    remembered under the model at state 0 plus ``"steady"``: one entry per model, which
+    plans never add to. Each year's search also starts from that year's own first best,
+    remembered under the model at the year's customer base: a solve leaves the one of
+    the year it starts from (the model's default customer base, shared by every plan)
+    and the one of its steady state. Plans move the steady customer base, so a plan
+    sweep adds exactly one entry per steady state it reaches; anything else is a leak
+    (a first best remembered per root-finding evaluation, say)."""
     today = cm.load_scenario(ROOT / "data" / "samples" / "acme_today.toml")
+    problem = build_problem(today)
+    backend = choose_backend(problem, "auto")
+
+    def year(state: float) -> tuple[object, ...]:
+        key = first_best_key(at_state(problem, state), backend)
+        assert key is not None
+        return key
+
+    steady, start = (*year(0.0), "steady"), year(problem.model.state)  # type: ignore[attr-defined]
     caches.FIRST_BEST.clear()
-    fresh = cm.solve(today).diagnostics.first_best
-    assert len(caches.FIRST_BEST) == 1
+    sol = cm.solve(today)
+    (at_today,) = sol.state.values()
+    assert len({steady, start, year(at_today)}) == len(caches.FIRST_BEST) == 3
+    assert all(k in caches.FIRST_BEST for k in (steady, start, year(at_today)))
+    fresh = cm.first_best(today)
+    assert len(caches.FIRST_BEST) == 3  # the benchmark is the one remembered
     richer = today.with_value("sales.target_incentive", 0.9)  # a plan setting
-    assert cm.solve(richer).diagnostics.first_best == fresh
-    assert len(caches.FIRST_BEST) == 1
+    (at_richer,) = cm.solve(richer).state.values()
+    assert at_richer != at_today
+    assert year(at_richer) in caches.FIRST_BEST
+    assert len(caches.FIRST_BEST) == 4  # the year at the new steady state only
+    assert cm.first_best(richer).lever_vector.tobytes() == fresh.lever_vector.tobytes()
+    assert len(caches.FIRST_BEST) == 4
     dearer = today.with_value("company.coefficients.price", 1240.0)  # 1,200 in 1,150-1,250
     moved = cm.first_best(dearer)
-    assert len(caches.FIRST_BEST) == 2
-    assert np.max(np.abs(moved.lever_vector - np.array(list(fresh.values())))) > 1e-3
+    assert len(caches.FIRST_BEST) == 6  # its steady first best and its start year's
+    assert np.max(np.abs(moved.lever_vector - fresh.lever_vector)) > 1e-3
     caches.FIRST_BEST.clear()
     assert cm.first_best(dearer).lever_vector.tolist() == moved.lever_vector.tolist()
 

@@ -196,7 +196,11 @@ def test_prior_quantiles_are_the_range_ends(today: cm.Scenario) -> None:
 
 def test_probability_where_it_is_known(today: cm.Scenario, aligned: cm.Scenario) -> None:
     c = cm.chance_it_pays(today, aligned, n=200, seed=3, gain=above_median, progress=False)
-    assert len(c.paths) == sum(1 for k in today.company.coefficients.values() if k.range)
+    from compmodel.paths import ranged_paths
+
+    # every stated range: 61 coefficients, 9 effort costs, 5 team identifications,
+    # horizon and discount rate
+    assert c.paths == tuple(ranged_paths(today)) and len(c.paths) == 77
     assert abs(c.probability - 0.5) <= 3 * c.standard_error
     assert c.standard_error == pytest.approx(math.sqrt(c.probability * (1 - c.probability) / 200))
     assert list(c.draws.columns) == [*c.paths, "gain", "unsettled"] and len(c.draws) == 200
@@ -216,9 +220,7 @@ def test_draws_beyond_a_stated_range_are_evaluated(
     assert np.sort(knee.to_numpy())[[2, 37]] == pytest.approx([0.8, 0.9], abs=0.01)
 
 
-def test_unsettled_draws_are_recorded_not_fatal(
-    today: cm.Scenario, aligned: cm.Scenario
-) -> None:
+def test_unsettled_draws_are_recorded_not_fatal(today: cm.Scenario, aligned: cm.Scenario) -> None:
     kw = {"paths": [KNEE], "gain": unsettled_above_knee, "progress": False}
     c = cm.chance_it_pays(today, aligned, n=40, seed=2, **kw)
     knee, gain = c.draws[KNEE].to_numpy(), c.draws["gain"].to_numpy()
@@ -238,9 +240,48 @@ def test_unsettled_draws_are_recorded_not_fatal(
         )  # fmt: skip
 
 
+SOURCED = ("company.levers.sales.overpromise.cost", "sales.team_identification",
+           "settings.horizon", "settings.discount_rate")  # fmt: skip
+
+
+def drawn_sourced(today: cm.Scenario, proposal: cm.Scenario) -> float:
+    """The horizon both scenarios were built with; the other sourced draws must agree."""
+    for p in SOURCED:
+        assert today.get(p) == proposal.get(p), p
+    return float(proposal.get("settings.horizon"))
+
+
+def test_every_stated_range_is_a_prior_and_tails_are_evaluated(
+    today: cm.Scenario, aligned: cm.Scenario
+) -> None:
+    """By default every number with a stated range is drawn (coefficients, effort costs,
+    team identification, horizon, discount rate); a draw beyond a lever cost's or a
+    setting's stated range is still set (its range widened), as a coefficient's is."""
+    from compmodel.paths import ranged_paths
+
+    assert set(SOURCED) <= set(ranged_paths(today))
+    c = cm.chance_it_pays(today, aligned, n=60, seed=4, paths=list(SOURCED),
+                          gain=drawn_sourced, progress=False)  # fmt: skip
+    h = c.draws["settings.horizon"]
+    assert np.array_equal(h, np.round(h)) and h.min() >= 1  # whole years
+    assert h.min() < 3 or h.max() > 10  # 10% of the prior lies outside 3-10
+    assert np.array_equal(c.draws["gain"], h)
+    cost = c.draws[SOURCED[0]]
+    assert cost.min() < 75_000 or cost.max() > 1_200_000
+    assert (c.draws[SOURCED[3]] > 0).all()
+
+
 def test_same_seed_same_numbers(today: cm.Scenario, aligned: cm.Scenario) -> None:
     runs = [
-        cm.chance_it_pays(today, aligned, n=8, seed=s, gain="operating_profit", progress=False)
+        cm.chance_it_pays(
+            today,
+            aligned,
+            n=8,
+            seed=s,
+            paths=[KNEE, OTIF],
+            gain="operating_profit",
+            progress=False,
+        )
         for s in (7, 7, 8)
     ]
     pd.testing.assert_frame_equal(runs[0].draws, runs[1].draws, check_exact=True)
@@ -264,10 +305,12 @@ def test_same_seed_same_numbers(today: cm.Scenario, aligned: cm.Scenario) -> Non
 
 def test_a_process_pool_gives_the_serial_answer(today: cm.Scenario, aligned: cm.Scenario) -> None:
     kw = {"gain": "operating_profit", "progress": False}
-    serial_c = cm.chance_it_pays(today, aligned, n=8, seed=7, **kw)
+    serial_c = cm.chance_it_pays(today, aligned, n=8, seed=7, paths=[KNEE, OTIF], **kw)
     serial_w = cm.where_it_pays(today, aligned, KNEE, OTIF, grid=3, **kw)
     with cf.ProcessPoolExecutor(max_workers=2) as pool:
-        pooled_c = cm.chance_it_pays(today, aligned, n=8, seed=7, executor=pool, **kw)
+        pooled_c = cm.chance_it_pays(
+            today, aligned, n=8, seed=7, paths=[KNEE, OTIF], executor=pool, **kw
+        )
         pooled_w = cm.where_it_pays(today, aligned, KNEE, OTIF, grid=3, executor=pool, **kw)
     pd.testing.assert_frame_equal(serial_c.draws, pooled_c.draws, check_exact=True)
     assert serial_c.probability == pooled_c.probability

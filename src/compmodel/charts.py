@@ -1369,21 +1369,30 @@ def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> a
     Returns
     -------
     altair.LayerChart
-        ``data``: ``bridge`` (reader's name), ``net_value`` and ``cost`` (currency per
-        period), ``breakeven`` (the effect coefficient's value where the bridge stops
-        paying for itself; NaN when it keeps its sign) and ``text``.
+        ``data``: ``bridge`` (reader's name), ``net_value``, ``cost`` and
+        ``imputed_cost`` (currency per period; the imputed cost, such as salaried time
+        in meetings, is outside the net value: 0 for a frame without the column),
+        ``breakeven`` (the effect coefficient's value where the bridge stops paying for
+        itself, imputed cost included; NaN when it keeps its sign), ``status`` (pays for
+        itself when the net value exceeds the imputed cost) and ``text``.
     """
     _check_columns(
         frame,
         ("bridge", "net_value", "cost", "effect_coefficient", "breakeven"),
         "compmodel.bridge_values",
     )
+    imputed_costs = (
+        frame["imputed_cost"].to_numpy(dtype=float)
+        if "imputed_cost" in frame.columns
+        else np.zeros(len(frame))
+    )
     rows = []
-    for bridge, coefficient, net, cost, be in zip(
+    for bridge, coefficient, net, cost, imputed, be in zip(
         frame["bridge"].astype(str),
         frame["effect_coefficient"].astype(str),
         frame["net_value"].to_numpy(dtype=float),
         frame["cost"].to_numpy(dtype=float),
+        imputed_costs,
         frame["breakeven"].to_numpy(dtype=float),
         strict=True,
     ):
@@ -1392,14 +1401,16 @@ def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> a
             if math.isfinite(be)
             else ""
         )
+        time = f"{_format(float(imputed), 'money', None)} imputed" if imputed else ""
         rows.append(
             {
                 "bridge": label(bridge),
                 "net_value": float(net),
                 "cost": float(cost),
+                "imputed_cost": float(imputed),
                 "breakeven": float(be),
-                "status": "pays for itself" if net > 0 else "costs more than it adds",
-                "text": "; ".join(t for t in (_format(float(net), "money", None), note) if t),
+                "status": "pays for itself" if net > imputed else "costs more than it adds",
+                "text": "; ".join(t for t in (_format(float(net), "money", None), time, note) if t),
             }
         )
     data = pd.DataFrame(rows)
@@ -1427,6 +1438,7 @@ def bridge_values(frame: pd.DataFrame, *, scenario: Scenario | None = None) -> a
                 "bridge:N",
                 alt.Tooltip("net_value:Q", format=",.0f"),
                 alt.Tooltip("cost:Q", format=",.0f"),
+                alt.Tooltip("imputed_cost:Q", format=",.0f"),
                 alt.Tooltip("breakeven:Q", format=",.3g"),
             ],
         )

@@ -76,9 +76,12 @@ def _component_dict(c: Component) -> dict[str, Any]:
 def sourced_at(keys: tuple[str, ...]) -> bool:
     """Whether the document location ``keys`` holds a number that may be written as a
     ``{value, unit, range, source}`` table (one number, its ``value``): a company
-    coefficient, a lever's ``cost`` or a department's ``team_identification``."""
+    coefficient, a lever's ``cost``, a department's ``team_identification``, the
+    ``horizon`` or ``discount_rate`` setting."""
     n = len(keys)
     if n == 3 and keys[:2] == ("company", "coefficients"):
+        return True
+    if n == 2 and keys[0] == "settings" and keys[1] in ("horizon", "discount_rate"):
         return True
     if n == 5 and keys[:2] == ("company", "levers") and keys[4] == "cost":
         return True
@@ -141,10 +144,12 @@ def scenario_to_dict(s: Any, roster_dir: Path | None = None) -> dict[str, Any]:
         "turnover_sensitivity": s.settings.turnover_sensitivity,
         "replacement_cost": s.settings.replacement_cost,
     }
-    if s.settings.horizon != 5:
-        doc["settings"]["horizon"] = s.settings.horizon
-    if s.settings.discount_rate != 0.09:
-        doc["settings"]["discount_rate"] = s.settings.discount_rate
+    hp = getattr(s.settings, "horizon_provenance", None)
+    if s.settings.horizon != 5 or hp is not None:
+        doc["settings"]["horizon"] = _sourced_dict(s.settings.horizon, hp)
+    dp = getattr(s.settings, "discount_rate_provenance", None)
+    if s.settings.discount_rate != 0.09 or dp is not None:
+        doc["settings"]["discount_rate"] = _sourced_dict(s.settings.discount_rate, dp)
     if s.settings.certainty_equivalent != "cara":
         doc["settings"]["certainty_equivalent"] = s.settings.certainty_equivalent
     allow = getattr(s.settings, "allow_implausible", ())

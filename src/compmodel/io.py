@@ -712,6 +712,13 @@ def scenario_from_dict(
     company = _company(c_raw, coefs_raw)
     s_raw = d.get("settings", {})
     _keys(s_raw, _SETTINGS, "settings")
+    discount_rate, discount_prov = _sourced(
+        s_raw.get("discount_rate", 0.09), "settings.discount_rate",
+        validate.SETTINGS["discount_rate"],
+    )  # fmt: skip
+    horizon_raw, horizon_prov = _sourced(
+        s_raw.get("horizon", 5), "settings.horizon", validate.SETTINGS["horizon"]
+    )
     settings = Settings(
         participation=_str(
             s_raw.get("participation", "binding"),
@@ -724,10 +731,12 @@ def scenario_from_dict(
                 ("payroll_tax_rate", 0.0),
                 ("turnover_sensitivity", 0.0),
                 ("replacement_cost", 0.5),
-                ("discount_rate", 0.09),
             )
         },
-        horizon=_horizon(s_raw.get("horizon", 5), "settings.horizon"),
+        discount_rate=discount_rate,
+        discount_rate_provenance=discount_prov,
+        horizon=_horizon(horizon_raw, "settings.horizon"),
+        horizon_provenance=horizon_prov,
         allow_implausible=validate.allow_list(
             s_raw.get("allow_implausible", []), "settings.allow_implausible"
         ),
@@ -1185,10 +1194,7 @@ _EITHER = re.compile(r"[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}")
 
 def _horizon(value: Any, where: str) -> int:
     """``settings.horizon``: a whole number of years from 1 to 50."""
-    v = validate.number(value, where, low=1, high=50, hint=" (whole years)")
-    if v != int(v):
-        raise ScenarioError(where, f"is {v:g}; allowed: a whole number of years from 1 to 50")
-    return int(v)
+    return validate.years(value, where)
 
 
 def _numbers(rows: list[dict[str, Any]], where: str, delimiter: str) -> None:

@@ -293,6 +293,8 @@ def stated_range(scenario: Any, path: str) -> tuple[float, float] | None:
         prov = scenario.company.levers[keys[2]][keys[3]].cost_provenance
     elif len(keys) == 3 and keys[0] == "departments" and keys[2] == "team_identification":
         prov = scenario.departments[keys[1]].team_identification_provenance
+    elif len(keys) == 2 and keys[0] == "settings":
+        prov = getattr(scenario.settings, f"{keys[1]}_provenance", None)
     else:
         return None
     return None if prov is None else (float(prov.range[0]), float(prov.range[1]))
@@ -302,7 +304,10 @@ def ranged_paths(scenario: Any) -> list[str]:
     """Every parameter path whose number has a stated range, in the file's order: the
     company coefficients (``company.coefficients.NAME``), then the levers' effort costs
     (``company.levers.DEPT.LEVER.cost``), then the departments' team identification
-    (``DEPT.team_identification``). What :func:`compmodel.tornado` moves by default."""
+    (``DEPT.team_identification``), then the settings that value a change over years
+    (``settings.horizon``, ``settings.discount_rate``) where they state a range. What
+    :func:`compmodel.chance_it_pays` draws by default; :func:`compmodel.tornado` moves
+    all but the settings (a steady state's profit does not depend on them)."""
     out = [
         f"company.coefficients.{name}"
         for name, c in scenario.company.coefficients.items()
@@ -318,6 +323,11 @@ def ranged_paths(scenario: Any) -> list[str]:
         f"{dn}.team_identification"
         for dn, dept in scenario.departments.items()
         if dept.team_identification_provenance is not None
+    ]
+    out += [
+        f"settings.{f}"
+        for f in ("horizon", "discount_rate")
+        if getattr(scenario.settings, f"{f}_provenance", None) is not None
     ]
     return out
 
@@ -697,7 +707,11 @@ def _set_in(
     if head == "settings":
         fields = {str(k[0]): v for k, v in rest}
         for f, v in fields.items():
-            validate.number(v, f"settings.{f}", **validate.SETTINGS[f])
+            prov = getattr(s.settings, f"{f}_provenance", None)
+            where = f"settings.{f}"
+            fields[f] = validate.check_sourced(v, prov, where, validate.SETTINGS[f])
+            if f == "horizon":
+                fields[f] = validate.years(fields[f], where)
         return _evolve(s, settings=_evolve(s.settings, **fields))
     if head == "bridges":
         bridges = dict(s.bridges)

@@ -2,11 +2,14 @@
 
 Money is in the scenario's currency per period. Operating profit is
 
-    gross value parts (margin, expediting, rework, lost customers, bridge costs, overhead)
+    gross value parts (for the reference manufacturer: gross margin, expediting,
+        rework, bridge costs, overhead)
     - turnover (lever-driven and pay-driven)
     - compensation (base + incentive pay, and payroll tax on incentive pay),
 
-so a change between two scenarios splits into those drivers exactly.
+so a change between two scenarios splits into those drivers exactly. Imputed costs
+(``imputed.*`` outcomes, such as salaried time in meetings) are not in operating profit
+and not among the drivers.
 """
 
 from __future__ import annotations
@@ -69,11 +72,12 @@ def profit_waterfall(a: Scenario | Solution, b: Scenario | Solution) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        Columns ``step`` (``"start"``, ``"driver"`` or ``"end"``), ``driver`` (margin
-        on bookings, expediting, rework, lost customers, turnover, compensation, bridge
-        costs, overhead), ``amount`` (currency per period; for drivers the change, for
-        start and end the operating profit) and ``cumulative``. The drivers sum to
-        the end minus the start (to rounding; ``attrs["residual"]`` holds it).
+        Columns ``step`` (``"start"``, ``"driver"`` or ``"end"``), ``driver`` (the
+        model's value parts, for the reference manufacturer gross margin, expediting,
+        rework, bridge costs and overhead; then turnover and compensation), ``amount``
+        (currency per period; for drivers the change, for start and end the operating
+        profit) and ``cumulative``. The drivers sum to the end minus the start (to
+        rounding; ``attrs["residual"]`` holds it).
     """
     sa = _solved(a)
     sb = _solved(b)
@@ -219,17 +223,22 @@ class BridgeValue:
     """What one bridge is worth in a scenario (currency per period).
 
     ``net_value`` is operating profit with the bridge minus without it (other bridges
-    as they are), after its cost; ``cost`` its direct cost; ``effect_coefficient`` the
-    coefficient that sets its effect, at ``effect_value``; ``breakeven`` the value
-    of that coefficient at which the net value is zero (``None`` when not asked
-    for, or when the net value keeps its sign over the coefficient's whole range:
-    ``breakeven_note`` says which).
+    as they are), after what it costs in cash and in capacity (realised lines only);
+    ``cost`` its direct cash cost; ``imputed_cost`` what it costs that no P&L shows
+    (the ``imputed.*`` outcomes with it minus without it: for the reference
+    manufacturer, salaried time in meetings), outside ``net_value``;
+    ``effect_coefficient`` the coefficient that sets its effect, at ``effect_value``;
+    ``breakeven`` the value of that coefficient at which the bridge pays for all it
+    costs, ``net_value = imputed_cost`` (for a bridge without imputed cost, where the
+    net value is zero; ``None`` when not asked for, or when the difference keeps its
+    sign over the coefficient's whole range: ``breakeven_note`` says which).
     """
 
     bridge: str
     setting: float
     net_value: float
     cost: float
+    imputed_cost: float
     effect_coefficient: str
     effect_value: float
     breakeven: float | None
@@ -237,7 +246,8 @@ class BridgeValue:
 
 
 def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e-7) -> pd.DataFrame:
-    """Each switched-on bridge's net value after cost and the breakeven of its effect.
+    """Each switched-on bridge's net value after cost, its imputed cost and the
+    breakeven of its effect.
 
     Parameters
     ----------
@@ -245,9 +255,9 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
         A scenario of the manufacturer model with some ``[bridges]`` on.
     breakeven
         Also find, by Brent's method on solves, the effect coefficient at which the
-        bridge's net value is zero: bracketed between 0 and the current value, or,
-        for a bridge that loses money, up to 8 times the current value (about 5-15
-        solves per bridge).
+        bridge's net value equals its imputed cost (zero for most bridges): bracketed
+        between 0 and the current value, or, for a bridge that loses money, up to 8
+        times the current value (about 5-15 solves per bridge).
     tol
         Passed to :func:`compmodel.solve` (looser than its default: a breakeven needs
         many solves, some far from the calibrated values).
@@ -285,17 +295,27 @@ def bridge_values(scenario: Scenario, *, breakeven: bool = True, tol: float = 1e
                 "that declares bridges reports each one's cost as bridge_costs",
             )
         cost = float(costs[b])
+        imputed = _imputed(full) - _imputed(off)
         k0 = scenario.company.coefficient(effect)
         be: float | None = None
         note = "not asked for"
         if breakeven:
-            be, note = _breakeven(scenario, b, effect, off.operating_profit, net, full, tol)
+            what = "net value less its imputed cost" if imputed else "net value"
+            be, note = _breakeven(
+                scenario, b, effect, off.operating_profit + imputed, net - imputed, full, tol,
+                what,
+            )  # fmt: skip
         rows.append(
             dataclasses.asdict(
-                BridgeValue(b, float(scenario.bridges[b]), net, cost, effect, k0, be, note)
+                BridgeValue(b, float(scenario.bridges[b]), net, cost, imputed, effect, k0, be, note)
             )
         )
     return pd.DataFrame(rows)
+
+
+def _imputed(sol: Solution) -> float:
+    """A solution's imputed costs (``imputed.*`` outcomes, positive), summed."""
+    return math.fsum(float(v) for k, v in sol.outcomes.items() if k.startswith("imputed."))
 
 
 def _breakeven(
@@ -306,11 +326,15 @@ def _breakeven(
     net_now: float,
     warm: Solution,
     tol: float,
+    what: str = "net value",
 ) -> tuple[float | None, str]:
     """Effect coefficient where the bridge's net value is zero (Brent's method on solves).
 
-    The root is bracketed first between 0 and the current value, then, when the bridge
-    loses money today, between the current value and 2, 4 and 8 times it.
+    The net value at effect ``k`` is operating profit there less ``op_off`` (operating
+    profit without the bridge, plus the bridge's imputed cost where the breakeven is
+    against it); ``net_now`` is its value today. The root is bracketed first between 0
+    and the current value, then, when the bridge loses money today, between the current
+    value and 2, 4 and 8 times it. ``what`` names the difference in the note.
     """
     k_now = float(s.company.coefficients[effect].value)
     cache: dict[float, float] = {k_now: net_now}
@@ -336,7 +360,7 @@ def _breakeven(
             root = optimize.brentq(net_at, a, b, xtol=1e-4 * k_now, rtol=1e-6, maxiter=30)
             return float(root), "Brent's method on solves"
     values = ", ".join(f"{k:g}: {net_at(k):,.0f}" for k in points if k in cache)
-    return None, (f"net value keeps its sign for {effect} from 0 to 8 times its value ({values})")
+    return None, (f"{what} keeps its sign for {effect} from 0 to 8 times its value ({values})")
 
 
 def _with_unchecked(s: Scenario, name: str, value: float) -> Scenario:

@@ -389,7 +389,11 @@ class Settings:
 
     ``horizon`` (years, a whole number 1-50) and ``discount_rate`` (a share a year) are
     how :func:`compmodel.pnl` values a change over the years: the net present value of
-    the first ``horizon`` years, the steady state after them reported apart.
+    the first ``horizon`` years, the steady state after them reported apart. Either may
+    be written as a ``{value, unit, range, source}`` table like a coefficient's; its
+    unit, range and source are then kept in ``horizon_provenance`` /
+    ``discount_rate_provenance`` (:class:`Provenance`), and the range is what
+    :func:`compmodel.chance_it_pays` draws it from.
 
     ``allow_implausible`` lists parameter paths (``"sales.target_incentive"``) whose
     plausibility guards are waived: a value there may pass a limit of
@@ -405,6 +409,8 @@ class Settings:
     certainty_equivalent: Literal["cara", "mean_variance"] = "cara"
     horizon: int = 5
     discount_rate: float = 0.09
+    horizon_provenance: Provenance | None = None
+    discount_rate_provenance: Provenance | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.allow_implausible, list):  # a list from Python: kept hashable

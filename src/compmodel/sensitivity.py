@@ -472,7 +472,9 @@ def tornado(
         :func:`compmodel.paths.ranged_paths` lists them: each company coefficient,
         ``company.coefficients.<name>``; each lever's effort cost written with a
         range, ``company.levers.<dept>.<lever>.cost``; each department's team
-        identification written with one, ``<dept>.team_identification``). Numbers only: a path that takes a name
+        identification written with one, ``<dept>.team_identification``; not the
+        horizon and discount rate, on which no steady-state figure depends). Numbers
+        only: a path that takes a name
         (crediting) is refused; compare names with :func:`sweep`. A clawback share
         (``sales.clawbacks.cost_share``) ranges over 0 to 1.
     spread
@@ -515,7 +517,9 @@ def tornado(
             "spread", f"is {spread!r}; allowed: a share in (0, 1], e.g. 0.2 for +-20%"
         )
     if paths is None:
-        paths = _ranged_paths(scenario)
+        # horizon and discount rate value a change over the years: no figure of a
+        # steady state depends on them (compmodel.chance_it_pays draws them)
+        paths = [p for p in _ranged_paths(scenario) if not p.startswith("settings.")]
         if not paths:
             raise ScenarioError(
                 "tornado",

@@ -1,11 +1,12 @@
 """Monte Carlo at the equilibrium: per-person pay, the compensation bill and profit.
 
 ``simulate`` solves the scenario (or takes a solution), sets each modelled metric's mean
-to its equilibrium value, and draws the noise of ``[forecast]`` through every person's
-plan (rosters included: ability scales a person's expected results on individual
-metrics, their quota scales their targets; levers are the department's). The draws come
-from ``numpy.random.default_rng(seed)`` in a fixed order: the same seed gives the same
-numbers.
+to its equilibrium value (in the year the solution starts from: for a company whose
+customers carry over, the solution's customer base), and draws the noise of
+``[forecast]`` through every person's plan (rosters included: ability scales a person's
+expected results on individual metrics, their quota scales their targets; levers are
+the department's). The draws come from ``numpy.random.default_rng(seed)`` in a fixed
+order: the same seed gives the same numbers.
 
 Base pay is deterministic: each person's base (from the roster, or the department's),
 moved by the department's participation adjustment under ``binding``. Gross value is
@@ -72,8 +73,15 @@ class Simulation(PicklesProxies):
 
 
 def equilibrium_forecast(scenario: Scenario, solution: Solution) -> Scenario:
-    """A copy of ``scenario`` whose forecast means are the equilibrium's latent means."""
+    """A copy of ``scenario`` whose forecast means are the equilibrium's latent means.
+
+    For a company model with dynamics the means are those of the year the solution
+    starts from (``solution.state``: for :func:`compmodel.solve`, the steady customer
+    base), not of the model's default year (the steady state at rest)."""
     model = build_model(scenario)
+    name = getattr(model, "state_name", None)
+    if name is not None and name in solution.state:
+        model = model.with_state(solution.state[name])  # type: ignore[attr-defined]
     mu = model.means(solution.lever_vector)
     fc = scenario.forecast
     if fc is None:  # solve() already refused this

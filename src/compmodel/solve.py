@@ -14,6 +14,8 @@ concern:
   :mod:`~compmodel.equilibrium.newton`: best responses, the sweeps and the Newton jump;
 * :mod:`~compmodel.equilibrium.selection`: starting profiles, the highest-surplus rule
   and warm continuation;
+* :mod:`~compmodel.equilibrium.steady`: the steady state of a company whose customers
+  carry over (every figure of such a model is one);
 * :mod:`~compmodel.equilibrium.benchmarks`: first best and no incentive;
 * :mod:`~compmodel.equilibrium.participation`: base pay and who stays;
 * :mod:`~compmodel.equilibrium.results`: the solution and its diagnostics.
@@ -35,7 +37,6 @@ from typing import Literal
 import numpy as np
 
 from .equilibrium.backends import BackendName, check_backend, choose_backend
-from .equilibrium.benchmarks import first_best_levers
 from .equilibrium.line_of_sight import shared_line_of_sight
 from .equilibrium.problem import build_problem
 from .equilibrium.results import (
@@ -45,17 +46,15 @@ from .equilibrium.results import (
     Solution,
     SolveDiagnostics,
     build_solution,
-    efficiency,
     trivial_diagnostics,
 )
-from .equilibrium.selection import find_equilibrium
+from .equilibrium.selection import find_equilibrium, unsettled_checklist
 from .equilibrium.steady import (
-    at_state,
+    alignment,
+    benchmark_first_best,
     has_dynamics,
-    steady_efficiency,
-    steady_equilibrium,
-    steady_first_best,
-    steady_levers,
+    solve_steady,
+    year_of,
 )
 from .errors import ScenarioError
 from .scenario import Scenario
@@ -101,10 +100,7 @@ def first_best(scenario: Scenario, *, backend: Backend = "auto") -> Solution:
         value less that payroll; total surplus carries no risk premium.
     """
     check_backend(backend)
-    p = build_problem(scenario)
-    t = first_best_levers(p, choose_backend(p, backend))
-    if has_dynamics(p):
-        p, t = steady_first_best(p, choose_backend(p, backend), t)
+    p, t = benchmark_first_best(build_problem(scenario), backend)
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t, risk=False), "first_best")
     return build_solution(p, t, "first_best", diag, 1.0, pay="forcing")
 
@@ -130,8 +126,7 @@ def no_incentive(scenario: Scenario) -> Solution:
     """
     p = build_problem(scenario)
     t = p.space.rest.copy()
-    if has_dynamics(p):
-        p = at_state(p, steady_levers(p.model, t))
+    p = year_of(p, t)
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t, risk=False), "no_incentive")
     return build_solution(p, t, "no_incentive", diag, 0.0, pay="market")
 
@@ -172,31 +167,12 @@ def evaluate(scenario: Scenario, levers: Mapping[str, float]) -> Solution:
     """
     p = build_problem(scenario)
     t = _given_levers(p.space.names, p.space.lower, p.space.upper, levers)
-    if has_dynamics(p):
-        p = at_state(p, steady_levers(p.model, t))
+    p = year_of(p, t)
     diag = trivial_diagnostics(t, p.space.names, p.total_surplus(t), "given")
-    if has_dynamics(p):
-        eff, note = steady_efficiency(p, t, choose_backend(p, "auto"))
-    else:
-        eff, note = efficiency(p, t, first_best_levers(p, choose_backend(p, "auto")))
+    eff, note = alignment(p, t, choose_backend(p, "auto"))
     if note:
         diag = dataclasses.replace(diag, notes=(note,))
     return build_solution(p, t, "levers", diag, eff)
-
-
-def _checklist(scenario: Scenario, resid: float, sweeps: int) -> str:
-    return (
-        f"best responses did not settle in {scenario.name!r} after {sweeps} sweeps "
-        f"(last relative change {resid:.3g}). Things to try:\n"
-        "  1. Look for departments whose plans reward each other's levers in opposite "
-        "directions (a cycle); compmodel.first_best(scenario) shows where value lies.\n"
-        "  2. Add or tighten lever bounds ([company.levers.<dept>.<lever>] lower/upper) so "
-        "best responses cannot run away.\n"
-        "  3. Check effort costs: a lever with a tiny `cost` responds violently to pay.\n"
-        "  4. Smooth the plan: steps, lump sums and retroactive tiers make responses jump; "
-        "try linear pieces or marginal tiers.\n"
-        "  5. Raise max_sweeps, or loosen tol, in compmodel.solve(...)."
-    )
 
 
 def _check_numbers(tol: object, max_sweeps: object) -> None:
@@ -295,23 +271,13 @@ def solve(
             "search='warm' follows a previous solution: pass warm_start=solve(...) of "
             f"a scenario with the same levers {list(names)}, or use search='all'",
         )
-    failed = lambda resid: _checklist(scenario, resid, max_sweeps)  # noqa: E731
+    failed = lambda resid: unsettled_checklist(scenario.name, resid, max_sweeps)  # noqa: E731
+    follow = search == "warm"
     if has_dynamics(p):
-        p, t, diag, eff, steady = steady_equilibrium(
-            p, backend, warm_start, tol, max_sweeps, search == "warm", failed,
-            start=start_state,
-        )  # fmt: skip
-        eff, note = steady_efficiency(p, t, choose_backend(p, backend))
-        notes = (*diag.notes, note) if note else diag.notes
-        diag = dataclasses.replace(diag, steady_state=steady, notes=notes)
-        return build_solution(p, t, "equilibrium", diag, eff)
-    t, diag, eff = find_equilibrium(
-        p,
-        choose_backend(p, backend),
-        warm_start,
-        tol,
-        max_sweeps,
-        follow=search == "warm",
-        failed=failed,
-    )
+        p, t, diag, eff = solve_steady(
+            p, backend, warm_start, tol, max_sweeps, follow, failed, start_state
+        )
+    else:
+        b = choose_backend(p, backend)
+        t, diag, eff = find_equilibrium(p, b, warm_start, tol, max_sweeps, follow, failed)
     return build_solution(p, t, "equilibrium", diag, eff)

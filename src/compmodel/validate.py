@@ -99,6 +99,7 @@ SETTINGS: Mapping[str, Rule] = {
         "high": 0.5,
         "hint": " (a share a year, e.g. a WACC of 0.09)",
     },
+    "horizon": {"low": 1, "high": 50, "hint": " (whole years)"},
 }
 #: ``company.levers.<department>.<lever>.<field>``.
 LEVER: Mapping[str, Rule] = {
@@ -204,6 +205,14 @@ def whole(value: Any, where: str) -> int:
     v = number(value, where, **DEPARTMENT["headcount"])
     if not v.is_integer():
         raise ScenarioError(where, f"is {v:g}; it must be a whole number")
+    return int(v)
+
+
+def years(value: Any, where: str) -> int:
+    """``settings.horizon``: a whole number of years from 1 to 50."""
+    v = number(value, where, **SETTINGS["horizon"])
+    if v != int(v):
+        raise ScenarioError(where, f"is {v:g}; allowed: a whole number of years from 1 to 50")
     return int(v)
 
 
@@ -491,7 +500,9 @@ def check_settings(s: Any) -> None:
     """``settings``: the numbers inside their ranges, ``allow_implausible`` a list of
     texts (that they are parameter paths is :func:`check_allowed`'s)."""
     for f, rule in SETTINGS.items():
-        number(getattr(s.settings, f), f"settings.{f}", **rule)
+        prov = getattr(s.settings, f"{f}_provenance", None)
+        check_sourced(getattr(s.settings, f), prov, f"settings.{f}", rule)
+    years(s.settings.horizon, "settings.horizon")
     text(s.settings.participation, "settings.participation", ("binding", "fixed_base"))
     text(
         getattr(s.settings, "certainty_equivalent", "cara"),

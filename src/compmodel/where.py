@@ -52,6 +52,7 @@ from . import validate
 from .errors import ConvergenceError, ScenarioError
 from .paths import bounds as _path_bounds
 from .paths import choices as _path_choices
+from .paths import ranged_paths, stated_range
 from .paths import rescales as _path_rescales
 from .scenario import Coefficient, Scenario
 from .sensitivity import _map
@@ -221,6 +222,12 @@ def _numeric_path(scenario: Scenario, path: object, where: str) -> str:
         )
     scenario.get(path)  # an unknown path raises ParameterPathError with suggestions
     return path
+
+
+def _sourced_range(scenario: Scenario, path: str) -> tuple[float, float] | None:
+    """The range a source states for the number at ``path`` (a coefficient, a lever's
+    cost, a team identification, a setting written as a table), else ``None``."""
+    return stated_range(scenario, path)
 
 
 def _stated_range(scenario: Scenario, path: str) -> tuple[float, float] | None:
@@ -643,6 +650,8 @@ def _domain(scenario: Scenario, path: str) -> tuple[float, float, bool]:
         rule = dict(validate.SETTINGS.get(parts[1], {}))
     elif parts[0] == "bridges":
         rule = dict(validate.BRIDGE)
+    elif parts[:2] == ["company", "levers"] and len(parts) == 5:
+        rule = dict(validate.LEVER.get(parts[4], {}))
     elif parts[0] == "forecast" and len(parts) == 3:
         rule = dict(validate.FORECAST.get(parts[2], {}))
     elif len(parts) == 2 and parts[0] in scenario.departments:
@@ -651,7 +660,7 @@ def _domain(scenario: Scenario, path: str) -> tuple[float, float, bool]:
         return -math.inf, math.inf, False
     lo = float(rule.get("low", -math.inf))
     hi = float(rule.get("high", math.inf))
-    return lo, hi, parts[-1] == "headcount"
+    return lo, hi, parts[-1] in ("headcount", "horizon")
 
 
 def _family(value: float, low: float, high: float) -> Literal["normal", "lognormal"]:
@@ -670,7 +679,8 @@ def prior_of(scenario: Scenario, parameter: Axis) -> Prior:
     scenario
         The scenario whose value, stated range and domain are read (today's plans).
     parameter
-        A coefficient path with a stated range (``"company.coefficients.load_knee"``),
+        A path with a stated range (``"company.coefficients.load_knee"``, a lever's
+        ``cost``, a ``team_identification``, ``settings.horizon`` ...),
         or ``(path, low, high)``: any numeric path with the central 90% of what you
         believe of it (for a coefficient, this replaces its stated range).
 
@@ -692,16 +702,16 @@ def prior_of(scenario: Scenario, parameter: Axis) -> Prior:
         high = _finite(parameter[2], f"paths[{path!r}].high")
     else:
         path = _numeric_path(scenario, parameter, "paths")
-        coef = _coefficient(scenario, path)
-        if coef is None or coef.range is None:
-            what = "a coefficient without a stated range" if coef else "not a coefficient"
+        stated = _sourced_range(scenario, path)
+        if stated is None:
             raise ScenarioError(
                 f"paths[{path!r}]",
-                f"is {what}, so it has no prior; give ({path!r}, low, high) with the "
-                "central 90% of what its source supports, state a range in the company "
-                "file ({value, unit, range, source}), or leave it out",
+                "has no stated range, so it has no prior; give "
+                f"({path!r}, low, high) with the central 90% of what its source "
+                "supports, write it in the file as {value, unit, range, source}, or "
+                "leave it out",
             )
-        low, high = float(coef.range[0]), float(coef.range[1])
+        low, high = stated
     if not low < high:
         raise ScenarioError(
             f"paths[{path!r}]",
@@ -740,10 +750,48 @@ def _with_unchecked(s: Scenario, values: dict[str, float]) -> Scenario:
     return dataclasses.replace(s, company=dataclasses.replace(s.company, coefficients=coefs))
 
 
+def _widen(prov: Any, v: float) -> Any:
+    lo, hi = prov.range
+    return dataclasses.replace(prov, range=(min(lo, v), max(hi, v)))
+
+
+def _widened(s: Scenario, path: str, v: float) -> Scenario:
+    """``s`` with the stated range of the sourced number at ``path`` (a lever's cost, a
+    team identification, a setting written as a table) widened to hold ``v``; ``s``
+    itself for any other path."""
+    parts = path.split(".")
+    if len(parts) == 5 and parts[:2] == ["company", "levers"] and parts[4] == "cost":
+        lv = s.company.levers[parts[2]][parts[3]]
+        if lv.cost_provenance is None:
+            return s
+        levers = {k: dict(v_) for k, v_ in s.company.levers.items()}
+        levers[parts[2]][parts[3]] = dataclasses.replace(
+            lv, cost_provenance=_widen(lv.cost_provenance, v)
+        )
+        return dataclasses.replace(s, company=dataclasses.replace(s.company, levers=levers))
+    if len(parts) == 2 and parts[1] == "team_identification" and parts[0] in s.departments:
+        d = s.departments[parts[0]]
+        if d.team_identification_provenance is None:
+            return s
+        d = dataclasses.replace(
+            d, team_identification_provenance=_widen(d.team_identification_provenance, v)
+        )
+        return dataclasses.replace(s, departments={**s.departments, parts[0]: d})
+    if len(parts) == 2 and parts[0] == "settings":
+        prov = getattr(s.settings, f"{parts[1]}_provenance", None)
+        if prov is None:
+            return s
+        settings = dataclasses.replace(s.settings, **{f"{parts[1]}_provenance": _widen(prov, v)})
+        return dataclasses.replace(s, settings=settings)
+    return s
+
+
 def _set_draw(s: Scenario, values: Sequence[tuple[str, float]]) -> Scenario:
     coefs = {p[len(_COEF) :]: v for p, v in values if _coefficient(s, p) is not None}
     others = {p: v for p, v in values if _coefficient(s, p) is None}
     out = _with_unchecked(s, coefs)
+    for p, v in others.items():  # a prior's tails go beyond the stated range
+        out = _widened(out, p, v)
     return out.with_values(others) if others else out
 
 
@@ -879,7 +927,8 @@ def chance_it_pays(
     paths
         The parameters to draw: coefficient paths with a stated range, or ``(path, low,
         high)`` with the central 90% you believe (any numeric path). Default: every
-        company coefficient with a stated range.
+        number with a stated range (:func:`compmodel.paths.ranged_paths`: coefficients,
+        lever effort costs, team identification, horizon and discount rate).
     executor, gain, progress
         As in :func:`where_it_pays`; results do not depend on the executor.
 
@@ -905,13 +954,11 @@ def chance_it_pays(
     fn, gain_name = _gain_of(gain)
     _check_executor(executor, fn)
     if paths is None:
-        specs: list[Axis] = [
-            f"{_COEF}{name}" for name, c in today.company.coefficients.items() if c.range
-        ]
+        specs: list[Axis] = list(ranged_paths(today))
         if not specs:
             raise ScenarioError(
                 "paths",
-                "today's scenario has no coefficient with a stated range; give paths as "
+                "today's scenario has no number with a stated range; give paths as "
                 "(path, low, high), e.g. [('sales.target_incentive', 0.2, 0.4)]",
             )
     elif isinstance(paths, str):

@@ -122,17 +122,20 @@ class SolveDiagnostics(PicklesProxies):
 
     ``equilibria`` lists every distinct equilibrium reached (``selected`` is the index
     of the one reported); ``notes`` says when several exist or a start failed.
-    ``first_best`` holds the first-best levers the efficiency was measured against and
-    ``first_best_of`` a digest of what they depend on (the model's equations and
-    coefficients, effort costs, bounds, headcounts and the backend): a warm start
-    reuses ``first_best`` exactly when the digest matches. ``search`` is ``"all"``
-    (every starting profile) or ``"warm"`` (followed from a previous solution only;
-    see :func:`compmodel.solve`). ``verified`` names the check every reported
-    equilibrium passed (:mod:`compmodel.equilibrium.verification`): ``"global"`` (a
-    grid over each department's levers plus climbs: no department gains by deviating),
-    ``"local"`` (a warm search: climbs from each department's levers, the grid for
-    non-concave plans only); ``""`` where nothing was solved for (first best, no
-    incentive, given levers).
+    ``first_best`` holds the first-best levers of the year solved (a starting profile
+    of its search) and ``first_best_of`` a digest of what they depend on (the model's
+    equations and coefficients, effort costs, bounds, headcounts and the backend): a
+    warm start reuses ``first_best`` exactly when the digest matches. Without dynamics
+    the efficiency is measured against them; where customers carry over, the year is
+    the one at the steady customer base (a plan that moves it moves them) and the
+    efficiency is measured against the steady first best (:func:`compmodel.first_best`).
+    ``search`` is ``"all"`` (every starting profile) or ``"warm"`` (followed from a
+    previous solution only; see :func:`compmodel.solve`). ``verified`` names the check
+    every reported equilibrium passed (:mod:`compmodel.equilibrium.verification`):
+    ``"global"`` (a grid over each department's levers plus climbs: no department gains
+    by deviating), ``"local"`` (a warm search: climbs from each department's levers,
+    the grid for non-concave plans only); ``""`` where nothing was solved for (first
+    best, no incentive, given levers).
     """
 
     converged: bool

@@ -36,7 +36,7 @@ from .problem import Problem
 from .results import EquilibriumPoint, Solution, SolveDiagnostics, efficiency
 from .verification import Deviation, Verdict, verify
 
-__all__ = ["Search", "find_equilibrium", "verify_all"]
+__all__ = ["Search", "find_equilibrium", "unsettled_checklist", "verify_all"]
 
 
 @dataclass
@@ -187,14 +187,7 @@ def find_equilibrium(
         raise ConvergenceError(failed(found.residual))
     verdicts: list[Verdict] = []
     if followed and not check:
-        t = found.found[0][0]
-        points, sel = _select(problem, found)
-        return t, SolveDiagnostics(
-            converged=True, iterations=found.sweeps, residual=found.residual,
-            equilibria=points, selected=sel, notes=(),
-            first_best=MappingProxyType(problem.space.as_dict(fb)), search="warm",
-            first_best_of=digest, verified="",
-        ), None  # fmt: skip
+        return found.found[0][0], _unchecked(problem, found, fb, digest), None
     if followed:
         verdicts = [verify(problem, backend, found.found[0][0], warm=True)]
         if verdicts[0].deviation is not None:
@@ -238,6 +231,37 @@ def find_equilibrium(
         verified=verdicts[sel].check,
     )
     return t, diag, eff
+
+
+def unsettled_checklist(scenario: str, resid: float, sweeps: int) -> str:
+    """The message of a search whose best responses did not settle in ``scenario``
+    (its name), with a numbered checklist."""
+    return (
+        f"best responses did not settle in {scenario!r} after {sweeps} sweeps "
+        f"(last relative change {resid:.3g}). Things to try:\n"
+        "  1. Look for departments whose plans reward each other's levers in opposite "
+        "directions (a cycle); compmodel.first_best(scenario) shows where value lies.\n"
+        "  2. Add or tighten lever bounds ([company.levers.<dept>.<lever>] lower/upper) so "
+        "best responses cannot run away.\n"
+        "  3. Check effort costs: a lever with a tiny `cost` responds violently to pay.\n"
+        "  4. Smooth the plan: steps, lump sums and retroactive tiers make responses jump; "
+        "try linear pieces or marginal tiers.\n"
+        "  5. Raise max_sweeps, or loosen tol, in compmodel.solve(...)."
+    )
+
+
+def _unchecked(
+    problem: Problem, found: Search, fb: np.ndarray, digest: str | None
+) -> SolveDiagnostics:
+    """The diagnostics of a followed point not checked (inside a root search, never
+    reported): no verification, no notes."""
+    points, sel = _select(problem, found)
+    return SolveDiagnostics(
+        converged=True, iterations=found.sweeps, residual=found.residual,
+        equilibria=points, selected=sel, notes=(),
+        first_best=MappingProxyType(problem.space.as_dict(fb)), search="warm",
+        first_best_of=digest, verified="",
+    )  # fmt: skip
 
 
 def _unverified_note(dev: Deviation) -> str:

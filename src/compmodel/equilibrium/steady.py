@@ -27,7 +27,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 from scipy.optimize import brentq, minimize
@@ -38,16 +38,20 @@ from ..models import capabilities
 from .backends import Backend, BackendName, choose_backend
 from .benchmarks import first_best_key, first_best_levers
 from .problem import Problem
-from .results import Solution, SolveDiagnostics, SteadyState
+from .results import Solution, SolveDiagnostics, SteadyState, efficiency
 from .selection import find_equilibrium
 
 __all__ = [
+    "alignment",
     "at_state",
+    "benchmark_first_best",
     "has_dynamics",
+    "solve_steady",
     "steady_efficiency",
     "steady_equilibrium",
     "steady_first_best",
     "steady_levers",
+    "year_of",
 ]
 
 #: relative precision Brent's method is asked for on ``C``
@@ -59,7 +63,7 @@ SETTLED = 1e-7
 ROUGH = 1e-3
 #: Full searches (every starting profile) the branch fallback spends looking for a
 #: fixed point of the highest-surplus selection before following the branch it is on.
-FULL_SOLVES = 12
+FULL_SOLVES = 6
 
 
 def has_dynamics(problem: Problem) -> bool:
@@ -91,6 +95,54 @@ def steady_levers(model: object, t: np.ndarray) -> float:
     return float(model.steady_state_at(t))  # type: ignore[attr-defined]
 
 
+class Year(NamedTuple):
+    """The year's equilibrium at a customer base ``C``: ``gap = F(C) - C``, the year's
+    problem, its levers, diagnostics and alignment efficiency."""
+
+    gap: float
+    problem: Problem
+    levers: np.ndarray
+    diagnostics: SolveDiagnostics
+    efficiency: float | None
+
+
+class Years:
+    """The year's equilibrium at each customer base asked for, remembered: each warm-
+    started from the nearest one solved (the first from the warm start, if any)."""
+
+    def __init__(
+        self, problem: Problem, backend: BackendName, warm: Solution | None, tol: float,
+        max_sweeps: int, failed: Callable[[float], str],
+    ) -> None:  # fmt: skip
+        self.problem, self.backend, self.warm = problem, backend, warm
+        self.tol, self.max_sweeps, self.failed = tol, max_sweeps, failed
+        self.memo: dict[float, Year] = {}
+
+    def at(self, c: float, full: bool, final: bool = False) -> Year:
+        """The year at ``c``: ``full``, every starting profile (else the nearest
+        solved year followed); ``final``, verified (a remembered unverified year is
+        solved again)."""
+        memo = self.memo
+        if c in memo and not full and not (final and memo[c].diagnostics.verified == ""):
+            return memo[c]
+        p = at_state(self.problem, c)
+        near: Solution | None = self.warm
+        if memo:
+            nearest = memo[min(memo, key=lambda x: abs(x - c))]
+            near = _warm(nearest.levers, nearest.diagnostics, self.problem.space.names)
+        t, diag, eff = find_equilibrium(
+            p, choose_backend(p, self.backend), near, self.tol, self.max_sweeps,
+            follow=not full and near is not None, failed=self.failed, check=full or final,
+        )  # fmt: skip
+        g = float(p.model.next_state(t)) - c  # type: ignore[attr-defined]
+        memo[c] = Year(g, p, t, diag, eff)
+        return memo[c]
+
+    def gap(self, c: float) -> float:
+        """``G(c) = F(c) - c``, each year following the nearest one solved."""
+        return self.at(c, False).gap
+
+
 def steady_equilibrium(
     problem: Problem,
     backend: BackendName,
@@ -111,114 +163,137 @@ def steady_equilibrium(
     ``follow``) evaluates ``G`` across the range to list other fixed points.
     """
     name = problem.model.state_name  # type: ignore[attr-defined]
-    names = problem.space.names
     if start is None and warm is not None:
         start = getattr(warm, "state", {}).get(name)
     c0 = float(problem.model.state if start is None else start)  # type: ignore[attr-defined]
-    scan = (not follow) if scan is None else scan
-    memo: dict[float, tuple[float, Problem, np.ndarray, SolveDiagnostics, float | None]] = {}
-
-    def solve_at(
-        c: float, full: bool, final: bool = False
-    ) -> tuple[float, Problem, np.ndarray, SolveDiagnostics, float | None]:
-        if c in memo and not full and not (final and memo[c][3].verified == ""):
-            return memo[c]
-        p = at_state(problem, c)
-        near: Solution | None = warm
-        if memo:
-            nearest = min(memo, key=lambda x: abs(x - c))
-            _, _, t_n, d_n, _ = memo[nearest]
-            near = _warm(t_n, d_n, names)
-        t, diag, eff = find_equilibrium(
-            p, choose_backend(p, backend), near, tol, max_sweeps,
-            follow=not full and near is not None, failed=failed, check=full or final,
-        )  # fmt: skip
-        g = float(p.model.next_state(t)) - c  # type: ignore[attr-defined]
-        memo[c] = (g, p, t, diag, eff)
-        return memo[c]
-
-    def gap(c: float) -> float:
-        return solve_at(c, False)[0]
-
+    years = Years(problem, backend, warm, tol, max_sweeps, failed)
     scale = max(abs(c0), float(problem.model.state), 1.0)  # type: ignore[attr-defined]
     xtol = XTOL * scale
-    g0 = solve_at(c0, not follow)[0]
+    c_star, year, settled = _settle(years, c0, follow, xtol, scale)
+    branch_note = ""
+    if abs(year.gap) > settled and not follow:
+        c_star, year = _full_search_root(years, c_star, year, settled, xtol)
+    if abs(year.gap) > settled and not follow:
+        c_star, year, branch_note = _follow_branch(years, c_star, xtol)
+    if abs(year.gap) > settled:
+        c_star, year, rough = _best_verified(years, c_star, year, scale)
+        if rough:
+            branch_note, settled = rough, abs(year.gap)
+    if not math.isfinite(year.gap) or abs(year.gap) > settled:
+        raise _unsettled(c0, c_star, year.gap)
+    slope = _secant_slope(years.memo, c_star)  # before the scan adds its points
+    scan = (not follow) if scan is None else scan
+    points = _scan(years.gap, year.problem, year.levers, c_star, xtol) if scan else [c_star]
+    steady = SteadyState(
+        name=name, value=c_star, residual=abs(year.gap), slope=slope,
+        evaluations=len(years.memo), fixed_points=tuple(points), start=c0,
+    )  # fmt: skip
+    diag = _with_notes(year.diagnostics, name, branch_note, points, c0)
+    return year.problem, year.levers, diag, year.efficiency, steady
+
+
+def _settle(
+    years: Years, c0: float, follow: bool, xtol: float, scale: float
+) -> tuple[float, Year, float]:
+    """The first root of ``G`` from ``c0`` (:func:`_root`), its year (a full search
+    where one was asked for) and the residual that counts as settled; where the full
+    search there chose another equilibrium, up to 3 more roots from it."""
+    g0 = years.at(c0, not follow).gap
     # a slider's continuation stops at the precision F is known to; a full solve goes on
     accept = SETTLED * scale if follow else xtol
-    c_star = _root(gap, c0, g0, xtol, getattr(warm, "diagnostics", None), accept)
+    diag = getattr(years.warm, "diagnostics", None)
+    c_star = _root(years.gap, c0, g0, xtol, diag, accept)
     # the selection at the steady state: a full search where one was asked for
-    g, p, t, diag, eff = solve_at(c_star, not follow, final=True)
+    year = years.at(c_star, not follow, final=True)
     # settled: the year's equilibrium is precise to tol in the levers, so G is to ~1e-8
     settled = max(SETTLED * max(c_star, scale), 10 * xtol)
     rounds = 0
-    while abs(g) > settled and rounds < 3:  # the full search chose another equilibrium
+    while abs(year.gap) > settled and rounds < 3:  # the full search chose another one
         rounds += 1
-        c_star = _root(gap, c_star, g, xtol, None)
-        g, p, t, diag, eff = solve_at(c_star, not follow, final=True)
-    branch_note = ""
-    if abs(g) > settled and not follow:
-        # followed years hopped between branches: search every start at each point
-        # bounded: where the highest-surplus equilibrium jumps between branches, G has
-        # no root and Brent would bisect the jump to xtol with a full search per step
-        full_left = [FULL_SOLVES]
+        c_star = _root(years.gap, c_star, year.gap, xtol, None)
+        year = years.at(c_star, not follow, final=True)
+    return c_star, year, settled
 
-        def full_gap(c: float) -> float:
-            if full_left[0] <= 0:
-                raise ConvergenceError("full-search root: out of evaluations")
-            full_left[0] -= 1
-            return solve_at(c, True, final=True)[0]
 
-        try:
-            c_full = _root(full_gap, c_star, g, xtol, None)
-            g_full, p_f, t_f, diag_f, eff_f = solve_at(c_full, True, final=True)
-            if abs(g_full) <= settled:
-                c_star, g, p, t, diag, eff = c_full, g_full, p_f, t_f, diag_f, eff_f
-        except ConvergenceError:
-            pass
-    if abs(g) > settled and not follow:
-        # the highest-surplus equilibrium jumps between branches across C* and has no
-        # fixed point: the path follows the branch it is on (each year warm-started)
-        c_star = _root(gap, c_star, gap(c_star), xtol, None)
-        g, p, t, diag, eff = solve_at(c_star, False, final=True)
-        branch_note = (
-            "the years have several equilibria near the steady state and the one with the "
-            "highest total surplus switches across it, so it has no steady state; the path "
-            "follows the equilibrium each year continues from (search='warm' at the steady "
-            "state)"
-        )
-    if abs(g) > settled:
-        # the best verified point: the year's equilibria switch near the steady state
-        # at this precision (tol), so F is known no better; accept it and say so
-        best = min(
-            (k for k, v in memo.items() if v[3].verified), key=lambda k: abs(memo[k][0]),
-            default=c_star,
-        )  # fmt: skip
-        if abs(memo.get(best, (g,))[0]) < abs(g):
-            c_star = best
-            g, p, t, diag, eff = memo[best]
-        if abs(g) <= ROUGH * max(c_star, scale):
-            branch_note = (
-                f"the customer base settles only to {abs(g) / max(c_star, 1.0):.1e} relative "
-                f"(it hands on {c_star + g:,.0f} of {c_star:,.0f}): the year's equilibria "
-                "switch near the steady state; a smaller tol may settle it"
-            )
-            settled = abs(g)
-    if not math.isfinite(g) or abs(g) > settled:
-        raise ConvergenceError(
-            f"the customer base did not settle: from {c0:,.0f} the years reach "
-            f"{c_star:,.0f}, which hands on {c_star + g:,.0f}. Things to try:\n"
-            "  1. Check that customer retention and the plant's capacity are in their "
-            "usual ranges (a plant that ships nothing keeps no customers).\n"
-            "  2. Solve with search='all' (every equilibrium of each year is compared)."
-        )
-    slope = _secant_slope(memo, c_star)
-    points = [c_star]
-    if scan:
-        points = _scan(gap, p, t, c_star, xtol)
-    steady = SteadyState(
-        name=name, value=c_star, residual=abs(g), slope=slope, evaluations=len(memo),
-        fixed_points=tuple(points), start=c0,
+def _full_search_root(
+    years: Years, c_star: float, year: Year, settled: float, xtol: float
+) -> tuple[float, Year]:
+    """Where followed years hopped between branches: the root of ``G`` with every start
+    searched at each point, if one settles within :data:`FULL_SOLVES` full searches
+    (else ``c_star`` and ``year`` as they were). Bounded: where the highest-surplus
+    equilibrium jumps between branches, ``G`` has no root and Brent would bisect the
+    jump to ``xtol`` with a full search per step."""
+    full_left = [FULL_SOLVES]
+
+    def full_gap(c: float) -> float:
+        if full_left[0] <= 0:
+            raise ConvergenceError("full-search root: out of evaluations")
+        full_left[0] -= 1
+        return years.at(c, True, final=True).gap
+
+    try:
+        c_full = _root(full_gap, c_star, year.gap, xtol, None)
+        found = years.at(c_full, True, final=True)
+    except ConvergenceError:
+        return c_star, year
+    return (c_full, found) if abs(found.gap) <= settled else (c_star, year)
+
+
+def _follow_branch(years: Years, c_star: float, xtol: float) -> tuple[float, Year, str]:
+    """Where the highest-surplus equilibrium jumps between branches across the steady
+    state and has no fixed point: the root the path reaches following the branch it is
+    on (each year warm-started), and a note saying so."""
+    c_star = _root(years.gap, c_star, years.gap(c_star), xtol, None)
+    note = (
+        "the years have several equilibria near the steady state and the one with the "
+        "highest total surplus switches across it, so it has no steady state; the path "
+        "follows the equilibrium each year continues from (search='warm' at the steady "
+        "state)"
+    )
+    return c_star, years.at(c_star, False, final=True), note
+
+
+def _best_verified(
+    years: Years, c_star: float, year: Year, scale: float
+) -> tuple[float, Year, str]:
+    """The best verified year solved (the smallest ``|G|``, if below ``year``'s): the
+    year's equilibria switch near the steady state at this precision (tol), so ``F`` is
+    known no better. With a note, if it settles to :data:`ROUGH` (else ``""``: not
+    accepted)."""
+    memo = years.memo
+    best = min(
+        (k for k, v in memo.items() if v.diagnostics.verified),
+        key=lambda k: abs(memo[k].gap), default=c_star,
     )  # fmt: skip
+    if best in memo and abs(memo[best].gap) < abs(year.gap):
+        c_star, year = best, memo[best]
+    g = year.gap
+    if not abs(g) <= ROUGH * max(c_star, scale):
+        return c_star, year, ""
+    note = (
+        f"the customer base settles only to {abs(g) / max(c_star, 1.0):.1e} relative "
+        f"(it hands on {c_star + g:,.0f} of {c_star:,.0f}): the year's equilibria "
+        "switch near the steady state; a smaller tol may settle it"
+    )
+    return c_star, year, note
+
+
+def _unsettled(c0: float, c_star: float, g: float) -> ConvergenceError:
+    """The error of a customer base that did not settle, with what to try."""
+    return ConvergenceError(
+        f"the customer base did not settle: from {c0:,.0f} the years reach "
+        f"{c_star:,.0f}, which hands on {c_star + g:,.0f}. Things to try:\n"
+        "  1. Check that customer retention and the plant's capacity are in their "
+        "usual ranges (a plant that ships nothing keeps no customers).\n"
+        "  2. Solve with search='all' (every equilibrium of each year is compared)."
+    )
+
+
+def _with_notes(
+    diag: SolveDiagnostics, name: str, branch_note: str, points: list[float], c0: float
+) -> SolveDiagnostics:
+    """The steady year's diagnostics with the notes on how it was reached: the branch
+    followed or the precision settled for, and the other steady states found."""
     notes = list(diag.notes) + ([branch_note] if branch_note else [])
     if len(points) > 1:
         notes.append(
@@ -226,19 +301,15 @@ def steady_equilibrium(
             f"({', '.join(f'{x:,.0f}' for x in points)}); the one reached from "
             f"{c0:,.0f} is reported"
         )
-    diag = dataclasses.replace(diag, notes=tuple(notes))
-    return p, t, diag, eff, steady
+    return dataclasses.replace(diag, notes=tuple(notes))
 
 
-def _secant_slope(
-    memo: dict[float, tuple[float, Problem, np.ndarray, SolveDiagnostics, float | None]],
-    c_star: float,
-) -> float:
+def _secant_slope(memo: dict[float, Year], c_star: float) -> float:
     """dG/dC at ``c_star`` from the two evaluated points nearest it."""
     xs = sorted(memo, key=lambda x: abs(x - c_star))[:2]
     if len(xs) < 2 or xs[0] == xs[1]:
         return -1.0
-    return (memo[xs[0]][0] - memo[xs[1]][0]) / (xs[0] - xs[1])
+    return (memo[xs[0]].gap - memo[xs[1]].gap) / (xs[0] - xs[1])
 
 
 def _root(
@@ -301,16 +372,16 @@ def _scan(
     return sorted(out)
 
 
-def steady_first_best(
-    problem: Problem, backend: Backend, t_static: np.ndarray
-) -> tuple[Problem, np.ndarray]:
+def steady_first_best(problem: Problem, backend: Backend) -> tuple[Problem, np.ndarray]:
     """The first best of a company whose customers carry over: the levers that maximise
     total surplus without risk in the steady state they lead to, ``TS(t, C*(t))``, and
     that steady state's problem.
 
     The planner values next year's customers (a lever that keeps more customers raises
     every later year's value); people in the equilibrium do not (they see this year's
-    pay). L-BFGS-B from the year's first best ``t_static`` and from rest, with the
+    pay). L-BFGS-B from the first best of the no-incentive steady year and from rest
+    (both fixed by the model alone, so the answer does not depend on the year the
+    caller is in, nor on which caller computed it first), with the
     gradient by implicit differentiation of ``C* = next_state(t, C*)``:
     ``dTS/dt = dV/dt + dV/dC dC*/dt - grad cost``, ``dC*/dt = -(dnext/dt) / (dnext/dC
     - 1)`` (``dnext/dt`` and ``dV/dt`` exact, from the model's forward-mode Jacobian;
@@ -327,6 +398,8 @@ def steady_first_best(
         return at_state(problem, steady_levers(model, t)), t
     weighted = sp.cost * sp.headcount[:, None]
     fixed = sp.lower >= sp.upper
+    none = at_state(problem, steady_levers(model, sp.rest))
+    t_static = first_best_levers(none, backend)
 
     def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
         z = sp.clip(z)
@@ -346,7 +419,7 @@ def steady_first_best(
         g[fixed] = 0.0
         return -f / scale, -g / scale
 
-    scale = 1.0 + abs(problem.total_surplus(sp.rest, risk=False))
+    scale = 1.0 + abs(none.total_surplus(sp.rest, risk=False))
     bounds = list(zip(sp.lower, sp.upper, strict=True))
     best_t, best_f = sp.rest.copy(), math.inf
     for x0 in (sp.clip(t_static), sp.rest.copy()):
@@ -369,8 +442,46 @@ def steady_efficiency(
     rest = problem.space.rest
     none = at_state(problem, steady_levers(problem.model, rest))
     ts_none = none.total_surplus(rest, risk=False)
-    fb_problem, fb = steady_first_best(problem, backend, first_best_levers(none, backend))
+    fb_problem, fb = steady_first_best(problem, backend)
     denom = fb_problem.total_surplus(fb, risk=False) - ts_none
     if abs(denom) <= 1e-12 * max(1.0, abs(ts_none)):
         return None, "alignment efficiency is undefined: first best adds nothing over no incentive"
     return (problem.total_surplus(t) - ts_none) / denom, ""
+
+
+def year_of(problem: Problem, t: np.ndarray) -> Problem:
+    """The year at the steady state fixed levers ``t`` lead to (``problem`` itself
+    without dynamics)."""
+    if not has_dynamics(problem):
+        return problem
+    return at_state(problem, steady_levers(problem.model, t))
+
+
+def alignment(problem: Problem, t: np.ndarray, backend: Backend) -> tuple[float | None, str]:
+    """Alignment efficiency of levers ``t`` and a note where it is undefined: each
+    benchmark at its own steady state where customers carry over."""
+    if has_dynamics(problem):
+        return steady_efficiency(problem, t, backend)
+    return efficiency(problem, t, first_best_levers(problem, backend))
+
+
+def benchmark_first_best(problem: Problem, backend: BackendName) -> tuple[Problem, np.ndarray]:
+    """The first best and the problem of its year: the steady first best
+    (:func:`steady_first_best`) where customers carry over."""
+    if not has_dynamics(problem):
+        return problem, first_best_levers(problem, choose_backend(problem, backend))
+    return steady_first_best(problem, choose_backend(problem, backend))
+
+
+def solve_steady(
+    problem: Problem, backend: BackendName, warm: Solution | None, tol: float,
+    max_sweeps: int, follow: bool, failed: Callable[[float], str], start: float | None,
+) -> tuple[Problem, np.ndarray, SolveDiagnostics, float | None]:  # fmt: skip
+    """The steady state's problem, equilibrium levers, diagnostics (with the steady
+    state) and alignment efficiency, each benchmark at its own steady state."""
+    p, t, diag, _, steady = steady_equilibrium(
+        problem, backend, warm, tol, max_sweeps, follow, failed, start=start
+    )
+    eff, note = steady_efficiency(p, t, choose_backend(p, backend))
+    notes = (*diag.notes, note) if note else diag.notes
+    return p, t, dataclasses.replace(diag, steady_state=steady, notes=notes), eff
