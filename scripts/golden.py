@@ -32,11 +32,11 @@ the comparison uses ``hex``; non-finite values are written as ``"nan"``/``"inf"`
 
 Usage (from the repository root, with the code to test importable as ``compmodel``)::
 
-    python scripts/golden.py record tests/golden/9a5153e.json      # each case in a fresh process
-    python scripts/golden.py check tests/golden/9a5153e.json       # the same, then compare
-    python scripts/golden.py check tests/golden/9a5153e.json --cases acme_today dashboard
-    python scripts/golden.py check tests/golden/9a5153e.json --in-process   # one process
-    python scripts/golden.py check tests/golden/9a5153e.json --tolerance    # not bit for bit
+    python scripts/golden.py record tests/golden/7eb269c.json      # each case in a fresh process
+    python scripts/golden.py check tests/golden/7eb269c.json       # the same, then compare
+    python scripts/golden.py check tests/golden/7eb269c.json --cases acme_today dashboard
+    python scripts/golden.py check tests/golden/7eb269c.json --in-process   # one process
+    python scripts/golden.py check tests/golden/7eb269c.json --tolerance    # not bit for bit
     python scripts/golden.py case acme_today                       # one case's JSON on stdout
     python scripts/golden.py list                                  # the case names
 

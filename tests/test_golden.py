@@ -1,20 +1,22 @@
-"""The library's outputs are those recorded at 9a5153e, bit for bit (``scripts/golden.py``).
+"""The library's outputs are those recorded at 7eb269c, bit for bit (``scripts/golden.py``).
 
 The first golden file was recorded at e273b87, before the restructuring, regenerated
 at 81fc040 ("exact risk": exact CARA, line of sight by channel, benchmarks paid their
-own way) and at 9a5153e ("an honest reference company"), which moves the reference
+own way) and at 7eb269c ("an honest reference company"), which moves the reference
 company's numbers on purpose: customers carry over in a closed market and every acme
 figure is a steady state (the customer base each plan keeps); operating profit holds
 realised lines only (no lost-customer charge, the bridges' salaried time as lost
 capacity or an imputed line apart); infeasible orders include honest errors; the first
-best is the steady-state planner's. The four acme cases and the dashboard's states
-moved; budget_today and the nine theory cases (kinds without dynamics) are bit for bit
-81fc040's.
+best is the steady-state planner's (started from points the model alone fixes);
+sales' prospecting effort cost is the midpoint its sources support (252,000, was
+500,000); a simulation draws around the solution's own customer base. The four acme
+cases and the dashboard's states moved; budget_today and the nine theory cases (kinds
+without dynamics) are bit for bit 81fc040's.
 
 Each case runs in this process: at e273b87 every case computed in one process, in any
 order and twice over, equals the golden file's fresh-process results bit for bit, so
 what earlier tests leave in the caches changes nothing. On a difference, run
-``python scripts/golden.py check tests/golden/9a5153e.json`` (a fresh process per case)
+``python scripts/golden.py check tests/golden/7eb269c.json`` (a fresh process per case)
 to see it outside the suite; ``--tolerance`` tells rounding from a change. Cases whose
 numbers moved on purpose are listed, with why, in ``golden.MOVED``.
 """
@@ -29,7 +31,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN_FILE = ROOT / "tests" / "golden" / "9a5153e.json"
+GOLDEN_FILE = ROOT / "tests" / "golden" / "7eb269c.json"
 
 _spec = importlib.util.spec_from_file_location("golden", ROOT / "scripts" / "golden.py")
 assert _spec is not None and _spec.loader is not None
