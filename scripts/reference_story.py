@@ -349,6 +349,50 @@ def block_conditions(today: cm.Scenario, aligned: cm.Scenario) -> str:
     return "\n".join(out)
 
 
+STUDY = Path(__file__).resolve().parents[1] / "docs" / "studies" / "where-it-pays.md"
+
+
+def block_chance() -> str:
+    """How likely the aligned plans pay, quoted from the committed study (too long for
+    CI: ``scripts/where_it_pays_study.py`` writes it; rerun it after a model change)."""
+    text = STUDY.read_text()
+    commit = re.search(r"at commit (\w+)", text)
+    summary = re.search(r"`compmodel\.chance_it_pays\([^`]*\)`: (.*?) \((\d+) s\)", text, re.S)
+    quantiles = dict(re.findall(r"^\| (5th percentile|median|95th percentile) \| (.*?) \|$", text, re.M))
+    share = re.search(r"Share of the grid where it pays: (\d+%)", text)
+    if not (commit and summary and share and len(quantiles) == 3):
+        raise SystemExit(f"{STUDY} is not in the study's format: rerun scripts/where_it_pays_study.py")
+    return (
+        f"**How likely it pays.** With every stated range an independent prior (the "
+        f"coefficients, the effort costs, team identification, horizon and discount rate: "
+        f"`compmodel.chance_it_pays(today, aligned, n=200, seed=0)`, run at commit "
+        f"{commit.group(1)}, {summary.group(2)} s): {' '.join(summary.group(1).split())} "
+        f"The NPV of the gain over the horizon has 5th percentile {quantiles['5th percentile']}, "
+        f"median {quantiles['median']} and 95th percentile {quantiles['95th percentile']} USD. "
+        f"Over the addressable market and `customer_otif`, it pays on {share.group(1)} of "
+        "the grid (`docs/studies/where-it-pays.md`, with the table and its zero line)."
+    )
+
+
+def block_settings(today: cm.Scenario, aligned: cm.Scenario) -> str:
+    """The NPV of the gain at each end of the horizon's and the discount rate's ranges."""
+    st = today.settings
+    h = st.horizon_provenance.range if st.horizon_provenance else (st.horizon, st.horizon)
+    r = (
+        st.discount_rate_provenance.range
+        if st.discount_rate_provenance
+        else (st.discount_rate, st.discount_rate)
+    )
+    at_h = [pnl(aligned, start=today, horizon=int(x)).npv_gain for x in h]
+    at_r = [pnl(aligned, start=today, discount_rate=float(x)).npv_gain for x in r]
+    return (
+        f"The NPV of the gain stays positive at each end of both ranges: {mn(at_h[0])} over "
+        f"{h[0]:.0f} years, {mn(at_h[1])} over {h[1]:.0f} (at {pct(st.discount_rate, 0)}); "
+        f"{mn(at_r[0])} at {pct(r[0], 0)}, {mn(at_r[1])} at {pct(r[1], 0)} (over "
+        f"{st.horizon} years). `scripts/range_robustness.py` checks the same signs."
+    )
+
+
 def blocks() -> dict[str, str]:
     sc = {k: load(v) for k, v in FILES.items()}
     sols = {k: cm.solve(s) for k, s in sc.items()}
@@ -389,6 +433,8 @@ def blocks() -> dict[str, str]:
         ),
         "mechanism": block_mechanism(today, aligned, sols, fb, ni),
         "conditions": block_conditions(today, aligned),
+        "chance": block_chance(),
+        "settings": block_settings(today, aligned),
     }
     return out
 

@@ -329,7 +329,9 @@ def test_gain_split_is_the_shapley_average_of_both_orders(
     assert s.plans_first == (plans - base, full - plans)
     assert s.bridges_first == (full - bridged, bridged - base)
     expected = cm.solve(dataclasses.replace(today, bridges=dict(aligned.bridges)))
-    assert bridged == pytest.approx(expected.operating_profit, rel=1e-9)
+    # both steady states: customer bases found to 1e-9 relative (steady.XTOL) from
+    # different first points, so profits agree to a few 1e-9 (seen: 2.1e-9)
+    assert bridged == pytest.approx(expected.operating_profit, rel=1e-8)
     assert s.plan_change == pytest.approx((s.plans_first[0] + s.bridges_first[0]) / 2, rel=1e-12)
     assert s.bridges == pytest.approx((s.plans_first[1] + s.bridges_first[1]) / 2, rel=1e-12)
     assert s.plan_change + s.bridges == pytest.approx(s.total, rel=1e-12)
