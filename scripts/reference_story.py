@@ -358,10 +358,14 @@ def block_chance() -> str:
     text = STUDY.read_text()
     commit = re.search(r"at commit (\w+)", text)
     summary = re.search(r"`compmodel\.chance_it_pays\([^`]*\)`: (.*?) \((\d+) s\)", text, re.S)
-    quantiles = dict(re.findall(r"^\| (5th percentile|median|95th percentile) \| (.*?) \|$", text, re.M))
+    quantiles = dict(
+        re.findall(r"^\| (5th percentile|median|95th percentile) \| (.*?) \|$", text, re.M)
+    )
     share = re.search(r"Share of the grid where it pays: (\d+%)", text)
     if not (commit and summary and share and len(quantiles) == 3):
-        raise SystemExit(f"{STUDY} is not in the study's format: rerun scripts/where_it_pays_study.py")
+        raise SystemExit(
+            f"{STUDY} is not in the study's format: rerun scripts/where_it_pays_study.py"
+        )
     return (
         f"**How likely it pays.** With every stated range an independent prior (the "
         f"coefficients, the effort costs, team identification, horizon and discount rate: "
