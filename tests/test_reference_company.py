@@ -663,5 +663,5 @@ def test_story_blocks_are_all_present() -> None:
     names = {m.group(2) for m in story.BLOCK.finditer(text)}
     assert names == {
         "today", "compare", "readme", "pnl", "pnl-prose", "walk", "split", "split-prose",
-        "mechanism", "conditions",
+        "mechanism", "conditions", "chance", "settings",
     }  # fmt: skip
