@@ -125,10 +125,29 @@ def test_a_plan_with_two_equilibria_shows_the_note(tmp_path: Path) -> None:
 
 def test_a_refused_change_leaves_the_numbers_and_says_why(dash: Dashboard) -> None:
     before = dict(dash.kpis)
-    dash.set_value("sales.curves.bookings.cap", 1.5e6)  # below the target: not allowed
+    dash.set_value("sales.curves.bookings.cap_at_rate", 1.5e6)  # below the target: refused
     assert dash.kpis == before
     assert "not applied" in dash.note.value and "cap" in dash.note.value
-    assert dash.sliders["sales.curves.bookings.cap"].value == 3.0e6
+    assert dash.sliders["sales.curves.bookings.cap_at_rate"].value == 3.0e6
+
+
+def test_the_cap_slider_keeps_the_slope_so_a_lower_cap_pays_less(dash: Dashboard) -> None:
+    """Chapter 2's lesson on the dashboard: lowering the bookings cap from 3.0M to 2.5M
+    lowers the payout at the cap with it (2.0 -> 1.5 of target: the slope above target,
+    1.0 per million, is kept) and the compensation bill falls. The library path
+    ``curves.bookings.cap`` keeps its meaning: the payout at the cap held (the curve
+    steepens, the bill rises)."""
+    assert "sales.curves.bookings.cap" not in dash.sliders
+    s = dash.baseline
+    kept = s.with_value("sales.curves.bookings.cap_at_rate", 2.5e6)
+    held = s.with_value("sales.curves.bookings.cap", 2.5e6)
+    curve = kept.departments["sales"].plan.components["bookings"].payout
+    assert (curve.cap, curve.payout_at_cap) == (2.5e6, 1.5)
+    assert held.departments["sales"].plan.components["bookings"].payout.payout_at_cap == 2.0
+    before = cm.solve(s).compensation_bill
+    assert cm.solve(kept).compensation_bill < before < cm.solve(held).compensation_bill
+    dash.set_value("sales.curves.bookings.cap_at_rate", 2.5e6)
+    assert dash.scenario.departments["sales"].plan.components["bookings"].payout == curve
 
 
 def test_reset_save_and_compare(dash: Dashboard, tmp_path: Path, today: cm.Scenario) -> None:
@@ -190,11 +209,65 @@ def test_dashboard_command_loads_the_kernels_first_and_refuses_a_scenario_it_can
     from compmodel import cli
 
     assert cli.warm_up(SAMPLES / "acme_today.toml") >= 0.0
-    assert cli.main(["dashboard", str(SAMPLES / "budget_today.toml"), "--port", "9"]) == 2
+    port = str(_free_port())
+    assert cli.main(["dashboard", str(SAMPLES / "budget_today.toml"), "--port", port]) == 2
     out, err = capsys.readouterr()
     assert "loading the numerical kernels" in out
     assert "http://" not in out  # never served
     assert err.startswith("compmodel: ") and "company" in err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_default_voila_command_culls_the_kernels_of_closed_tabs() -> None:
+    """voila keeps a kernel per page load until the server stops unless told otherwise:
+    the dashboard's command shuts down kernels idle 300 s with no tab connected,
+    checking every 60 s, and never one a tab is connected to."""
+    from compmodel import cli
+    from compmodel.voila import voila_command
+
+    cmd, _ = cli.dashboard_command(None, 8866)
+    assert "--MappingKernelManager.cull_idle_timeout=300" in cmd
+    assert "--MappingKernelManager.cull_interval=60" in cmd
+    assert "--MappingKernelManager.cull_connected=False" in cmd
+    kept = voila_command("x.ipynb", 8866, cull=())
+    assert not any("cull" in part for part in kept)
+
+
+def test_a_taken_port_is_named_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port in use stops the command before the kernels load or voila starts, with
+    the port named and a free one to try; a port that is not a number says so."""
+    import socket
+
+    from compmodel import cli
+
+    def never(_: object) -> float:
+        raise AssertionError("the kernels were loaded although the port is taken")
+
+    monkeypatch.setattr(cli, "warm_up", never)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["dashboard", "--port", str(port)]) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert f"port {port} on 127.0.0.1 is taken" in err and "--port " in err
+        suggested = int(err.split("--port ")[1].split()[0])
+        assert suggested != port and cli.port_problem(suggested) == ""
+    assert cli.main(["dashboard", "--port", "70000"]) == 2
+    assert "allowed: 1 to 65535" in capsys.readouterr().err
+    monkeypatch.setenv("COMPMODEL_DASHBOARD_PORT", "eighty")
+    assert cli.main(["dashboard"]) == 2
+    assert "COMPMODEL_DASHBOARD_PORT is 'eighty'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("sample", ["distributor.toml", "theory/hm87.toml", "theory/cap.toml"])

@@ -152,7 +152,10 @@ def label(name: str, kind: str | None = None) -> str:
         return f"Bridge: {' '.join(rest)}"
     if rest[0] in ("curves", "gates") and len(rest) >= 3:
         kind = "curve" if rest[0] == "curves" else "gate"
-        return f"{head}: {rest[1]} {kind}, {' '.join(rest[2:])}"
+        what = " ".join(rest[2:])
+        if what == "cap at rate":  # the cap moved with the slope above target kept
+            what = "cap (slope above target kept)"
+        return f"{head}: {rest[1]} {kind}, {what}"
     if rest[0] == "weights" and len(rest) == 2:
         return f"{head}: weight on {rest[1]}"
     return f"{head}: {' '.join(rest)}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -225,10 +226,60 @@ def warm_up(scenario: Path) -> float:
     return time.perf_counter() - start
 
 
+def port_problem(port: int, ip: str = "127.0.0.1") -> str:
+    """Why the dashboard cannot listen on ``ip``:``port`` (``""`` when it can), found by
+    binding it for a moment as the server will (``SO_REUSEADDR``, as tornado sets): a
+    port in use, one below 1024 without root, or one outside 1-65535."""
+    if not 1 <= port <= 65535:
+        return f"port {port} is not a port number; allowed: 1 to 65535, e.g. --port 8866"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except PermissionError:
+            return (
+                f"port {port} on {ip} needs root (ports below 1024 do); choose another, "
+                f"e.g. --port {_free_near(8866, ip)}"
+            )
+        except OSError:
+            return (
+                f"port {port} on {ip} is taken (another dashboard or program listens "
+                f"there); stop it, or choose another: --port {_free_near(port + 1, ip)} "
+                "or COMPMODEL_DASHBOARD_PORT"
+            )
+    return ""
+
+
+def _free_near(port: int, ip: str) -> int:
+    """The first port from ``port`` on (20 tried) that binds; ``port`` if none does."""
+    for p in range(port, min(port + 20, 65536)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((ip, p))
+            except OSError:
+                continue
+            return p
+    return port
+
+
 def _serve_dashboard(scenario: str | None, port: int | None) -> int:
     if port is None:
-        port = int(os.environ.get("COMPMODEL_DASHBOARD_PORT", "8866"))
+        raw = os.environ.get("COMPMODEL_DASHBOARD_PORT", "8866")
+        try:
+            port = int(raw)
+        except ValueError:
+            print(
+                f"compmodel: COMPMODEL_DASHBOARD_PORT is {raw!r}; allowed: a port number "
+                "from 1 to 65535, e.g. 8866",
+                file=sys.stderr,
+            )
+            return 2
     cmd, env = dashboard_command(scenario, port)
+    problem = port_problem(port)
+    if problem:  # before anything starts: voila would print the URL, then fail
+        print(f"compmodel: {problem}", file=sys.stderr)
+        return 2
     print(
         "compmodel dashboard: loading the numerical kernels (the first run after "
         "installing compiles them, about a minute) ...",

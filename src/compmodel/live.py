@@ -721,8 +721,15 @@ class Dashboard(widgets.VBox):
             if unit in ("share", "fraction"):
                 lo, hi = max(lo, 0.0), min(hi, 1.0)
             out.append(
+                # the slope above target kept: a lower cap lowers the most anyone can
+                # earn (curves.X.cap would hold the payout at the cap and steepen it)
                 self._slider(
-                    f"{dname}.curves.{key}.cap", f"{key} cap", lo, hi, (hi - lo) / 100, fmt
+                    f"{dname}.curves.{key}.cap_at_rate",
+                    f"{key} cap",
+                    lo,
+                    hi,
+                    (hi - lo) / 100,
+                    fmt,
                 )
             )
         return out

@@ -58,7 +58,7 @@ import numpy as np
 
 from . import validate
 from .document import scenario_to_dict, sourced_at
-from .errors import ParameterPathError, PlanError
+from .errors import ParameterPathError, PlanError, ScenarioError
 from .plans import (
     Clawback,
     Component,
@@ -132,10 +132,70 @@ def register(suffix: str, handler: DerivedPath) -> None:
     _DERIVED[suffix] = handler
 
 
+class _CapAtRate:
+    """``<department>.curves.<component>.cap_at_rate``: the cap of a payout curve moved
+    with the slope above target kept, so the payout at the cap moves with it (lower the
+    cap, lower the most anyone can earn). ``curves.<component>.cap`` moves the cap with
+    ``payout_at_cap`` held, which steepens the curve as the cap comes down."""
+
+    rescales = True  # payout_at_cap follows
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+
+    def _curve(self, scenario: Any, department: str) -> PayoutCurve | None:
+        comp = scenario.departments[department].plan.components.get(self.component)
+        payout = getattr(comp, "payout", None)
+        if isinstance(payout, PayoutCurve) and payout.cap is not None:
+            return payout
+        return None
+
+    def applies(self, scenario: Any, department: str) -> bool:
+        return self._curve(scenario, department) is not None
+
+    def choices(self, scenario: Any, department: str) -> None:
+        return None
+
+    def get(self, scenario: Any, department: str) -> float:
+        curve = self._curve(scenario, department)
+        assert curve is not None and curve.cap is not None  # applies() was checked
+        return float(curve.cap)
+
+    def bounds(self, scenario: Any, department: str) -> None:
+        return None
+
+    def set(self, scenario: Any, department: str, value: Value, at: Any) -> Any:
+        curve = self._curve(scenario, department)
+        assert curve is not None and curve.cap is not None  # applies() was checked
+        base = f"{department}.curves.{self.component}"
+        cap = float(value)
+        if curve.payout_at_cap is None:  # the threshold-to-target slope runs on: kept
+            return with_value(scenario, f"{base}.cap", cap)
+        beyond = [x for x, _ in curve.extra_points if (x - curve.target) * (curve.cap - x) > 0]
+        if beyond:
+            raise ScenarioError(
+                f"departments.{department}.components.{self.component}",
+                "has points between its target and cap, so the slope above target is not "
+                f"one number; move {base}.cap (payout at the cap held) or edit the points",
+            )
+        span = curve.cap - curve.target
+        slope = (curve.payout_at_cap - 1.0) / span if span else 0.0
+        return with_values(
+            scenario,
+            {f"{base}.cap": cap, f"{base}.payout_at_cap": 1.0 + slope * (cap - curve.target)},
+        )
+
+
 def _derived(scenario: Any, path: str) -> tuple[str, DerivedPath] | None:
     dept, _, suffix = path.partition(".")
-    handler = _DERIVED.get(suffix)
-    if handler is None or dept not in scenario.departments:
+    if dept not in scenario.departments:
+        return None
+    handler: DerivedPath | None = _DERIVED.get(suffix)
+    if handler is None:
+        parts = suffix.split(".")
+        if len(parts) == 3 and parts[0] == "curves" and parts[2] == "cap_at_rate":
+            handler = _CapAtRate(parts[1])
+    if handler is None:
         return None
     return dept, handler
 
@@ -262,6 +322,12 @@ def parameter_paths(scenario: Any) -> list[str]:
         for suffix, handler in _DERIVED.items()
         for d in scenario.departments
         if handler.applies(scenario, d)
+    ]
+    paths += [
+        f"{d}.curves.{c}.cap_at_rate"
+        for d, dept in scenario.departments.items()
+        for c in dept.plan.components
+        if _CapAtRate(c).applies(scenario, d)
     ]
     return sorted(set(paths))
 

@@ -49,6 +49,29 @@ command line holds the *string* "False" (true!), hence the whole dict as a liter
 `tests/test_e2e.py` checks the 403 on the server the CLI starts."""
 
 
+CULL_IDLE_S = 300
+"""Seconds a kernel with no open tab may sit idle before the server shuts it down.
+
+voila starts a kernel for every page load and, by default, keeps each one (about 470 MB
+with the reference company loaded) until the server stops. jupyter_server's culler,
+which voila's kernel manager inherits (`MappingKernelManager`), shuts down a kernel idle
+this long; with `cull_connected=False` it never touches one a tab is still connected to,
+so a consultant's open dashboard is never culled however long it sits."""
+
+CULL_INTERVAL_S = 60
+"""How often, in seconds, the culler looks for idle kernels."""
+
+
+def culling_flags(idle_s: int = CULL_IDLE_S, interval_s: int = CULL_INTERVAL_S) -> list[str]:
+    """voila's command-line settings that shut down the kernels of closed tabs: idle for
+    ``idle_s`` seconds, checked every ``interval_s`` seconds, connected ones never."""
+    return [
+        f"--MappingKernelManager.cull_idle_timeout={int(idle_s)}",
+        f"--MappingKernelManager.cull_interval={int(interval_s)}",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+
+
 def new_token() -> str:
     """A fresh random token for the server (`secrets.token_urlsafe`, 256 bits)."""
     return secrets.token_urlsafe(32)
@@ -82,9 +105,11 @@ def voila_command(
     *,
     ip: str = "127.0.0.1",
     extra: Sequence[str] = (),
+    cull: Sequence[str] | None = None,
 ) -> list[str]:
     """The voila command line: this template, sources hidden, no browser, `ip`:`port` exactly,
-    a token required and the `Host` header checked.
+    a token required, the `Host` header checked and the kernels of closed tabs shut down
+    (`cull`, default :func:`culling_flags`; `()` keeps every kernel until the server stops).
 
     Run it with `voila_env(token=...)` as its environment, and in a folder of your own (voila
     reads `voila.py`/`voila.json` from its working directory, and `python -m` imports from
@@ -107,5 +132,6 @@ def voila_command(
         # voila_env; voila's default is none at all
         "--Voila.auto_token=True",
         ALLOW_REMOTE_ACCESS_OFF,
+        *(culling_flags() if cull is None else cull),
         *extra,
     ]
