@@ -189,6 +189,9 @@ def test_presets_picker_crediting_and_clawback(dash: Dashboard, today: cm.Scenar
     labels = [label for label, _ in dash.picker.options]
     assert any("acme_aligned.toml" in label for label in labels)
     assert not any("budget_today" in label for label in labels)
+    # the company file the samples share is data, not a plan (it pays no incentive)
+    assert not any("(acme.toml)" in label for label in labels)
+    assert any("(distributor.toml)" in label for label in labels)  # a company of its own
     dash.picker.value = str(SAMPLES / "acme_aligned.toml")
     assert dash.baseline.name == "Acme aligned"
     assert "sales.weights.otif" in dash.sliders
@@ -288,3 +291,19 @@ def test_every_kind_gets_its_own_tiles_and_none_reads_nan(sample: str, tmp_path:
     if s.bridges == {}:
         assert "No bridges" not in dash.presets
     assert "The article's five bridges" not in dash.presets
+
+
+def test_a_tile_is_coloured_only_when_its_change_shows() -> None:
+    """A change that rounds to nothing at the tile's precision ("+0.0 pts", "−0") is
+    shown as "as baseline", in grey; one that shows is green or red by its direction."""
+    from compmodel.live import _BETTER, _GREY, _WORSE, _tile
+    from compmodel.models import info_of
+
+    kpis = {k.name: k for k in info_of("manufacturer").kpis}
+    otif = kpis["otif"]
+    tiny = _tile(otif, 0.82401, 0.82400, "USD")  # +0.001 pts: shows as +0.0 pts
+    assert "as baseline" in tiny and _GREY in tiny and _BETTER not in tiny and _WORSE not in tiny
+    shown = _tile(otif, 0.830, 0.824, "USD")
+    assert "+0.6 pts" in shown and _BETTER in shown
+    worse = _tile(otif, 0.820, 0.824, "USD")
+    assert "-0.4 pts" in worse and _WORSE in worse

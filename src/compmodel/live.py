@@ -575,10 +575,17 @@ class Dashboard(widgets.VBox):
     def _build_picker(self) -> None:
         options: list[tuple[str, str]] = []
         if self.samples is not None and self.samples.is_dir():
+            loaded: list[tuple[Path, Scenario]] = []
             for path in sorted(self.samples.glob("*.toml")) + sorted(self.samples.glob("*/*.toml")):
                 try:
-                    s = load_scenario(path)
+                    loaded.append((path, load_scenario(path)))
                 except CompmodelError:
+                    continue
+            # a company file shared by the folder's scenarios is data, not a plan to run
+            # (acme.toml alone pays no incentive: offered, it would top every comparison)
+            companies = {Path(s.company_file).resolve() for _, s in loaded if s.company_file}
+            for path, s in loaded:
+                if path.resolve() in companies:
                     continue
                 shown = f"{s.name} ({path.relative_to(self.samples)})"
                 if s.company.kind == "declared" and not callable(s.company.model):
@@ -929,7 +936,8 @@ def _tile(kpi: Kpi, value: float | None, base: float | None, currency: str) -> s
         else:
             body = f"{value:,.2f}"
             text = f"{diff:+,.2f}"
-        if abs(diff) < 1e-9 * max(1.0, abs(base)):
+        if abs(diff) < 1e-9 * max(1.0, abs(base)) or not any(c in "123456789" for c in text):
+            # unchanged at the precision shown ("+0.0 pts", "−0"): no colour, no sign
             colour, text = _GREY, "as baseline"
         else:
             good = diff > 0 if kpi.better == "higher" else diff < 0
