@@ -307,3 +307,51 @@ def test_a_tile_is_coloured_only_when_its_change_shows() -> None:
     assert "+0.6 pts" in shown and _BETTER in shown
     worse = _tile(otif, 0.820, 0.824, "USD")
     assert "-0.4 pts" in worse and _WORSE in worse
+
+
+def test_the_dashboard_command_warms_every_plan_of_its_folder_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """Every plan the picker offers is solved once before serving (a switch then loads
+    kernels, never compiles them), with a line per plan; the company file the samples
+    share is not a plan; ``--samples`` names another folder, checked before anything."""
+    from compmodel import cli
+    from compmodel.io import scenario_folder
+
+    offered = [p.name for p, _ in scenario_folder(SAMPLES)]
+    assert "acme.toml" not in offered and "acme_aligned.toml" in offered
+    lines: list[str] = []
+    cli.warm_up(SAMPLES / "acme_today.toml", SAMPLES, say=lines.append)
+    ready = [line for line in lines if line.startswith("ready ")]
+    plans = [
+        s for p, s in scenario_folder(SAMPLES)
+        if p.name != "acme_today.toml" and s.company.kind != "none"
+    ]  # fmt: skip
+    assert len(ready) == len(plans) and any("Acme aligned" in line for line in ready)
+    _, env = cli.dashboard_command(None, 8866, samples=str(SAMPLES / "theory"))
+    assert env["COMPMODEL_SAMPLES"] == str((SAMPLES / "theory").resolve())
+    with pytest.raises(FileNotFoundError, match="--samples"):
+        cli.dashboard_command(None, 8866, samples=str(tmp_path / "nowhere"))
+
+
+def test_the_warm_up_is_never_silent_longer_than_its_heartbeat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long step (a cold compile: a minute) still prints a line every HEARTBEAT_S."""
+    import sys
+    import time as time_
+
+    from compmodel import cli
+
+    module = sys.modules["compmodel.solve"]
+    real = module.solve
+
+    def slow(*args: object, **kw: object) -> object:
+        time_.sleep(0.35)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(module, "solve", slow)
+    monkeypatch.setattr(cli, "HEARTBEAT_S", 0.1)
+    lines: list[str] = []
+    cli.warm_up(SAMPLES / "acme_today.toml", say=lines.append)
+    assert sum(line.startswith("still compiling or loading") for line in lines) >= 2

@@ -178,7 +178,7 @@ DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "data" / "samples" / "a
 
 
 def dashboard_command(
-    scenario: str | None, port: int, token: str | None = None
+    scenario: str | None, port: int, token: str | None = None, samples: str | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """The voila command line and environment that serve the dashboard.
 
@@ -186,7 +186,8 @@ def dashboard_command(
     code and uses compmodel's template (voila's ``lab`` template without its links to
     a CDN; see ``src/compmodel/voila/README.md``), found through ``JUPYTER_PATH``. One
     kernel is pre-heated, so the first visitor sees the charts in about 2 s. The
-    scenario reaches the notebook as ``COMPMODEL_SCENARIO``.
+    scenario reaches the notebook as ``COMPMODEL_SCENARIO``; ``samples``, the folder of
+    plans the picker offers (default: the scenario's folder), as ``COMPMODEL_SAMPLES``.
 
     The server requires ``token`` (default: a new random one), which the environment
     carries (``env["JUPYTER_TOKEN"]``; open :func:`dashboard_url`), and refuses a request
@@ -201,8 +202,14 @@ def dashboard_command(
     path = Path(scenario).resolve() if scenario else DEFAULT_SCENARIO
     if not path.is_file():
         raise FileNotFoundError(f"no scenario file {path}; try data/samples/acme_today.toml")
+    folder = Path(samples).resolve() if samples else path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"no folder {folder} for --samples; give a folder of scenario files, e.g. data/samples"
+        )
     env = voila_env(token=token or new_token())
     env["COMPMODEL_SCENARIO"] = str(path)
+    env["COMPMODEL_SAMPLES"] = str(folder)
     cmd = voila_command(DASHBOARD, port, extra=["--preheat_kernel=True", "--pool_size=1"])
     return cmd, env
 
@@ -212,17 +219,53 @@ def dashboard_url(port: int, env: dict[str, str]) -> str:
     return voila_url(port, env[TOKEN_ENV])
 
 
-def warm_up(scenario: Path) -> float:
-    """Solve and simulate ``scenario`` once, so the numerical kernels are compiled
-    (the first run after installing: about a minute) or loaded from their cache before
-    the dashboard's kernel needs them; returns the seconds it took. Bad scenarios fail
-    here, with the library's message."""
+#: the longest the dashboard command stays silent while it warms up (s)
+HEARTBEAT_S = 10.0
+
+
+def warm_up(scenario: Path, samples: Path | None = None, say: Any = None) -> float:
+    """Solve and simulate ``scenario`` once, then solve each plan of ``samples`` (the
+    folder the picker offers, :func:`compmodel.io.scenario_folder`; ``None``: none), so
+    the numerical kernels every one of them needs are compiled (the first run after
+    installing) or loaded from their cache before the dashboard's kernel needs them:
+    a switch to any sample then loads, never compiles. ``say`` (default: nothing)
+    receives a line per sample and one at least every :data:`HEARTBEAT_S` seconds
+    while a step runs. Returns the seconds it took. A bad ``scenario`` fails here, with
+    the library's message; a sample that does not solve is skipped (the picker shows
+    its error when chosen)."""
+    import threading
+
+    from .io import scenario_folder
     from .simulate import simulate
     from .solve import solve
 
+    tell = say or (lambda _: None)
     start = time.perf_counter()
-    s = load_scenario(scenario)
-    simulate(s, 1_000, 0, solution=solve(s))
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(HEARTBEAT_S):
+            tell(f"still compiling or loading ({time.perf_counter() - start:.0f} s) ...")
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    try:
+        s = load_scenario(scenario)
+        simulate(s, 1_000, 0, solution=solve(s))
+        plans = [
+            (path, p) for path, p in (scenario_folder(samples) if samples else [])
+            if path.resolve() != Path(scenario).resolve() and p.company.kind != "none"
+            and p.departments and not (p.company.kind == "declared" and not callable(p.company.model))
+        ]  # fmt: skip
+        for k, (_, plan) in enumerate(plans, start=1):
+            t0 = time.perf_counter()
+            try:
+                solve(plan)
+            except CompmodelError:
+                continue
+            tell(f"ready {k} of {len(plans)}: {plan.name} ({time.perf_counter() - t0:.1f} s)")
+    finally:
+        done.set()
     return time.perf_counter() - start
 
 
@@ -263,7 +306,7 @@ def _free_near(port: int, ip: str) -> int:
     return port
 
 
-def _serve_dashboard(scenario: str | None, port: int | None) -> int:
+def _serve_dashboard(scenario: str | None, port: int | None, samples: str | None = None) -> int:
     if port is None:
         raw = os.environ.get("COMPMODEL_DASHBOARD_PORT", "8866")
         try:
@@ -275,7 +318,7 @@ def _serve_dashboard(scenario: str | None, port: int | None) -> int:
                 file=sys.stderr,
             )
             return 2
-    cmd, env = dashboard_command(scenario, port)
+    cmd, env = dashboard_command(scenario, port, samples=samples)
     problem = port_problem(port)
     if problem:  # before anything starts: voila would print the URL, then fail
         print(f"compmodel: {problem}", file=sys.stderr)
@@ -285,7 +328,10 @@ def _serve_dashboard(scenario: str | None, port: int | None) -> int:
         "installing compiles them, about a minute) ...",
         flush=True,
     )
-    took = warm_up(Path(env["COMPMODEL_SCENARIO"]))
+    took = warm_up(
+        Path(env["COMPMODEL_SCENARIO"]), Path(env["COMPMODEL_SAMPLES"]),
+        say=lambda line: print(f"compmodel dashboard: {line}", flush=True),
+    )  # fmt: skip
     print(f"compmodel dashboard: kernels ready in {took:.0f} s", flush=True)
     print(f"compmodel dashboard: {dashboard_url(port, env)}  (Ctrl+C to stop)", flush=True)
     # in the notebook's folder: voila reads voila.py/voila.json from its working directory
@@ -342,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=None,
         help="port on 127.0.0.1 (default $COMPMODEL_DASHBOARD_PORT or 8866)",
     )  # fmt: skip
+    pd_.add_argument(
+        "--samples", default=None,
+        help="folder of scenario files the picker offers (default: the scenario's folder)",
+    )  # fmt: skip
     for p in (pb, ps, pc):
         _file_options(p)
     args = parser.parse_args(argv)
@@ -351,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         if args.command == "dashboard":
-            return _serve_dashboard(args.scenario, args.port)
+            return _serve_dashboard(args.scenario, args.port, args.samples)
         if args.command == "compare":
             print(compare_table(args.scenarios, **load))
             return 0

@@ -29,7 +29,7 @@ import tomli_w
 
 from . import caches, kinds, validate
 from .document import FORMAT_VERSION, scenario_to_dict
-from .errors import PlanError, RosterError, ScenarioError, given
+from .errors import CompmodelError, PlanError, RosterError, ScenarioError, given
 from .plans import (
     Clawback,
     Component,
@@ -65,6 +65,7 @@ __all__ = [
     "load_roster",
     "load_scenario",
     "save_scenario",
+    "scenario_folder",
     "scenario_from_dict",
     "scenario_to_dict",
 ]
@@ -867,6 +868,27 @@ def load_scenario(
     return scenario_from_dict(
         doc, base_dir=p.parent.resolve(), trust_code=trust_code, allow_dirs=allow_dirs
     )
+
+
+def scenario_folder(folder: str | os.PathLike[str]) -> list[tuple[Path, Scenario]]:
+    """The plans a folder holds: its ``*.toml`` files and those one folder down, in
+    name order, each loaded as :func:`load_scenario` does (code never trusted), without
+    the files that do not load and without the company files the others share (a
+    company file alone is data: with no plans of its own it pays no incentive).
+
+    What the dashboard's scenario picker offers and ``compmodel dashboard`` warms up.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    loaded: list[tuple[Path, Scenario]] = []
+    for path in sorted(root.glob("*.toml")) + sorted(root.glob("*/*.toml")):
+        try:
+            loaded.append((path, load_scenario(path)))
+        except CompmodelError:
+            continue
+    companies = {Path(s.company_file).resolve() for _, s in loaded if s.company_file}
+    return [(path, s) for path, s in loaded if path.resolve() not in companies]
 
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:

@@ -42,7 +42,7 @@ from ._text import escape_html
 from .analysis import compare
 from .crediting import crediting_metrics
 from .errors import CompmodelError, ScenarioError
-from .io import load_scenario, save_scenario
+from .io import load_scenario, save_scenario, scenario_folder
 from .models import Kpi, info_of
 from .plans import PayoutCurve
 from .scenario import Scenario
@@ -574,19 +574,9 @@ class Dashboard(widgets.VBox):
     # ----------------------------------------------------------------------------------
     def _build_picker(self) -> None:
         options: list[tuple[str, str]] = []
-        if self.samples is not None and self.samples.is_dir():
-            loaded: list[tuple[Path, Scenario]] = []
-            for path in sorted(self.samples.glob("*.toml")) + sorted(self.samples.glob("*/*.toml")):
-                try:
-                    loaded.append((path, load_scenario(path)))
-                except CompmodelError:
-                    continue
-            # a company file shared by the folder's scenarios is data, not a plan to run
-            # (acme.toml alone pays no incentive: offered, it would top every comparison)
-            companies = {Path(s.company_file).resolve() for _, s in loaded if s.company_file}
-            for path, s in loaded:
-                if path.resolve() in companies:
-                    continue
+        if self.samples is not None:
+            # a company file the samples share is data, not a plan (io.scenario_folder)
+            for path, s in scenario_folder(self.samples):
                 shown = f"{s.name} ({path.relative_to(self.samples)})"
                 if s.company.kind == "declared" and not callable(s.company.model):
                     # it names code to import: listed, never opened from here
