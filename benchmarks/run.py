@@ -18,6 +18,9 @@ Figures (medians of ``--repeats`` runs unless said otherwise; one core):
   dashboard served by voila: from a keydown on that slider to the next mutation of the
   chart element seen by a ``MutationObserver``, median of 20 moves (DESIGN.md: < 100 ms
   including the browser round trip);
+* ``first_compile_s`` - a first run on a clean kernel cache: a new process with
+  numba's cache in an empty folder runs the dashboard command's warm-up of today's
+  plans (<= 60 s on 2 cores; ``--skip-compile`` leaves it out);
 * ``cold_solve_ms`` - :func:`compmodel.solve` of today's plans from nothing (the
   remembered first bests and pay-moment polynomials cleared first);
 * ``sweep_41x41_s`` - a 41 x 41 sweep of the sales and production target incentives
@@ -87,6 +90,32 @@ cm.solve(s, backend="compiled")
 t2 = time.perf_counter()
 print(t2 - t1, t2 - t0)
 """
+
+
+_FIRST_COMPILE = """
+import time
+from pathlib import Path
+t0 = time.perf_counter()
+from compmodel import cli
+cli.warm_up(Path({path!r}))
+print(time.perf_counter() - t0)
+"""
+
+
+def first_compile_s() -> float:
+    """A first run on a clean kernel cache: a new process, numba's cache pointed at an
+    empty folder, the dashboard command's warm-up of today's plans (import, solve,
+    simulate: every kernel the dashboard's first page needs, compiled) (s)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="compmodel-cold-cache-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_COMPILE.format(path=str(TODAY))],
+            capture_output=True, text=True, check=True, env=env,
+        )  # fmt: skip
+    return float(out.stdout.split()[-1])
 
 
 def _use_rule(rule: str) -> None:
@@ -342,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
         default="cara",
         help="how people value uncertain pay in every timed scenario (default: exact CARA)",
     )
+    ap.add_argument(
+        "--skip-compile", action="store_true",
+        help="leave out first_compile_s (a new process on an empty kernel cache: minutes)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     if args.certainty != "cara":
         _use_rule(args.certainty)
@@ -400,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         cm.sweep(today, _sweep_point_grid(n), executor=pool, progress=False, search="warm")
     sweep_warm_s = (time.perf_counter() - t0) * (41 * 41) / (n * n)
 
+    compile_s = math.nan if args.skip_compile else first_compile_s()
     out = {
+        "first_compile_s": compile_s,
         "with_value_us": edit_us,
         "with_value_round_trip_us": round_trip_us,
         "speedup_with_value": round_trip_us / edit_us,
@@ -426,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         "compmodel": cm.__version__,
     }
     rows = [
+        ("first run on a clean kernel cache (dashboard warm-up)", f"{compile_s:.0f} s", "<= 60 s"),
         ("with_value, one edit on acme_aligned (median of 1,000)", f"{edit_us:.0f} us", ""),
         ("  the same through the TOML document", f"{round_trip_us:.0f} us", ""),
         ("  speed-up", f"{out['speedup_with_value']:.1f}x", ">= 10x"),
