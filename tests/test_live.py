@@ -355,3 +355,13 @@ def test_the_warm_up_is_never_silent_longer_than_its_heartbeat(
     lines: list[str] = []
     cli.warm_up(SAMPLES / "acme_today.toml", say=lines.append)
     assert sum(line.startswith("still compiling or loading") for line in lines) >= 2
+
+
+def test_the_money_axis_spans_the_benchmark_efficiency_is_measured_against(
+    dash: Dashboard,
+) -> None:
+    """The waterfall's axis reaches the first best's profit: for the reference company
+    the steady-state planner's (``cm.first_best``), not the year's static first best."""
+    fb = cm.first_best(dash.baseline)
+    assert dash._benchmark_profit() == fb.operating_profit
+    assert fb.state  # a steady state: the planner's customer base

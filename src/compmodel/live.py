@@ -562,12 +562,15 @@ class Dashboard(widgets.VBox):
         }
 
     def _benchmark_profit(self) -> float | None:
-        fb = self.baseline_solution.diagnostics.first_best
-        if fb is None:
-            return None
-        from .solve import evaluate
+        """The first best's operating profit: the benchmark alignment efficiency is
+        measured against (for a company whose customers carry over, the steady-state
+        planner's, which the baseline's solve has already computed and remembered)."""
+        from .solve import first_best
 
-        return evaluate(self.baseline, dict(fb)).operating_profit
+        try:
+            return first_best(self.baseline).operating_profit
+        except CompmodelError:
+            return None
 
     # ----------------------------------------------------------------------------------
     # controls
