@@ -169,6 +169,15 @@ def test_presets_picker_crediting_and_clawback(dash: Dashboard, today: cm.Scenar
     dash.preset.value = "The article's five bridges"
     assert dash.scenario.bridges["meetings"] == 4.0
     assert dash.preset.value == "Presets…"  # ready for the next click
+    # it says what it set, old -> new, in the contract's words
+    said = dash.note.value
+    assert "five bridges” set: " in said and "Cross-department meetings 0 → 4" in said
+    assert "bridges." not in said and "_" not in said.split("set: ")[1]  # words, not paths
+    dash.apply_preset("The article's five bridges")  # again: nothing left to change
+    assert "changes nothing on this plan" in dash.note.value
+    assert dash.scenario.bridges["meetings"] == 4.0
+    dash.set_value("bridges.meetings", 2.0)  # the next change clears it
+    assert "Preset" not in dash.note.value
     dash.reset()
     # crediting sales on on-time margin rescales its curve by the metrics' ratio
     dash.sliders["sales.crediting"].value = "ontime_margin"

@@ -179,6 +179,7 @@ class Dashboard(widgets.VBox):
         self.tile_box = widgets.HBox()
         self.kpis: dict[str, float | None] = {}
         self.note = widgets.HTML()
+        self._said: list[str] = []  # what the last preset changed, shown in the note
         self.status = widgets.HTML()
         self.controls = widgets.Accordion(layout=widgets.Layout(width="400px"))
         self.sliders: dict[str, widgets.Widget] = {}
@@ -259,7 +260,23 @@ class Dashboard(widgets.VBox):
                 values.update({f"{d}.shared_share": v for d in self._shareable(self.scenario)})
             else:
                 values[path] = v
+        changed = {p: v for p, v in values.items() if float(self.scenario.get(p)) != float(v)}
+        if not changed:
+            self._said = [f"Preset “{escape_html(name)}” changes nothing on this plan."]
+            self._update_note()
+            return
+        said = [
+            f"{charts.label(p)} {charts._compact(float(self.scenario.get(p)))} → "
+            f"{charts._compact(float(v))}"
+            for p, v in changed.items()
+        ]
+        before = self.scenario
         self._apply(lambda s: s.with_values(values), search="all")
+        if self.scenario is not before:  # applied (a refused preset says why instead)
+            self._said = [
+                f"Preset “{escape_html(name)}” set: " + escape_html("; ".join(said)) + "."
+            ]
+            self._update_note()
 
     def load(self, scenario: Scenario | str | Path) -> None:
         """Make ``scenario`` (or a file) the baseline and the current scenario."""
@@ -276,6 +293,7 @@ class Dashboard(widgets.VBox):
         """Back to the baseline as loaded."""
         self.scenario, self.solution = self.baseline, self.baseline_solution
         self.simulation = self.baseline_simulation
+        self._said = []
         self._sync_controls()
         self._refresh_views()
 
@@ -389,6 +407,7 @@ class Dashboard(widgets.VBox):
         )
         self.scenario, self.solution = self.baseline, self.baseline_solution
         self.simulation = self.baseline_simulation
+        self._said = []
         self.heading.value = f"<h3 style='margin:4px 12px 4px 0'>{escape_html(scenario.name)}</h3>"
         self.presets = self._presets_for(scenario)
         self._syncing = True
@@ -403,6 +422,7 @@ class Dashboard(widgets.VBox):
 
     def _apply(self, change: Callable[[Scenario], Scenario], search: str = "warm") -> None:
         start = time.perf_counter()
+        self._said = []  # a preset says what it set until the next change
         try:
             new = change(self.scenario)
             sol = solve(new, warm_start=self.solution, search=search)  # type: ignore[arg-type]
@@ -472,7 +492,8 @@ class Dashboard(widgets.VBox):
             self.tiles[k.name].value = _tile(k, now[k.name], base[k.name], cur)
 
     def _update_note(self) -> None:
-        lines = []
+        said = list(getattr(self, "_said", []))
+        lines = list(said)
         diag = self.solution.diagnostics
         base = self.baseline_solution.diagnostics
         if len(base.equilibria) > 1:
@@ -494,7 +515,7 @@ class Dashboard(widgets.VBox):
                 "last digits with care, or reset."
             )
         lines += [escape_html(n) for n in diag.notes if "equilibri" not in n]
-        self.note.value = _note_html(lines, warn=bool(lines))
+        self.note.value = _note_html(lines, warn=len(lines) > len(said))
 
     def _show_comparison(self) -> None:
         if not self.compare_button.value:
