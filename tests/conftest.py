@@ -148,3 +148,25 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     except AttributeError:  # pragma: no cover - macOS, Windows
         cores = os.cpu_count() or 1
     return max(1, min(cores, MAX_WORKERS))
+
+
+# --------------------------------------------------------------------------------------
+# the reference company's two sample plans, loaded once per test module
+# --------------------------------------------------------------------------------------
+_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def today() -> object:
+    """``data/samples/acme_today.toml``: the reference company's plans today."""
+    import compmodel as cm
+
+    return cm.load_scenario(_SAMPLES / "acme_today.toml")
+
+
+@pytest.fixture(scope="module")
+def aligned() -> object:
+    """``data/samples/acme_aligned.toml``: the aligned plans with the bridges."""
+    import compmodel as cm
+
+    return cm.load_scenario(_SAMPLES / "acme_aligned.toml")

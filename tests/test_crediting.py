@@ -21,11 +21,6 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 @pytest.fixture(scope="module")
-def today() -> cm.Scenario:
-    return cm.load_scenario(SAMPLES / "acme_today.toml")
-
-
-@pytest.fixture(scope="module")
 def today_solution(today: cm.Scenario) -> cm.Solution:
     return cm.solve(today)
 

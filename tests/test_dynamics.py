@@ -122,16 +122,6 @@ def year_by_hand(s: cm.Scenario, levers: dict[str, float], c: float) -> dict[str
 
 
 @pytest.fixture(scope="module")
-def today() -> cm.Scenario:
-    return cm.load_scenario(TODAY)
-
-
-@pytest.fixture(scope="module")
-def aligned() -> cm.Scenario:
-    return cm.load_scenario(ALIGNED)
-
-
-@pytest.fixture(scope="module")
 def path(today: cm.Scenario, aligned: cm.Scenario) -> cm.ProfitPath:
     return pnl(aligned, start=today, horizon=40)
 

@@ -40,16 +40,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # fixtures: two samples solved once, their tables, a small chart
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def today() -> cm.Scenario:
-    return cm.load_scenario(SAMPLES / "acme_today.toml")
-
-
-@pytest.fixture(scope="module")
-def aligned() -> cm.Scenario:
-    return cm.load_scenario(SAMPLES / "acme_aligned.toml")
-
-
-@pytest.fixture(scope="module")
 def st(today: cm.Scenario, aligned: cm.Scenario) -> ex.Stamp:
     return ex.stamp(today, aligned)
 

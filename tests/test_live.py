@@ -22,11 +22,6 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 REL = 1e-6  # a warm solve and a cold one agree to the solver's tolerance
 
 
-@pytest.fixture(scope="module")
-def today() -> cm.Scenario:
-    return cm.load_scenario(SAMPLES / "acme_today.toml")
-
-
 @pytest.fixture()
 def dash(tmp_path: Path) -> Dashboard:
     return cm.dashboard(SAMPLES / "acme_today.toml", n_draws=2_000, seed=4, save_dir=tmp_path)

@@ -32,16 +32,6 @@ KNEE = "company.coefficients.load_knee"  # range 0.8 to 0.9
 OTIF = "company.coefficients.customer_otif"  # range 2.5 to 5.5
 
 
-@pytest.fixture(scope="module")
-def today() -> cm.Scenario:
-    return cm.load_scenario(SAMPLES / "acme_today.toml")
-
-
-@pytest.fixture(scope="module")
-def aligned() -> cm.Scenario:
-    return cm.load_scenario(SAMPLES / "acme_aligned.toml")
-
-
 # gains that need no solve (module level: they pickle)
 def linear_gain(today: cm.Scenario, proposal: cm.Scenario) -> float:
     """Zero on x = 0.843 - 0.01 (y - 4) (x: load knee, y: customer_otif); no grid point

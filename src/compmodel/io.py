@@ -736,7 +736,7 @@ def scenario_from_dict(
         },
         discount_rate=discount_rate,
         discount_rate_provenance=discount_prov,
-        horizon=_horizon(horizon_raw, "settings.horizon"),
+        horizon=validate.years(horizon_raw, "settings.horizon"),
         horizon_provenance=horizon_prov,
         allow_implausible=validate.allow_list(
             s_raw.get("allow_implausible", []), "settings.allow_implausible"
@@ -1212,11 +1212,6 @@ _POINT_DECIMAL = re.compile(
     r"|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+|[0-9]{1,3}(?:,[0-9]{3}){2,})"
 )
 _EITHER = re.compile(r"[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}")
-
-
-def _horizon(value: Any, where: str) -> int:
-    """``settings.horizon``: a whole number of years from 1 to 50."""
-    return validate.years(value, where)
 
 
 def _numbers(rows: list[dict[str, Any]], where: str, delimiter: str) -> None:

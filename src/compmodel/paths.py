@@ -82,6 +82,7 @@ __all__ = [
     "register",
     "rescales",
     "stated_range",
+    "with_range_widened",
     "with_value",
     "with_values",
 ]
@@ -332,17 +333,9 @@ def parameter_paths(scenario: Any) -> list[str]:
     return sorted(set(paths))
 
 
-def stated_range(scenario: Any, path: str) -> tuple[float, float] | None:
-    """The stated range of the sourced number at ``path`` (a company coefficient, a
-    lever's ``cost`` or a department's ``team_identification`` written as a
-    ``{value, unit, range, source}`` table); ``None`` for any other path or a number
-    written alone.
-
-    Raises
-    ------
-    ParameterPathError
-        If ``path`` addresses no number of ``scenario``.
-    """
+def _sourced_keys(scenario: Any, path: str) -> tuple[str | int, ...] | None:
+    """The document keys of ``path`` when it may hold a stated range (a coefficient, a
+    lever's cost, a team identification, a setting), else ``None``."""
     _check_path(path)
     parts = path.split(".")
     if (
@@ -352,18 +345,65 @@ def stated_range(scenario: Any, path: str) -> tuple[float, float] | None:
     ):
         return None
     keys = _resolve(path, scenario)
-    if keys[:2] == ("company", "coefficients"):
-        rng = scenario.company.coefficients[keys[2]].range
-        return None if rng is None else (float(rng[0]), float(rng[1]))
-    if len(keys) == 5 and keys[:2] == ("company", "levers") and keys[4] == "cost":
-        prov = scenario.company.levers[keys[2]][keys[3]].cost_provenance
-    elif len(keys) == 3 and keys[0] == "departments" and keys[2] == "team_identification":
-        prov = scenario.departments[keys[1]].team_identification_provenance
-    elif len(keys) == 2 and keys[0] == "settings":
-        prov = getattr(scenario.settings, f"{keys[1]}_provenance", None)
-    else:
-        return None
-    return None if prov is None else (float(prov.range[0]), float(prov.range[1]))
+    return keys if sourced_at(tuple(map(str, keys))) else None
+
+
+def _provenance_at(scenario: Any, keys: tuple[str | int, ...]) -> Any:
+    """What carries the range at ``keys`` (from :func:`_sourced_keys`): the
+    :class:`~compmodel.Coefficient` or the :class:`~compmodel.Provenance`, or ``None``."""
+    if keys[0] == "company" and keys[1] == "coefficients":
+        return scenario.company.coefficients[keys[2]]
+    if keys[0] == "company":  # a lever's cost
+        return scenario.company.levers[keys[2]][keys[3]].cost_provenance
+    if keys[0] == "departments":
+        return scenario.departments[keys[1]].team_identification_provenance
+    return getattr(scenario.settings, f"{keys[1]}_provenance", None)
+
+
+def stated_range(scenario: Any, path: str) -> tuple[float, float] | None:
+    """The stated range of the sourced number at ``path`` (a company coefficient, a
+    lever's ``cost``, a department's ``team_identification``, the ``horizon`` or
+    ``discount_rate`` setting written as a ``{value, unit, range, source}`` table);
+    ``None`` for any other path or a number written alone.
+
+    Raises
+    ------
+    ParameterPathError
+        If ``path`` addresses no number of ``scenario``.
+    """
+    keys = _sourced_keys(scenario, path)
+    info = None if keys is None else _provenance_at(scenario, keys)
+    rng = None if info is None else info.range
+    return None if rng is None else (float(rng[0]), float(rng[1]))
+
+
+def with_range_widened(scenario: Any, path: str, value: float) -> Any:
+    """``scenario`` with the stated range of the sourced number at ``path`` widened to
+    hold ``value`` (the value itself unchanged); ``scenario`` itself where ``path`` has
+    no stated range or the range holds ``value`` already. What lets a prior's tail, or
+    a breakeven search, set a number beyond the range its source supports."""
+    keys = _sourced_keys(scenario, path)
+    info = None if keys is None else _provenance_at(scenario, keys)
+    if keys is None or info is None or info.range is None:
+        return scenario
+    lo, hi = info.range
+    if lo <= value <= hi:
+        return scenario
+    wider = dataclasses.replace(info, range=(min(lo, value), max(hi, value)))
+    replace = dataclasses.replace
+    if keys[1] == "coefficients":
+        coefs = {**scenario.company.coefficients, str(keys[2]): wider}
+        return replace(scenario, company=replace(scenario.company, coefficients=coefs))
+    if keys[0] == "company":  # a lever's cost
+        levers = {d: dict(ls) for d, ls in scenario.company.levers.items()}
+        lever = levers[str(keys[2])][str(keys[3])]
+        levers[str(keys[2])][str(keys[3])] = replace(lever, cost_provenance=wider)
+        return replace(scenario, company=replace(scenario.company, levers=levers))
+    if keys[0] == "departments":
+        dept = replace(scenario.departments[keys[1]], team_identification_provenance=wider)
+        return replace(scenario, departments={**scenario.departments, keys[1]: dept})
+    settings = replace(scenario.settings, **{f"{keys[1]}_provenance": wider})
+    return replace(scenario, settings=settings)
 
 
 def ranged_paths(scenario: Any) -> list[str]:

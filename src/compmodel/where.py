@@ -52,7 +52,7 @@ from . import validate
 from .errors import ConvergenceError, ScenarioError
 from .paths import bounds as _path_bounds
 from .paths import choices as _path_choices
-from .paths import ranged_paths, stated_range
+from .paths import ranged_paths, stated_range, with_range_widened
 from .paths import rescales as _path_rescales
 from .scenario import Coefficient, Scenario
 from .sensitivity import _map
@@ -750,48 +750,12 @@ def _with_unchecked(s: Scenario, values: dict[str, float]) -> Scenario:
     return dataclasses.replace(s, company=dataclasses.replace(s.company, coefficients=coefs))
 
 
-def _widen(prov: Any, v: float) -> Any:
-    lo, hi = prov.range
-    return dataclasses.replace(prov, range=(min(lo, v), max(hi, v)))
-
-
-def _widened(s: Scenario, path: str, v: float) -> Scenario:
-    """``s`` with the stated range of the sourced number at ``path`` (a lever's cost, a
-    team identification, a setting written as a table) widened to hold ``v``; ``s``
-    itself for any other path."""
-    parts = path.split(".")
-    if len(parts) == 5 and parts[:2] == ["company", "levers"] and parts[4] == "cost":
-        lv = s.company.levers[parts[2]][parts[3]]
-        if lv.cost_provenance is None:
-            return s
-        levers = {k: dict(v_) for k, v_ in s.company.levers.items()}
-        levers[parts[2]][parts[3]] = dataclasses.replace(
-            lv, cost_provenance=_widen(lv.cost_provenance, v)
-        )
-        return dataclasses.replace(s, company=dataclasses.replace(s.company, levers=levers))
-    if len(parts) == 2 and parts[1] == "team_identification" and parts[0] in s.departments:
-        d = s.departments[parts[0]]
-        if d.team_identification_provenance is None:
-            return s
-        d = dataclasses.replace(
-            d, team_identification_provenance=_widen(d.team_identification_provenance, v)
-        )
-        return dataclasses.replace(s, departments={**s.departments, parts[0]: d})
-    if len(parts) == 2 and parts[0] == "settings":
-        prov = getattr(s.settings, f"{parts[1]}_provenance", None)
-        if prov is None:
-            return s
-        settings = dataclasses.replace(s.settings, **{f"{parts[1]}_provenance": _widen(prov, v)})
-        return dataclasses.replace(s, settings=settings)
-    return s
-
-
 def _set_draw(s: Scenario, values: Sequence[tuple[str, float]]) -> Scenario:
     coefs = {p[len(_COEF) :]: v for p, v in values if _coefficient(s, p) is not None}
     others = {p: v for p, v in values if _coefficient(s, p) is None}
     out = _with_unchecked(s, coefs)
     for p, v in others.items():  # a prior's tails go beyond the stated range
-        out = _widened(out, p, v)
+        out = with_range_widened(out, p, v)
     return out.with_values(others) if others else out
 
 
